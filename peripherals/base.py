@@ -1,0 +1,159 @@
+"""What every circuit model shares: the hardware context and one small interface.
+
+Every circuit class in `peripherals/` (and the sub-array in `Array.py`) derives from
+`Circuit` and exposes the same figures, in SI units:
+
+    area            m^2      height, width   m
+    read_latency    s        (synchronous blocks may also report cycles, documented per class)
+    read_dynamic_energy  J   leakage          W
+
+A circuit is built from a `Context` (technology, design parameters, memory cell), then
+sized with its own `initialize(...)` arguments, then asked for `calculate_area(...)`,
+`calculate_latency(...)` and `calculate_power(...)`, which set the attributes above. The
+methods mirror the decomposition DNN+NeuroSim users know, but data-dependent arguments
+(row activity, column resistances, number of reads) may be numpy arrays: results then
+come back as arrays of the same shape, one value per operating point, so callers evaluate
+every input vector of a sub-array in one call.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import FormulaBindings as fb
+
+__all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "horowitz", "BOLTZMANN"]
+
+BOLTZMANN = 1.380649e-23  # J/K
+
+
+class AreaModify(enum.Enum):
+    """How a circuit's layout adapts to the height or width its parent gives it."""
+    NONE = 0       # keep its own layout
+    MAGIC = 1      # keep the area, take the given height or width
+    OVERRIDE = 2   # take the given height and width as they are
+
+
+@dataclass(frozen=True)
+class MemoryCell:
+    """The memory cell as the circuits see it (from the design parameters)."""
+    mem_type: str                  # "SRAM" | "RRAM" | "FeFET"
+    access: str                    # "CMOS" (1T1R / SRAM access devices) | "none" (crossbar)
+    resistance_on: float           # ohm, at the read voltage
+    resistance_off: float          # ohm
+    resistance_avg: float          # ohm, (on + off) / 2, for average-case energy
+    resistance_access: float       # ohm, access transistor on-resistance (1T1R)
+    read_voltage: float            # V
+    read_pulse_width: float        # s
+    access_voltage: float          # V, access-transistor gate voltage
+    write_voltage: float           # V
+    feature_size: float            # m, the design parameter `featuresize` (wire width)
+    height_in_feature_size: float  # cell height / F
+    width_in_feature_size: float   # cell width / F
+    width_access_cmos: float       # access transistor width / F
+    width_sram_cell_nmos: float    # SRAM pull-down width / F
+    width_sram_cell_pmos: float    # SRAM pull-up width / F
+    min_sense_voltage: float       # V, smallest swing a voltage sense amp resolves
+
+    @classmethod
+    def from_param(cls, param: fb.Param) -> "MemoryCell":
+        mem_type = {1: "SRAM", 2: "RRAM", 3: "FeFET"}[param.memcelltype]
+        access = "CMOS" if param.accesstype == 1 else "none"
+        r_on, r_off = float(param.resistanceOn), float(param.resistanceOff)
+        return cls(
+            mem_type=mem_type,
+            access=access,
+            resistance_on=r_on,
+            resistance_off=r_off,
+            resistance_avg=(r_on + r_off) / 2,
+            resistance_access=float(param.resistanceAccess),
+            read_voltage=float(param.readVoltage),
+            read_pulse_width=float(param.readPulseWidth),
+            access_voltage=float(param.accessVoltage),
+            write_voltage=float(param.writeVoltage),
+            feature_size=float(param.featuresize),
+            height_in_feature_size=float(param.heightInFeatureSize),
+            width_in_feature_size=float(param.widthInFeatureSize),
+            width_access_cmos=float(param.widthAccessCMOS),
+            width_sram_cell_nmos=float(param.widthSRAMCellNMOS),
+            width_sram_cell_pmos=float(param.widthSRAMCellPMOS),
+            min_sense_voltage=float(param.minSenseVoltage),
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    """Technology, design parameters and memory cell: everything a circuit reads.
+    Nothing here changes during an estimation; the working clock frequency is passed
+    to the circuits that need it."""
+    tech: fb.Technology
+    param: fb.Param
+    cell: MemoryCell
+
+    @classmethod
+    def from_param(cls, param: fb.Param) -> "Context":
+        roadmap = {1: "HP", 2: "LSTP"}[param.deviceroadmap]
+        tech = fb.Technology(int(param.technode), roadmap, "conventional", int(param.temp))
+        return cls(tech=tech, param=param, cell=MemoryCell.from_param(param))
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "Context":
+        param = cfg.to_param()
+        param.validate()
+        return cls.from_param(param)
+
+
+class Circuit:
+    """Base of every circuit model. Figures are SI: m^2, m, s, J, W."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.tech = ctx.tech
+        self.param = ctx.param
+        self.cell = ctx.cell
+        self.initialized = False
+        self.area = 0.0
+        self.height = 0.0
+        self.width = 0.0
+        self.read_latency: float | np.ndarray = 0.0
+        self.read_dynamic_energy: float | np.ndarray = 0.0
+        self.leakage = 0.0
+
+    def figures(self) -> dict[str, Any]:
+        """The interface figures with their units in the key."""
+        return {
+            "area_m2": self.area, "height_m": self.height, "width_m": self.width,
+            "read_latency_s": self.read_latency,
+            "read_dynamic_energy_J": self.read_dynamic_energy,
+            "leakage_W": self.leakage,
+        }
+
+    def _require_initialized(self) -> None:
+        if not self.initialized:
+            raise RuntimeError(f"{type(self).__name__}: call initialize() first")
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(area={self.area:.4g} m2, "
+                f"leakage={self.leakage:.4g} W)")
+
+
+def horowitz(tr, ramp_input=1e20):
+    """Gate delay of an RC stage driven by a ramp (CACTI's Horowitz model, with the
+    switching threshold at vdd/2 and the slope factor fixed at 0.5 as in the reference).
+
+    `tr` (s) is the stage's RC time constant, `ramp_input` (1/s) the input slope (1e20:
+    an ideal step). Vectorized: arrays broadcast. Returns (delay s, ramp_output 1/s)."""
+    tr = np.asarray(tr, dtype=float)
+    ramp_input = np.asarray(ramp_input, dtype=float)
+    vs = 0.5
+    beta = 0.5
+    alpha = 1.0 / (ramp_input * tr)
+    delay = tr * np.sqrt(math.log(vs) ** 2 + 2.0 * alpha * beta * (1.0 - vs))
+    ramp_output = (1.0 - vs) / delay
+    if delay.ndim == 0:
+        return float(delay), float(ramp_output)
+    return delay, ramp_output
