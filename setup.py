@@ -47,8 +47,10 @@ setup(
     description="Compute-in-memory chip estimator: hardware-aware inference and "
                 "NeuroSim-compatible area/latency/energy",
     python_requires=">=3.10",
-    py_modules=["inferenceConfig", "inference_sim", "Chip", "Tile", "Array"],
-    packages=["peripherals", "models"],
+    # Every top-level script is an importable module; every folder with an __init__.py
+    # is a package.
+    py_modules=sorted(p.stem for p in ROOT.glob("*.py") if p.name != "setup.py"),
+    packages=sorted(p.parent.name for p in ROOT.glob("*/__init__.py")),
     ext_modules=[CMakeExtension("FormulaBindings", ROOT / "from_neurosim")],
     cmdclass={"build_ext": CMakeBuild},
     zip_safe=False,
