@@ -26,7 +26,8 @@ import numpy as np
 
 import FormulaBindings as fb
 
-__all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "horowitz", "BOLTZMANN"]
+__all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "horowitz", "BOLTZMANN",
+           "is_given", "as_result", "apply_area_modify", "logic_cell_height"]
 
 BOLTZMANN = 1.380649e-23  # J/K
 
@@ -157,3 +158,45 @@ def horowitz(tr, ramp_input=1e20):
     if delay.ndim == 0:
         return float(delay), float(ramp_output)
     return delay, ramp_output
+
+
+# --------------------------------------------------------------------------------------
+# Layout helpers shared by the circuit models
+# --------------------------------------------------------------------------------------
+
+def is_given(x) -> bool:
+    """A parent says "no constraint" with None or 0."""
+    return x is not None and x != 0
+
+
+def as_result(x):
+    """0-d results as float, anything else as a float ndarray."""
+    a = np.asarray(x, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def apply_area_modify(c: Circuit, new_height, new_width, mode: AreaModify) -> None:
+    """Adapt a computed layout (c.area/height/width) to the parent's request: MAGIC keeps
+    the area and takes the given height (else the given width); OVERRIDE takes both as
+    they are and needs both."""
+    if mode == AreaModify.MAGIC:
+        if is_given(new_height):
+            c.width = c.area / new_height
+            c.height = new_height
+        elif is_given(new_width):
+            c.height = c.area / new_width
+            c.width = new_width
+    elif mode == AreaModify.OVERRIDE:
+        if not (is_given(new_height) and is_given(new_width)):
+            raise ValueError(f"{type(c).__name__}: OVERRIDE needs both a height and a width")
+        c.height = new_height
+        c.width = new_width
+        c.area = new_height * new_width
+
+
+def logic_cell_height(tech) -> float:
+    """Height (m) of one row of standard cells: 28 F on planar nodes, the node's own cell
+    height on FinFET/GAA nodes."""
+    if tech.node_nm <= 14:
+        return fb.rules.cell_height_in_F(tech.node_nm) * tech.featureSize
+    return fb.rules.CELL_HEIGHT * tech.featureSize

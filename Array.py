@@ -1,0 +1,1468 @@
+"""The compute-in-memory sub-array: cell array plus its read periphery.
+
+`SubArray` re-implements the sub-array model of DNN+NeuroSim V1.4 (same numbers, own code):
+which peripheral circuits exist for each memory cell and read mode, how large the bounding
+box is, how long one sensing cycle takes, and the latency and energy of reading one input
+vector (one bit-plane of one output position) through the sub-array.
+
+Supported: conventional sequential read (operationmode 1: one row per step) and
+conventional parallel read (operationmode 2: `numRowParallel` rows per step), for SRAM,
+RRAM and FeFET (1T1R) and RRAM crossbar cells, with the multilevel sense amp (current or
+voltage mode) or the SAR ADC. The BNN/XNOR modes are not modelled.
+
+Vectorised evaluation
+---------------------
+The reference evaluates every input vector of every sub-array in a loop. Here one call
+evaluates all input vectors of one sub-array at once:
+
+    sa = SubArray(ctx); sa.initialize(param.numRowSubArray, param.numColSubArray,
+                                      param.unitLengthWireResistance)
+    sa.calculate_area()
+    clock = sa.clock_pass(g_block, x_block)          # sensing cycle of each vector (s)
+    res = sa.performance_pass(g_block, x_block, clk_freq)   # per-vector latency/energy
+
+`g_block` is the sub-array's slice of the layer's cell-conductance matrix (rows x cell
+columns, S; see `layer_conductance`), `x_block` the matching rows of the input bit matrix
+(rows x vectors, 0/1). The data path helpers below compute, per vector, the row activity
+and the column resistances exactly as the reference does, with matrix products instead
+of loops.
+
+Units: SI. Latencies the reference counts in clock cycles in synchronous mode
+(`read_latency*` of the performance pass) are in cycles there (`latency_unit`), seconds
+otherwise; the clock-pass sensing cycle is in seconds.
+
+The lower-level NeuroSim-style interface is also public: set `activity_row_read` (and
+`clk_freq`) to per-vector arrays, then `calculate_latency(1e20, column_resistance,
+calculate_clk_freq)` / `calculate_power(column_resistance)` fill `read_latency*`,
+`read_dynamic_energy*` (arrays), `leakage`, `leakage_sram_in_use`.
+
+Reference behaviour kept (it only shifts numbers)
+- Row activity is counted over the sub-array's full row count, also for a partly
+  filled sub-array (the behaviour of the reference run).
+- C integer divisions: numCol/numColMuxed, numColMuxed/numColPerSynapse (weights per mux
+  step) and numRowParallel/2 (rows assumed on) truncate.
+- SRAM: the switch matrix's per-cell row capacitance is sampled before the access-gate load
+  is added; in parallel read the precharger's energy is computed but not counted (it is
+  reported under `not_summed`) while its area counts as ADC area.
+- RRAM/FeFET parallel read: the shift-adds are sized without the partial-sum bits.
+- Synchronous sequential read: the accumulation term (rows - 1) x (adder cycles - 1)
+  goes negative when no row is active and the adder needs more than one cycle.
+- Crossbar cells are laid out with the wire width as F; the ADC's dummy-column height uses
+  the wire width as F for every cell type.
+- The row-repeater leakage (2 and 1 nm only) is a current added without the vdd factor;
+  level shifters and the SAR ADC add no leakage to the sub-array.
+
+Where the reference breaks, this model does the physically sensible thing
+- Sequential read of a vector with no active row: the reference divides 0 by 0 for the
+  column resistance and later multiplies the NaN by zero reads; here the column is open
+  (infinite resistance) and nothing is sensed (ADC energy 0), the same result.
+- numRowParallel = 1: the half-on row count (0 in the reference) is taken as 1.
+- Crossbar parallel read: the per-cell word-line R/C the reference leaves unset is taken
+  from the word line (capRow1, resRow).
+- A 1T1R access transistor wider than the cell raises ValueError (the reference exits).
+- RRAM sequential read with cellBit = 1 (one ADC reference; the reference reads past it and
+  prints an infinite clock) runs finite: see peripherals/multilevel_sense_amp.py.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import FormulaBindings as fb
+
+from peripherals.base import AreaModify, Circuit, Context, horowitz
+
+__all__ = [
+    "SubArray", "ClockPassResult", "SubArrayResult",
+    "weight_values", "weight_codes_to_values", "split_into_cells", "levels_to_conductance",
+    "layer_conductance", "row_activity", "column_conductance", "column_resistance",
+]
+
+NMOS, PMOS = fb.TransistorKind.NMOS, fb.TransistorKind.PMOS
+INV = fb.GateType.INV
+R = fb.rules
+
+# Mode codes used by the periphery modules (decoders, switch matrices); same values there.
+_REGULAR_ROW = 0
+_ROW_MODE, _COL_MODE = 0, 1
+
+# Wire capacitance per length used for the array lines, F/m.
+_WIRE_CAP_PER_M = 0.2e-15 / 1e-6
+
+
+# =========================================================================================
+# Data path helpers: weights -> cell conductances, inputs -> activity / column resistance
+# =========================================================================================
+
+def weight_values(weights, synapse_bit: int, w_min: float = -1.0, w_max: float = 1.0) -> np.ndarray:
+    """Map real weights in [w_min, w_max] to the integers the array stores.
+
+    The range is stretched onto [0, 2^synapse_bit] and rounded half away from zero (the
+    reference adds +-0.5, then truncates towards zero). With the default range a weight
+    w becomes round(2^(b-1) * w + 2^(b-1))."""
+    w = np.asarray(weights, dtype=float)
+    top = float(2 ** synapse_bit)
+    scaled = top / (w_max - w_min) * (w - w_max) + top
+    scaled = np.where(scaled >= 0, scaled + 0.5, scaled - 0.5)
+    return np.trunc(scaled).astype(np.int64)
+
+
+def weight_codes_to_values(codes, synapse_bit: int) -> np.ndarray:
+    """Integer weight codes q (weight = q / 2^(b-1), as in the trace files) to the stored
+    integers q + 2^(b-1). Same result as `weight_values(q / 2**(b-1), b)`."""
+    return np.asarray(codes, dtype=np.int64) + 2 ** (synapse_bit - 1)
+
+
+def split_into_cells(values, num_cells: int, cell_bit: int) -> np.ndarray:
+    """Split stored integers into `num_cells` cells of `cell_bit` bits each, most
+    significant cell first: (rows, cols) -> (rows, cols * num_cells).
+
+    Bits above num_cells*cell_bit are dropped (as in the reference, which keeps taking
+    remainders); negative values (impossible for in-range weights) follow C's truncating
+    division like the reference."""
+    v = np.asarray(values, dtype=np.int64)
+    base = 2 ** cell_bit
+    digits = []
+    rest = v.copy()
+    for _ in range(num_cells):            # loop over the few cells of one weight only
+        digits.append(np.fmod(rest, base))
+        rest = (rest - np.fmod(rest, base)) // base
+    cells = np.stack(digits[::-1], axis=-1)          # (..., num_cells), MSB first
+    return cells.reshape(v.shape[:-1] + (v.shape[-1] * num_cells,))
+
+
+def levels_to_conductance(levels, cell_bit: int, g_max: float, g_min: float) -> np.ndarray:
+    """Cell level (0 .. 2^cell_bit - 1) to conductance, linear between g_min and g_max (S)."""
+    lv = np.asarray(levels, dtype=float)
+    return lv / (2 ** cell_bit - 1) * (g_max - g_min) + g_min
+
+
+def layer_conductance(weights, param: fb.Param, *, codes: bool = True) -> np.ndarray:
+    """A layer's weight matrix (rows x C_out, integer codes q or real values) to the cell
+    conductance matrix (rows x C_out * numColPerSynapse, S) that the sub-arrays hold."""
+    b = int(param.synapseBit)
+    if codes:
+        values = weight_codes_to_values(weights, b)
+    else:
+        values = weight_values(weights, b, float(param.algoWeightMin), float(param.algoWeightMax))
+    levels = split_into_cells(values, int(param.numColPerSynapse), int(param.cellBit))
+    return levels_to_conductance(levels, int(param.cellBit), float(param.maxConductance),
+                                 float(param.minConductance))
+
+
+def row_activity(input_bits, num_row_subarray: int) -> np.ndarray:
+    """Fraction of the sub-array's rows driven by each input vector: non-zero bits of the
+    vector over the sub-array's full row count (also for partly filled sub-arrays, as in
+    the reference run). input_bits: (rows, n_vectors) -> (n_vectors,)."""
+    x = np.asarray(input_bits)
+    return np.count_nonzero(x, axis=0) / float(num_row_subarray)
+
+
+def column_conductance(conductance, input_bits, *, mem_type: str, access: str,
+                       wire_res_row: float, wire_res_col: float, res_access: float,
+                       sram_res_cell_access: float = 0.0, num_cols: int | None = None) -> np.ndarray:
+    """Summed conductance of the active cells of every column, per input vector.
+
+    RRAM/FeFET: each active cell (i, j) contributes 1 / (1/g + (j+1)*wire_res_row +
+    (rows - i)*wire_res_col [+ res_access for 1T1R RRAM]), i.e. the cell in series with
+    the wire to its row driver and column end and its access transistor. SRAM: every
+    active row adds 1 / (sram_res_cell_access + wire_res_col), whatever the weights.
+
+    conductance: (rows, cols) S (may be None for SRAM with `num_cols` given);
+    input_bits: (rows, n) 0/1. Returns (n, cols) S."""
+    x = np.asarray(input_bits)
+    active = (x == 1).astype(float)                       # (rows, n)
+    if mem_type == "SRAM":
+        cols = num_cols if num_cols is not None else np.asarray(conductance).shape[1]
+        per_cell = 1.0 / (sram_res_cell_access + wire_res_col)
+        count = active.sum(axis=0)
+        return np.repeat((count * per_cell)[:, None], cols, axis=1)
+    g = np.asarray(conductance, dtype=float)
+    rows, cols = g.shape
+    with np.errstate(divide="ignore"):
+        series = 1.0 / g
+    series = (series + (np.arange(cols)[None, :] + 1) * wire_res_row
+              + (rows - np.arange(rows)[:, None]) * wire_res_col)
+    if mem_type == "RRAM" and access == "CMOS":
+        series = series + res_access
+    g_eff = 1.0 / series                                  # (rows, cols)
+    return active.T @ g_eff                               # (n, cols)
+
+
+def column_resistance(col_g, active_rows, *, parallel: bool, num_add: int) -> np.ndarray:
+    """Column resistance seen by the sense amp from the summed conductances.
+
+    Parallel read: the total conductance divided by the number of row groups (`numAdd`).
+    Sequential read (RRAM/FeFET): the mean conductance of one active cell (total / number
+    of active rows). The reference divides 0 by 0 when no row is active (NaN, later hidden
+    because the ADC energy is then multiplied by zero reads); here such a column has no
+    conducting cell, so its conductance is 0 and its resistance infinite.
+    A column without any conducting cell has infinite resistance (1/0), as in the
+    reference. col_g: (n, cols); active_rows: (n,). Returns (n, cols) ohm."""
+    g = np.asarray(col_g, dtype=float)
+    if parallel:
+        g = g / float(num_add)
+    else:
+        k = np.asarray(active_rows, dtype=float)[:, None]
+        g = np.divide(g, k, out=np.zeros_like(g), where=k > 0)
+    with np.errstate(divide="ignore"):
+        return 1.0 / g
+
+
+# =========================================================================================
+# Results
+# =========================================================================================
+
+@dataclass
+class ClockPassResult:
+    """The sensing cycle of each input vector (s), after the validated latency factor.
+
+    `components` holds the delays (s) of the circuits that make up the cycle (one value;
+    they do not depend on the data in the conventional modes); `column_delay` is the
+    bit-line delay the sub-array computes (it enters the cycle in sequential modes only)."""
+    sensing_cycle: np.ndarray
+    components: dict[str, float]
+    column_delay: float
+
+    @property
+    def max(self) -> float:
+        return float(np.max(self.sensing_cycle)) if self.sensing_cycle.size else 0.0
+
+
+@dataclass
+class SubArrayResult:
+    """Per-input-vector latency and energy of one sub-array (performance pass).
+
+    Arrays have one entry per input vector. Latencies are in `latency_unit` ("cycles" in
+    synchronous mode, "s" otherwise); energies in J; leakage in W (per sub-array, the same
+    for every vector).
+
+    `components` holds the energy (J, per vector) of exactly the members the reference adds
+    into `read_dynamic_energy` in this mode (keys as in components.json: "array",
+    "wl_switch_matrix", "adc_multilevel_sense_amp", ...). `not_summed` holds energies the
+    reference computes but does not add (the precharger in SRAM parallel read).
+    `component_latency` holds the performance-pass latencies of the accumulation circuits
+    (adder/DFF/shift-adds: cycles in synchronous mode, except the adders' own delays in s
+    under keys ending in "_adder_s")."""
+    activity: np.ndarray
+    read_latency: np.ndarray
+    read_latency_adc: np.ndarray
+    read_latency_accum: np.ndarray
+    read_latency_other: np.ndarray
+    read_dynamic_energy: np.ndarray
+    read_dynamic_energy_adc: np.ndarray
+    read_dynamic_energy_accum: np.ndarray
+    read_dynamic_energy_other: np.ndarray
+    leakage: float
+    leakage_sram_in_use: float
+    latency_unit: str
+    components: dict[str, np.ndarray] = field(default_factory=dict)
+    not_summed: dict[str, np.ndarray] = field(default_factory=dict)
+    component_latency: dict[str, Any] = field(default_factory=dict)
+    column_resistance: np.ndarray | None = None
+
+    @property
+    def n_vectors(self) -> int:
+        return int(self.activity.shape[0])
+
+    def totals(self) -> dict[str, float]:
+        """Sums over the input vectors (what the reference accumulates per sub-array)."""
+        out = {}
+        for name in ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
+                     "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
+                     "read_dynamic_energy_other"):
+            out[name] = float(np.sum(getattr(self, name)))
+        for k, v in self.components.items():
+            out["energy_" + k] = float(np.sum(v))
+        return out
+
+
+# =========================================================================================
+# The sub-array
+# =========================================================================================
+
+def _accepted_kwargs(fn, candidates: dict[str, Any]) -> dict[str, Any]:
+    """The subset of `candidates` that `fn` takes as keyword arguments.
+
+    Values the reference passes through its global parameter object (column capacitance,
+    per-cell row R/C, ...) are handed to the circuits that declare them."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return {}
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(candidates)
+    return {k: v for k, v in candidates.items() if k in params}
+
+
+def _vec(x, n: int) -> np.ndarray:
+    """A circuit figure as a length-n float array (scalars broadcast)."""
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 0:
+        return np.full(n, float(a))
+    return np.broadcast_to(a, (n,)).astype(float, copy=True)
+
+
+def _div_int(a: int, b: int) -> int:
+    """C integer division of non-negative ints (what `ceil(int/int)` reduces to)."""
+    return int(a) // int(b)
+
+
+class SubArray(Circuit):
+    """One sub-array: `numRow x numCol` cells and the read periphery of its mode.
+
+    Construction reads the design parameters the reference copies into the sub-array
+    before initialising it (memory cell, read mode, numColMuxed, levelOutput, cellBit,
+    numColPerSynapse, numBitInput, numRowParallel, numAdd, ADC type, validated).
+
+    Figures after `calculate_area()`: area/height/width (bounding box, m^2/m),
+    area_array/height_array/width_array (cells only), used_area, empty_area, area_adc,
+    area_accum, area_other (m^2). Array properties after `initialize()`: length_row,
+    length_col (m), cap_row1, cap_row2, cap_col (F), res_row, res_col (ohm),
+    res_cell_access (ohm; SRAM access transistor, 0 otherwise), cap_cell_access (F),
+    res_mem_cell_on/off/avg (ohm, RRAM/FeFET), width_access_cmos (access width in F).
+    """
+
+    # ------------------------------------------------------------------ construction
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        p = self.param
+        mode = int(p.operationmode)
+        if mode not in (1, 2):
+            raise NotImplementedError(
+                f"SubArray: operationmode={mode} (BNN/XNOR modes) is not modelled; use 1 or 2")
+        self.conventional_sequential = mode == 1
+        self.conventional_parallel = mode == 2
+        self.mem_type = self.cell.mem_type
+        self.access = self.cell.access
+        self.num_row_parallel = int(p.numRowParallel)
+        self.num_add = int(p.numAdd)
+        self.level_output = int(p.levelOutput)
+        self.num_col_muxed = int(p.numColMuxed)
+        self.clk_freq = float(p.clkFreq)
+        self.relax_array_cell_height = bool(p.relaxArrayCellHeight)
+        self.relax_array_cell_width = bool(p.relaxArrayCellWidth)
+        self.num_read_pulse = int(p.numBitInput)
+        self.avg_weight_bit = int(p.cellBit)
+        self.num_cell_per_synapse = int(p.numColPerSynapse)
+        self.sar_adc_mode = bool(p.SARADC)
+        self.current_mode = bool(p.currentMode)
+        self.validated = bool(p.validated)
+        self.synchronous = bool(p.synchronous)
+        self.activity_row_read: float | np.ndarray = 0.0
+        # write activities are never set in the inference flow; the reference's write
+        # terms therefore see zero writes
+        self.activity_row_write = 0.0
+        self.activity_col_write = 0.0
+        self.read_latency_adc = self.read_latency_accum = self.read_latency_other = 0.0
+        self.read_dynamic_energy_adc = self.read_dynamic_energy_accum = 0.0
+        self.read_dynamic_energy_other = 0.0
+        self.read_dynamic_energy_array = 0.0
+        self.leakage_sram_in_use = 0.0
+        self.column_delay = 0.0
+        self._children: dict[str, Circuit] = {}
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _fin(self) -> int:
+        """Minimum devices are two F wide (one fin pair) on multi-gate nodes."""
+        return 2 if int(self.param.technode) <= 14 else 1
+
+    @property
+    def _beta(self) -> float:
+        return float(self.param.beta) if self.validated else 1.0
+
+    def _new(self, name: str, module: str, cls: str) -> Circuit:
+        mod = __import__(f"peripherals.{module}", fromlist=[cls])
+        obj = getattr(mod, cls)(self.ctx)
+        self._children[name] = obj
+        setattr(self, name, obj)
+        return obj
+
+    def child(self, name: str) -> Circuit | None:
+        """A peripheral circuit by attribute name, or None if this mode has none."""
+        return self._children.get(name)
+
+    @property
+    def scratch(self) -> dict[str, float]:
+        """Values the reference hands to the peripheral circuits through its global
+        parameter object: column capacitance (F), the array's dummy-column geometry (m),
+        the SRAM access resistance (ohm), per-cell row capacitance/resistance and the
+        repeater input capacitance (F, ohm), the reference-column energy (J)."""
+        return dict(self._scratch)
+
+    # ------------------------------------------------------------------ initialize
+    def initialize(self, num_row: int, num_col: int, unit_wire_res: float) -> None:
+        """Size the array and create its periphery (NeuroSim's SubArray::Initialize)."""
+        for name in self._children:
+            delattr(self, name)
+        self._children = {}
+        self.initialize_array(num_row, num_col, unit_wire_res)
+        self._initialize_periphery()
+        self.initialized = True
+
+    def initialize_array(self, num_row: int, num_col: int, unit_wire_res: float) -> None:
+        """The cell array alone: wire lengths, row/column R and C, access device, the
+        mode-dependent word-line load and the row repeaters. `initialize` calls it first;
+        it needs no peripheral circuit."""
+        p, tech, cell = self.param, self.tech, self.cell
+        node = int(p.technode)
+        F = tech.featureSize
+        fin = self._fin
+        self.num_row = int(num_row)
+        self.num_col = int(num_col)
+        self.unit_wire_res = float(unit_wire_res)
+        if self.num_col_muxed > self.num_col:
+            self.num_col_muxed = self.num_col
+        self.num_read_cell_per_operation_neuro = int(p.numColSubArray)
+        self.num_write_cell_per_operation_neuro = int(p.numColSubArray)
+        self.num_write_cell_per_operation_memory = int(p.numColSubArray) // 8
+        num_row, num_col = self.num_row, self.num_col
+
+        # minimum logic-cell pitch, used when the cell is relaxed to the periphery pitch
+        min_cell_height = R.CELL_HEIGHT
+        min_cell_width = (R.GATE_POLY_GAP + R.POLY_WIDTH) * 2
+        if node <= 14:
+            min_cell_height = R.cell_height_in_F(node)
+            if node == 14:   # 14 nm uses the generic FinFET poly rules, not its own CPP
+                min_cell_width *= ((R.POLY_WIDTH_MULTIGATE + R.GATE_POLY_GAP_MULTIGATE)
+                                   / (R.GATE_POLY_GAP + R.POLY_WIDTH))
+            else:
+                min_cell_width *= R.contacted_poly_pitch_in_F(node) / (R.GATE_POLY_GAP + R.POLY_WIDTH)
+        wire_F = float(p.featuresize)         # the cell's feature size (the wire width)
+        h_cell, w_cell = cell.height_in_feature_size, cell.width_in_feature_size
+        if self.mem_type == "SRAM":
+            # SRAM cell rows run along the logic-cell height direction
+            w = max(w_cell, min_cell_height) if self.relax_array_cell_width else w_cell
+            h = max(h_cell, min_cell_width) if self.relax_array_cell_height else h_cell
+            self.length_row = num_col * w * F
+            self.length_col = num_row * h * F
+            array_width_unit = w_cell * F
+        elif self.access == "CMOS":
+            w = max(w_cell, min_cell_width * 2) if self.relax_array_cell_width else w_cell
+            h = max(h_cell, min_cell_height) if self.relax_array_cell_height else h_cell
+            self.length_row = num_col * w * F
+            self.length_col = num_row * h * F
+            array_width_unit = w_cell * wire_F
+        else:
+            # quirk kept: the crossbar array is laid out with the wire width as F
+            if self.relax_array_cell_width:
+                self.length_row = num_col * max(w_cell * wire_F, min_cell_width * 2 * F)
+            else:
+                self.length_row = num_col * w_cell * wire_F
+            if self.relax_array_cell_height:
+                self.length_col = num_row * max(h_cell * wire_F, min_cell_height * F)
+            else:
+                self.length_col = num_row * h_cell * wire_F
+            array_width_unit = w_cell * wire_F
+        # quirk kept: the dummy reference column's height uses the wire width as F
+        array_height = num_row * h_cell * wire_F
+
+        self.cap_row1 = self.length_row * _WIRE_CAP_PER_M   # SRAM/crossbar word line, 1T1R bit line
+        self.cap_row2 = self.length_row * _WIRE_CAP_PER_M   # 1T1R word line
+        self.cap_col = self.length_col * _WIRE_CAP_PER_M
+        self.res_row = self.length_row * float(p.Metal1_unitwireresis)
+        self.res_col = self.length_col * float(p.Metal0_unitwireresis)
+        self.res_cell_access = 0.0
+        self.cap_cell_access = 0.0
+        self.res_mem_cell_on = self.res_mem_cell_off = self.res_mem_cell_avg = 0.0
+        self.width_access_cmos = cell.width_access_cmos
+        self.width_inv_n = self.width_inv_p = 0.0
+        self.target_drive_res = 0.0
+        self.section_res = 0.0
+        self.drive_cap_in = self.drive_cap_out = 0.0
+        self.h_inv = self.w_inv = 0.0
+        self._scratch = {
+            "column_cap": self.cap_col,
+            "array_height": array_height,
+            "array_width_unit": array_width_unit,
+            "res_cell_access": 0.0,
+            "unit_cap": 0.0,
+            "unit_res": 0.0,
+            "drive_cap_in": 0.0,
+            "reference_energy_peri": 0.0,
+        }
+        nbuf = float(p.buffernumber)
+
+        if self.mem_type == "SRAM":
+            wacc = cell.width_access_cmos * fin * F
+            self.res_cell_access = fb.on_resistance(wacc, NMOS, tech)
+            self.cap_cell_access = fb.drain_cap(wacc, NMOS, tech)
+            # per-cell row R/C for the switch-matrix delay model: the bare wire, sampled
+            # before the access-gate load is added below (as the reference does)
+            self._scratch["unit_cap"] = self.cap_row1 / float(p.numColSubArray)
+            self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+            if node <= 14:
+                self.cap_col += tech.cap_draintotal * cell.width_access_cmos * tech.effective_width * num_row
+            else:
+                self.cap_col += fb.drain_cap(wacc, NMOS, tech) * num_row
+            if self.conventional_sequential:
+                # one row per step: both access gates of every cell on the word line
+                self.cap_row1 += 2 * fb.gate_cap(wacc, tech) * num_col
+            else:
+                self.cap_row1 += fb.gate_cap(wacc, tech) * num_col
+                if self.num_col_muxed > 1:
+                    # the sense amps take their reference range from the access resistance
+                    self._scratch["res_cell_access"] = self.res_cell_access
+        else:
+            ron, roff = cell.resistance_on, cell.resistance_off
+            P = self.num_row_parallel
+            if self.access == "CMOS":
+                res_cell_access = ron * R.IR_DROP_TOLERANCE
+                self.width_access_cmos = (fb.on_resistance(fin * F, NMOS, tech) * R.LINEAR_REGION_RATIO
+                                          / res_cell_access)
+                width_in_F = self.width_access_cmos
+                if node <= 14:   # fins to an equivalent drawn width
+                    width_in_F = ((self.width_access_cmos - 1) * tech.PitchFin + tech.widthFin) / F
+                if width_in_F > w_cell:
+                    raise ValueError(
+                        f"SubArray: the 1T1R access transistor ({self.width_access_cmos:.2f} F) does not "
+                        f"fit the cell width ({w_cell:.2f} F); widen the cell (widthInFeatureSize1T1R)")
+                self.res_mem_cell_on = res_cell_access + ron
+                self.res_mem_cell_off = res_cell_access + roff
+                self.res_mem_cell_avg = 1.0 / (1.0 / (ron + res_cell_access) * P / 2.0
+                                               + 1.0 / (roff + res_cell_access) * P / 2.0) * P
+                wacc = self.width_access_cmos * fin * F
+                self.cap_row2 += fb.gate_cap(wacc, tech) * num_col
+                self._scratch["unit_cap"] = self.cap_row2 / float(p.numColSubArray)
+                self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+                self.cap_col += fb.drain_cap(wacc, NMOS, tech) * num_row
+            else:
+                self.res_mem_cell_on = ron
+                self.res_mem_cell_off = roff
+                # no access device (access resistance 0)
+                self.res_mem_cell_avg = 1.0 / (1.0 / ron * P / 2.0 + 1.0 / roff * P / 2.0) * P
+                # the reference leaves the per-cell row R/C unset for the crossbar; the
+                # word line (capRow1) is the line its switch matrix drives
+                self._scratch["unit_cap"] = self.cap_row1 / float(p.numColSubArray)
+                self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+        self._scratch["column_cap"] = self.cap_col
+
+        if self.conventional_parallel and nbuf > 0 and (self.mem_type == "SRAM" or self.access == "CMOS"):
+            # row repeaters (nodes with buffernumber > 0): section resistance and the
+            # inverter widths that give the target drive resistance
+            self.section_res = self.res_row / (nbuf + 1)
+            self.target_drive_res = fb.on_resistance(fin * F * float(p.buffersizeratio), NMOS, tech)
+            wn = fb.on_resistance(fin * F, NMOS, tech) / self.target_drive_res * F
+            wp = fb.on_resistance(fin * F, PMOS, tech) / self.target_drive_res * F
+            if node <= 14:
+                wn = 2 * math.ceil(wn / F) * F
+                wp = 2 * math.ceil(wp / F) * F
+            self.width_inv_n, self.width_inv_p = wn, wp
+
+    def _initialize_periphery(self) -> None:
+        p, cell = self.param, self.cell
+        num_row, num_col = self.num_row, self.num_col
+        ncm = self.num_col_muxed
+        clk = self.clk_freq
+        cps = self.num_cell_per_synapse
+        act0 = 0.0   # the activity a circuit sees at initialisation (none yet)
+        log2_rows = int(math.ceil(math.log2(num_row)))
+
+        def shift_adds(num_adder: int, weight_bits: int, weight_steps: int, input_bits: int) -> None:
+            from peripherals.shift_add import SpikingMode   # binary (non-spiking) inputs
+            if cps > 1:
+                self._new("shift_add_weight", "shift_add", "ShiftAdd").initialize(
+                    num_adder, weight_bits, clk, SpikingMode.NONSPIKING, weight_steps)
+            if self.num_read_pulse > 1:
+                self._new("shift_add_input", "shift_add", "ShiftAdd").initialize(
+                    num_adder, input_bits, clk, SpikingMode.NONSPIKING, self.num_read_pulse)
+
+        def mux(res_tg: float, num_input: int) -> None:
+            if ncm > 1:
+                self._new("mux", "mux", "Mux").initialize(num_input, ncm, res_tg, False)
+                self._new("mux_decoder", "row_decoder", "RowDecoder").initialize(
+                    _REGULAR_ROW, int(math.ceil(math.log2(ncm))), True, False)
+
+        def switch_matrix(name: str, mode: int, num_output: int, res_tg: float) -> None:
+            self._new(name, "switch_matrix", "SwitchMatrix").initialize(
+                mode, num_output, res_tg, True, False, act0, self.activity_col_write,
+                self.num_write_cell_per_operation_memory, self.num_write_cell_per_operation_neuro, 1, clk)
+
+        def partial_sum_adder(num_adder: int, adder_bit: int) -> None:
+            if self.num_add > 1:
+                self._new("dff", "dff", "DFF").initialize(adder_bit * num_adder, clk)
+                self._new("adder", "adder", "Adder").initialize(adder_bit - 1, num_adder, clk)
+
+        if self.mem_type == "SRAM":
+            if self.conventional_sequential:
+                self._new("wl_decoder", "row_decoder", "RowDecoder").initialize(
+                    _REGULAR_ROW, log2_rows, False, False)
+                self._new("sense_amp", "sense_amp", "SenseAmp").initialize(
+                    num_col, False, cell.min_sense_voltage, self.length_row / num_col, clk,
+                    self.num_read_cell_per_operation_neuro)
+                adder_bit = log2_rows + 1
+                # no column mux: one adder and DFF group per column
+                self._new("dff", "dff", "DFF").initialize(adder_bit * num_col, clk)
+                self._new("adder", "adder", "Adder").initialize(adder_bit - 1, num_col, clk)
+                num_adder = _div_int(num_col, cps)
+                shift_adds(num_adder, adder_bit, cps, adder_bit + cps)
+            else:
+                res_tg = self.section_res if float(p.buffernumber) > 0 else self.res_row
+                switch_matrix("wl_switch_matrix", _ROW_MODE, num_row, res_tg)
+                # half of the parallel rows assumed conducting
+                mux(self.res_cell_access / self._half_parallel_rows(), _div_int(num_col, ncm))
+                self._init_adc(self.level_output, parallel=True, encoder=True)
+                adder_bit = int(math.log2(self.level_output) + math.ceil(math.log2(self.num_add)))
+                num_adder = _div_int(num_col, ncm)
+                partial_sum_adder(num_adder, adder_bit)
+                shift_adds(num_adder, adder_bit, cps, adder_bit + cps)
+            self._new("precharger", "precharger", "Precharger").initialize(
+                num_col, self.res_col, self.activity_col_write, self.num_read_cell_per_operation_neuro,
+                self.num_write_cell_per_operation_neuro)
+            self._new("sram_write_driver", "sram_write_driver", "SRAMWriteDriver").initialize(
+                num_col, self.activity_col_write, self.num_write_cell_per_operation_neuro)
+            return
+
+        if cell.write_voltage > 1.5:
+            self._new("wl_level_shifter", "level_shifter", "LevelShifter").initialize(num_row, act0, clk)
+            self._new("bl_level_shifter", "level_shifter", "LevelShifter").initialize(num_row, act0, clk)
+            self._new("sl_level_shifter", "level_shifter", "LevelShifter").initialize(
+                num_col, self.activity_col_write, clk)
+        if self.conventional_sequential:
+            num_adder = _div_int(num_col, ncm)
+            res_tg = self.res_mem_cell_on
+            adder_bit = log2_rows + self.avg_weight_bit
+            self._new("wl_decoder", "row_decoder", "RowDecoder").initialize(_REGULAR_ROW, log2_rows, False, False)
+            if self.access == "CMOS":
+                self._new("wl_new_decoder_driver", "wl_new_decoder_driver", "WLNewDecoderDriver").initialize(num_row)
+            else:
+                drv = self._new("wl_decoder_driver", "decoder_driver", "DecoderDriver")
+                drv.initialize(_ROW_MODE, num_row, num_col,
+                               **_accepted_kwargs(drv.initialize, {"res_mem_cell_on": self.res_mem_cell_on}))
+            switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg)
+            mux(res_tg, num_adder)
+            # one row at a time: the ADC resolves the levels of a single cell
+            self._init_adc(2 ** self.avg_weight_bit, parallel=False, encoder=self.avg_weight_bit > 1)
+            self._new("dff", "dff", "DFF").initialize(adder_bit * num_adder, clk)
+            self._new("adder", "adder", "Adder").initialize(adder_bit - 1, num_adder, clk)
+            # cellBit-bit shift per cell: (cells - 1) * cellBit + 1 shift steps
+            steps = (cps - 1) * self.avg_weight_bit + 1
+            shift_adds(num_adder, adder_bit, steps, adder_bit + steps)
+        else:
+            P = self.num_row_parallel
+            res_tg = self.res_mem_cell_avg / P
+            if self.access == "CMOS":
+                self._new("wl_new_switch_matrix", "new_switch_matrix", "NewSwitchMatrix").initialize(
+                    num_row, act0, clk)
+            else:
+                switch_matrix("wl_switch_matrix", _ROW_MODE, num_row, res_tg * num_row / num_col)
+            switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg * num_row)
+            mux(res_tg, _div_int(num_col, ncm))
+            self._init_adc(self.level_output, parallel=True, encoder=True)
+            adder_bit = int(math.log2(self.level_output) + math.ceil(math.log2(self.num_add)))
+            num_adder = _div_int(num_col, ncm)
+            partial_sum_adder(num_adder, adder_bit)
+            # quirk kept: unlike SRAM, the shift-adds are sized without the numAdd bits
+            lvl_bits = int(math.log2(self.level_output))
+            shift_adds(num_adder, lvl_bits, cps, lvl_bits + cps)
+
+    def _half_parallel_rows(self) -> int:
+        """Rows assumed conducting in parallel read: half of numRowParallel (integer
+        division as in the reference; at least one row, where the reference would divide
+        by zero for numRowParallel = 1)."""
+        return max(self.num_row_parallel // 2, 1)
+
+    def _init_adc(self, levels: int, *, parallel: bool, encoder: bool) -> None:
+        p = self.param
+        n_adc = _div_int(self.num_col, self.num_col_muxed)
+        self.adc_levels = int(levels)
+        if self.sar_adc_mode:
+            self._new("sar_adc", "sar_adc", "SarADC").initialize(
+                n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro)
+        else:
+            mlsa = self._new("multilevel_sense_amp", "multilevel_sense_amp", "MultilevelSenseAmp")
+            mlsa.initialize(n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro,
+                            parallel, self.current_mode,
+                            **_accepted_kwargs(mlsa.initialize, self._scratch))
+            if encoder:
+                self._new("multilevel_sa_encoder", "multilevel_sa_encoder",
+                          "MultilevelSAEncoder").initialize(int(levels), n_adc)
+
+    # ------------------------------------------------------------------ area
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+        """Bounding box of the array and its periphery (NeuroSim's SubArray::CalculateArea;
+        the sub-array takes no layout constraint from its parent)."""
+        self._require_initialized()
+        p, tech = self.param, self.tech
+        F = tech.featureSize
+        c = self._children
+        h = lambda n: c[n].height if n in c else 0.0   # noqa: E731
+        w = lambda n: c[n].width if n in c else 0.0    # noqa: E731
+        a = lambda n: c[n].area if n in c else 0.0     # noqa: E731
+        self.height_array = self.length_col
+        self.width_array = self.length_row
+        self.area_array = self.height_array * self.width_array
+        ha, wa = self.height_array, self.width_array
+        ncm = self.num_col_muxed
+        NONE = AreaModify.NONE
+
+        def area_mux() -> None:
+            if ncm > 1:
+                c["mux"].calculate_area(None, wa, NONE)
+                c["mux_decoder"].calculate_area(None, None, NONE)
+                min_mux_height = max(c["mux_decoder"].height, c["mux"].height)
+                c["mux"].calculate_area(min_mux_height, wa, AreaModify.OVERRIDE)
+
+        def area_adc() -> None:
+            if self.sar_adc_mode:
+                c["sar_adc"].calculate_unit_area()
+                c["sar_adc"].calculate_area(None, wa, NONE)
+            else:
+                c["multilevel_sense_amp"].calculate_area(None, wa, NONE)
+                if "multilevel_sa_encoder" in c:
+                    c["multilevel_sa_encoder"].calculate_area(None, wa, NONE)
+
+        def area_accum(*, adder_dff: bool) -> None:
+            if "shift_add_input" in c:
+                c["shift_add_input"].calculate_area(None, wa, NONE)
+            if "shift_add_weight" in c:
+                c["shift_add_weight"].calculate_area(None, wa, NONE)
+            if adder_dff:
+                c["adder"].calculate_area(None, wa, NONE)
+                c["dff"].calculate_area(None, wa, NONE)
+
+        def repeater_area() -> float:
+            nbuf = float(p.buffernumber)
+            if nbuf > 0:
+                _, self.h_inv, self.w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech)
+                self.drive_cap_in, self.drive_cap_out = fb.gate_capacitance(
+                    INV, 1, self.width_inv_n, self.width_inv_p, tech)
+            else:
+                self.h_inv = self.w_inv = 0.0
+            self._scratch["drive_cap_in"] = self.drive_cap_in
+            return self.h_inv * self.w_inv * nbuf * 2 * float(p.numRowSubArray)
+
+        adder_h = lambda: (h("adder") + h("dff")) if self.num_add > 1 else 0.0   # noqa: E731
+        adder_a = lambda: (a("adder") + a("dff")) if self.num_add > 1 else 0.0   # noqa: E731
+        mux_h = lambda: h("mux") if ncm > 1 else 0.0                            # noqa: E731
+        mux_a = lambda: (a("mux") + a("mux_decoder")) if ncm > 1 else 0.0       # noqa: E731
+        mux_dec_w = lambda: w("mux_decoder") if ncm > 1 else 0.0                # noqa: E731
+
+        if self.mem_type == "SRAM":
+            c["precharger"].calculate_area(None, wa, NONE)
+            c["sram_write_driver"].calculate_area(None, wa, NONE)
+            if self.conventional_sequential:
+                c["wl_decoder"].calculate_area(ha, None, NONE)
+                c["sense_amp"].calculate_area(None, wa, AreaModify.MAGIC)
+                c["adder"].calculate_area(None, wa, NONE)
+                c["dff"].calculate_area(None, wa, NONE)
+                area_accum(adder_dff=False)
+                # two DFF banks: behind the adder and behind the weight shift-add
+                self.height = (h("precharger") + h("sram_write_driver") + ha + h("sense_amp")
+                               + h("adder") + 2 * h("dff") + h("shift_add_input") + h("shift_add_weight"))
+                self.width = w("wl_decoder") + wa
+                self.used_area = (self.area_array + a("wl_decoder") + a("precharger") + a("sram_write_driver")
+                                  + a("sense_amp") + a("adder") + 2 * a("dff") + a("shift_add_input")
+                                  + a("shift_add_weight"))
+                self.area_adc = a("sense_amp") + a("precharger")
+                self.area_accum = a("adder") + 2 * a("dff") + a("shift_add_input") + a("shift_add_weight")
+                self.area_other = a("wl_decoder") + a("sram_write_driver")
+            else:
+                c["wl_switch_matrix"].calculate_area(ha, None, NONE)
+                area_mux()
+                area_adc()
+                area_accum(adder_dff=self.num_add > 1)
+                buffer_area = repeater_area()
+                self.height = (h("precharger") + h("sram_write_driver") + ha + h("multilevel_sense_amp")
+                               + h("multilevel_sa_encoder") + h("shift_add_input") + h("shift_add_weight")
+                               + adder_h() + mux_h() + h("sar_adc"))
+                self.width = max(w("wl_switch_matrix"), mux_dec_w()) + wa + buffer_area / self.length_col
+                self.used_area = (self.area_array + a("wl_switch_matrix") + a("precharger")
+                                  + a("sram_write_driver") + a("multilevel_sense_amp")
+                                  + a("multilevel_sa_encoder") + a("shift_add_input") + a("shift_add_weight")
+                                  + adder_a() + mux_a() + a("sar_adc") + buffer_area)
+                # the precharger is counted with the ADC in SRAM parallel mode
+                self.area_adc = (a("multilevel_sense_amp") + a("precharger") + a("multilevel_sa_encoder")
+                                 + a("sar_adc"))
+                self.area_accum = a("shift_add_input") + a("shift_add_weight") + adder_a()
+                self.area_other = a("wl_switch_matrix") + a("sram_write_driver") + mux_a() + buffer_area
+        else:
+            ls = self.cell.write_voltage > 1.5
+            if ls:
+                c["wl_level_shifter"].calculate_area(ha, None, NONE)
+                c["bl_level_shifter"].calculate_area(ha, None, NONE)
+                c["sl_level_shifter"].calculate_area(None, wa, NONE)
+            ls_w = (w("wl_level_shifter") + w("bl_level_shifter")) if ls else 0.0
+            ls_h = h("sl_level_shifter") if ls else 0.0
+            ls_a = (a("wl_level_shifter") + a("bl_level_shifter") + a("sl_level_shifter")) if ls else 0.0
+            if self.conventional_sequential:
+                c["wl_decoder"].calculate_area(ha, None, NONE)
+                drv = "wl_new_decoder_driver" if self.access == "CMOS" else "wl_decoder_driver"
+                c[drv].calculate_area(ha, None, NONE)
+                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
+                area_mux()
+                area_adc()
+                c["dff"].calculate_area(None, wa, NONE)
+                c["adder"].calculate_area(None, wa, NONE)
+                area_accum(adder_dff=False)
+                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
+                               + h("multilevel_sa_encoder") + h("adder") + h("dff") + h("shift_add_input")
+                               + h("shift_add_weight") + h("sar_adc"))
+                self.width = max(ls_w + w("wl_decoder") + w("wl_new_decoder_driver") + w("wl_decoder_driver"),
+                                 mux_dec_w()) + wa
+                self.used_area = (self.area_array + ls_a + a("wl_decoder") + a("wl_decoder_driver")
+                                  + a("wl_new_decoder_driver") + a("sl_switch_matrix") + mux_a()
+                                  + a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("adder")
+                                  + a("dff") + a("shift_add_input") + a("shift_add_weight") + a("sar_adc"))
+                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
+                self.area_accum = a("adder") + a("dff") + a("shift_add_input") + a("shift_add_weight")
+                self.area_other = (ls_a + a("wl_decoder") + a("wl_new_decoder_driver") + a("wl_decoder_driver")
+                                   + a("sl_switch_matrix") + mux_a())
+            else:
+                drv = "wl_new_switch_matrix" if self.access == "CMOS" else "wl_switch_matrix"
+                c[drv].calculate_area(ha, None, NONE)
+                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
+                area_mux()
+                area_adc()
+                area_accum(adder_dff=self.num_add > 1)
+                buffer_area = repeater_area()
+                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
+                               + h("multilevel_sa_encoder") + h("shift_add_weight") + h("shift_add_input")
+                               + adder_h() + h("sar_adc"))
+                self.width = (max(ls_w + w("wl_new_switch_matrix") + w("wl_switch_matrix"), mux_dec_w())
+                              + wa + buffer_area / self.length_col)
+                self.used_area = (self.area_array + ls_a + a("wl_switch_matrix") + a("wl_new_switch_matrix")
+                                  + a("sl_switch_matrix") + mux_a() + a("multilevel_sense_amp")
+                                  + a("multilevel_sa_encoder") + a("shift_add_weight") + a("shift_add_input")
+                                  + adder_a() + a("sar_adc") + buffer_area)
+                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
+                self.area_accum = a("shift_add_weight") + a("shift_add_input") + adder_a()
+                self.area_other = (ls_a + a("wl_new_switch_matrix") + a("wl_switch_matrix")
+                                   + a("sl_switch_matrix") + mux_a() + buffer_area)
+        self.area = self.height * self.width
+        self.empty_area = self.area - self.used_area
+
+    def area_figures(self) -> dict[str, float]:
+        """Area results in m^2 / m (names as the reference's members, snake_case)."""
+        return {k: float(getattr(self, k)) for k in (
+            "area", "height", "width", "used_area", "empty_area", "area_adc", "area_accum",
+            "area_other", "area_array", "height_array", "width_array")}
+
+    # ------------------------------------------------------------------ data path
+    def column_resistance(self, conductance, input_bits, num_cols: int | None = None) -> np.ndarray:
+        """The column resistances the sense amps see, (n, cols) ohm (GetColumnResistance).
+
+        SRAM: the weights do not matter; `conductance` may be None when `num_cols` is
+        given. RRAM/FeFET parallel: total conductance / numAdd; sequential: conductance
+        of the average active cell (infinite resistance when no row is active)."""
+        p = self.param
+        x = np.asarray(input_bits)
+        if self.mem_type == "SRAM" and conductance is None and num_cols is None:
+            raise ValueError("SubArray.column_resistance: SRAM needs conductance or num_cols")
+        g = column_conductance(
+            conductance, x, mem_type=self.mem_type, access=self.access,
+            wire_res_row=float(p.wireResistanceRow), wire_res_col=float(p.wireResistanceCol),
+            res_access=float(p.resistanceAccess), sram_res_cell_access=self.res_cell_access,
+            num_cols=num_cols)
+        if self.mem_type == "SRAM":
+            with np.errstate(divide="ignore"):
+                return 1.0 / g
+        active = np.count_nonzero(x == 1, axis=0)
+        return column_resistance(g, active, parallel=self.conventional_parallel, num_add=self.num_add)
+
+    def _prepare(self, conductance, input_bits, num_cols):
+        x = np.asarray(input_bits)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.shape[0] > self.num_row:
+            raise ValueError(f"SubArray: {x.shape[0]} input rows for a {self.num_row}-row sub-array")
+        if conductance is not None:
+            g = np.asarray(conductance, dtype=float)
+            if g.shape[0] != x.shape[0]:
+                raise ValueError("SubArray: weight block and input block have different row counts")
+            if g.shape[1] > self.num_col:
+                raise ValueError(f"SubArray: {g.shape[1]} columns for a {self.num_col}-column sub-array")
+        else:
+            g = None
+        act = row_activity(x, int(self.param.numRowSubArray))
+        col_res = self.column_resistance(g, x, num_cols=num_cols)
+        return x, act, col_res
+
+    # ------------------------------------------------------------------ passes
+    def clock_pass(self, conductance, input_bits, *, num_cols: int | None = None) -> ClockPassResult:
+        """The sensing cycle of every input vector (the reference's clock pass)."""
+        self._require_initialized()
+        x, act, col_res = self._prepare(conductance, input_bits, num_cols)
+        self.activity_row_read = act
+        self.calculate_latency(1e20, col_res, True)
+        n = act.shape[0]
+        return ClockPassResult(sensing_cycle=_vec(self.read_latency, n),
+                               components=dict(self._cycle_components),
+                               column_delay=float(self.column_delay))
+
+    def performance_pass(self, conductance, input_bits, clk_freq: float | None = None, *,
+                         num_cols: int | None = None, keep_column_resistance: bool = False
+                         ) -> SubArrayResult:
+        """Latency and energy of every input vector (the reference's performance pass).
+
+        conductance: (rows, cols) S, the sub-array's block of cell conductances (None for
+        SRAM with num_cols given); input_bits: (rows, n) 0/1; clk_freq: the working clock
+        (Hz) after the clock pass (default: the parameter's clkFreq)."""
+        self._require_initialized()
+        x, act, col_res = self._prepare(conductance, input_bits, num_cols)
+        self.activity_row_read = act
+        self.clk_freq = float(self.param.clkFreq if clk_freq is None else clk_freq)
+        self.calculate_latency(1e20, col_res, False)
+        self.calculate_power(col_res)
+        n = act.shape[0]
+        return SubArrayResult(
+            activity=act,
+            read_latency=_vec(self.read_latency, n),
+            read_latency_adc=_vec(self.read_latency_adc, n),
+            read_latency_accum=_vec(self.read_latency_accum, n),
+            read_latency_other=_vec(self.read_latency_other, n),
+            read_dynamic_energy=_vec(self.read_dynamic_energy, n),
+            read_dynamic_energy_adc=_vec(self.read_dynamic_energy_adc, n),
+            read_dynamic_energy_accum=_vec(self.read_dynamic_energy_accum, n),
+            read_dynamic_energy_other=_vec(self.read_dynamic_energy_other, n),
+            leakage=float(self.leakage),
+            leakage_sram_in_use=float(self.leakage_sram_in_use),
+            latency_unit="cycles" if self.synchronous else "s",
+            components={k: _vec(v, n) for k, v in self._energy_components.items()},
+            not_summed={k: _vec(v, n) for k, v in self._energy_not_summed.items()},
+            component_latency={k: (_vec(v, n) if np.ndim(v) else float(v))
+                               for k, v in self._latency_components.items()},
+            column_resistance=col_res if keep_column_resistance else None,
+        )
+
+    def evaluate(self, conductance, input_bits, clk_freq: float | None = None, *,
+                 num_cols: int | None = None) -> tuple[ClockPassResult, SubArrayResult]:
+        """Both passes for one sub-array block (clock pass, then the performance pass at
+        `clk_freq`)."""
+        return (self.clock_pass(conductance, input_bits, num_cols=num_cols),
+                self.performance_pass(conductance, input_bits, clk_freq, num_cols=num_cols))
+
+    # ------------------------------------------------------------------ latency
+    def _sensing_components(self, column_resistance) -> None:
+        """Delays of the sensing-cycle circuits (s) and the column delay; shared by the
+        clock pass and the asynchronous performance pass."""
+        p, tech, cell = self.param, self.tech, self.cell
+        c = self._children
+        ncm = self.num_col_muxed
+        nw = 0.0                       # no writes during inference
+        comp: dict[str, float] = {}
+        self._buffer_latency = 0.0
+
+        def mux_and_decoder(col_ramp: float) -> None:
+            if ncm > 1:
+                c["mux"].calculate_latency(col_ramp, 0, 1)
+                n_sel = _div_int(self.num_col, ncm)
+                c["mux_decoder"].calculate_latency(1e20, c["mux"].cap_tg_gate_n * n_sel,
+                                                   c["mux"].cap_tg_gate_p * n_sel, 0, 0, 1, 0)
+                comp["column_mux"] = float(c["mux"].read_latency)
+                comp["mux_decoder"] = float(c["mux_decoder"].read_latency)
+
+        def adc(enc: bool) -> None:
+            if self.sar_adc_mode:
+                c["sar_adc"].calculate_latency(1)
+                comp["adc_sar"] = float(c["sar_adc"].read_latency)
+            else:
+                mlsa = c["multilevel_sense_amp"]
+                mlsa.calculate_latency(column_resistance, 1, 1,
+                                       **_accepted_kwargs(mlsa.calculate_latency, self._scratch))
+                comp["adc_multilevel_sense_amp"] = float(np.max(mlsa.read_latency))
+                if enc and "multilevel_sa_encoder" in c:
+                    c["multilevel_sa_encoder"].calculate_latency(1e20, 1)
+                    comp["adc_encoder"] = float(c["multilevel_sa_encoder"].read_latency)
+
+        def buffered_row(sm_name: str, cap_row: float) -> None:
+            # delay of the row driver plus the chain of row repeaters
+            nbuf = float(p.buffernumber)
+            sm = c[sm_name]
+            kw = dict(self._scratch)
+            if nbuf > 0:
+                unit_cap, unit_res, section = self._repeater_chain(cap_row)
+                kw.update(unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
+                sm.calculate_latency(1e20, cap_row / (nbuf + 1) + self.drive_cap_in, unit_res * section, 1, nw,
+                                     **_accepted_kwargs(sm.calculate_latency, kw))
+            else:
+                sm.calculate_latency(1e20, cap_row, self.res_row, 1, nw,
+                                     **_accepted_kwargs(sm.calculate_latency, kw))
+            comp[sm_name] = float(sm.read_latency)
+
+        if self.mem_type == "SRAM":
+            res_pull_down = fb.on_resistance(cell.width_sram_cell_nmos * self._fin * tech.featureSize, NMOS, tech)
+            bl_cap_cell = self.cap_col / self.num_row + self.cap_cell_access
+            bl_res_cell = self.res_col / self.num_row
+            elmore = ((self.res_cell_access + res_pull_down) * bl_cap_cell * self.num_row
+                      + bl_cap_cell * bl_res_cell * self.num_row * (self.num_row + 1) / 2)
+            self.column_delay = elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
+            if self.conventional_sequential:
+                c["wl_decoder"].calculate_latency(1e20, self.cap_row1, 0, self.res_row, self.num_col, 1, nw)
+                c["precharger"].calculate_latency(1e20, self.cap_col, 1, nw)
+                c["sense_amp"].calculate_latency(1)
+                comp["wl_decoder"] = float(c["wl_decoder"].read_latency)
+                comp["precharger"] = float(c["precharger"].read_latency)
+                comp["sense_amp"] = float(c["sense_amp"].read_latency)
+            else:
+                buffered_row("wl_switch_matrix", self.cap_row1)
+                c["precharger"].calculate_latency(1e20, self.cap_col, 1, nw)
+                comp["precharger"] = float(c["precharger"].read_latency)
+                adc(True)
+                mux_and_decoder(0.0)
+        else:
+            if self.conventional_sequential:
+                tau = self.cap_col * self.res_mem_cell_avg
+            else:
+                tau = self.cap_col * self.res_mem_cell_avg / self._half_parallel_rows()
+            _, col_ramp = horowitz(tau, 1e20)
+            # a 15-20 % swing is enough to sense
+            self.column_delay = tau * 0.2
+            if self.conventional_sequential:
+                dec = c["wl_decoder"]
+                dec.calculate_latency(1e20, self.cap_row2, 0, self.res_row, self.num_col, 1, nw)
+                comp["wl_decoder"] = float(dec.read_latency)
+                if self.access == "CMOS":
+                    c["wl_new_decoder_driver"].calculate_latency(dec.ramp_output, self.cap_row2, self.res_row, 1, nw)
+                    comp["wl_new_decoder_driver"] = float(c["wl_new_decoder_driver"].read_latency)
+                else:
+                    c["wl_decoder_driver"].calculate_latency(dec.ramp_output, self.cap_row1, self.cap_row1,
+                                                             self.res_row, 1, nw)
+                    comp["wl_decoder_driver"] = float(c["wl_decoder_driver"].read_latency)
+                mux_and_decoder(col_ramp)
+                adc(self.avg_weight_bit > 1)
+            else:
+                if self.access == "CMOS":
+                    buffered_row_new = float(p.buffernumber) > 0
+                    sm = c["wl_new_switch_matrix"]
+                    if buffered_row_new:
+                        nbuf = float(p.buffernumber)
+                        _, unit_res, section = self._repeater_chain(self.cap_row2)
+                        sm.calculate_latency(1e20, self.cap_row2 / (nbuf + 1) + self.drive_cap_in,
+                                             unit_res * section, 1, nw)
+                    else:
+                        sm.calculate_latency(1e20, self.cap_row2, self.res_row, 1, nw)
+                    comp["wl_new_switch_matrix"] = float(sm.read_latency)
+                else:
+                    sm = c["wl_switch_matrix"]
+                    sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw,
+                                         **_accepted_kwargs(sm.calculate_latency, self._scratch))
+                    comp["wl_switch_matrix"] = float(sm.read_latency)
+                mux_and_decoder(col_ramp)
+                adc(True)
+        if self._buffer_latency:
+            comp["row_repeaters"] = float(self._buffer_latency)
+        self._cycle_components = comp
+
+    def _repeater_chain(self, cap_row: float) -> tuple[float, float, float]:
+        """Row with `buffernumber` repeaters: sets the chain's extra delay (s, Elmore
+        terms of each repeater driving its section) and returns the per-cell row
+        capacitance/resistance and the cells per section."""
+        p = self.param
+        nbuf = float(p.buffernumber)
+        section = float(p.numColSubArray) / (nbuf + 1)
+        unit_cap = cap_row / float(p.numColSubArray)
+        unit_res = self.res_row / float(p.numColSubArray)
+        self._scratch.update(unit_cap=unit_cap, unit_res=unit_res)
+        rd, co, ci = self.target_drive_res, self.drive_cap_out, self.drive_cap_in
+        wire = unit_cap * section * (0.69 * rd + 0.38 * unit_res * section)
+        inner = rd * co * 0.69 + wire + (unit_cap * section * 0.69 + 0.69 * rd) * ci   # drives a repeater
+        last = rd * co * 0.69 + wire                                                   # drives the line end
+        self_load = (co + ci) * rd * 0.69
+        k = int(nbuf)
+        self._buffer_latency = (k - 1) * (inner + self_load) + (last + self_load) if k > 0 else 0.0
+        return unit_cap, unit_res, section
+
+    def _cycle_from_components(self) -> float:
+        comp = self._cycle_components
+        g = comp.get
+        mux = (g("column_mux", 0.0) + g("mux_decoder", 0.0)) if self.num_col_muxed > 1 else 0.0
+        adc = g("adc_multilevel_sense_amp", 0.0) + g("adc_encoder", 0.0) + g("adc_sar", 0.0)
+        if self.mem_type == "SRAM":
+            if self.conventional_sequential:
+                t = g("wl_decoder", 0.0) + g("precharger", 0.0) + self.column_delay + g("sense_amp", 0.0)
+            else:
+                t = max(g("wl_switch_matrix", 0.0) + self._buffer_latency, mux) + g("precharger", 0.0) + adc
+        else:
+            if self.conventional_sequential:
+                row = g("wl_decoder", 0.0) + g("wl_new_decoder_driver", 0.0) + g("wl_decoder_driver", 0.0)
+                t = max(row, mux) + self.column_delay + adc
+            else:
+                row = g("wl_new_switch_matrix", 0.0) + g("wl_switch_matrix", 0.0) + self._buffer_latency
+                t = max(row, mux) + adc
+        return t * self._beta
+
+    def calculate_latency(self, ramp_input, column_resistance, calculate_clk_freq: bool) -> None:
+        """NeuroSim's SubArray::CalculateLatency for the current `activity_row_read` and
+        `clk_freq` (arrays allowed: one entry per input vector).
+
+        Clock pass (calculate_clk_freq=True): `read_latency` = the sensing cycle (s), the
+        beta-scaled sum of the row driver (or the column mux path, whichever is slower),
+        precharger (SRAM), column delay (sequential), ADC and encoder delays.
+        Performance pass: `read_latency` and its ADC/accumulation/other parts, in clock
+        cycles in synchronous mode (seconds otherwise)."""
+        self._require_initialized()
+        self.read_latency = 0.0
+        self.read_latency_adc = self.read_latency_accum = self.read_latency_other = 0.0
+        self._latency_components = {}
+        if calculate_clk_freq or not self.synchronous or not hasattr(self, "_cycle_components"):
+            # the reference always runs the clock pass first on the same objects; the
+            # state it leaves (e.g. the precharger's bit-line load) is data-independent
+            self._sensing_components(column_resistance)
+            if calculate_clk_freq:
+                self.read_latency = self._cycle_from_components()
+                return
+        self._performance_latency()
+
+    def _performance_latency(self) -> None:
+        c = self._children
+        act = np.asarray(self.activity_row_read, dtype=float)
+        clk = self.clk_freq
+        ncm = self.num_col_muxed
+        cps = self.num_cell_per_synapse
+        lat: dict[str, Any] = {}
+        comp = getattr(self, "_cycle_components", {})
+        beta = self._beta
+
+        def run_accum(adder_dff: bool) -> None:
+            if adder_dff:
+                c["adder"].calculate_latency(1e20, c["dff"].cap_tg_drain, 1)
+                c["dff"].calculate_latency(1e20, 1)
+                lat["adder_s"] = float(c["adder"].read_latency)
+                lat["dff"] = float(c["dff"].read_latency)
+            if cps > 1 and "shift_add_weight" in c:
+                c["shift_add_weight"].calculate_latency(1)
+                lat["shift_add_weight"] = float(c["shift_add_weight"].read_latency)
+                lat["shift_add_weight_adder_s"] = float(c["shift_add_weight"].adder.read_latency)
+            if self.num_read_pulse > 1 and "shift_add_input" in c:
+                c["shift_add_input"].calculate_latency(1)
+                lat["shift_add_input"] = float(c["shift_add_input"].read_latency)
+                lat["shift_add_input_adder_s"] = float(c["shift_add_input"].adder.read_latency)
+
+        def inner(name: str) -> float:
+            return float(c[name].adder.read_latency) if name in c else 0.0
+
+        def ceil_cycles(t) -> np.ndarray:
+            return np.ceil(np.asarray(t, dtype=float) * clk)
+
+        g = comp.get
+        adc_t = g("adc_multilevel_sense_amp", 0.0) + g("adc_encoder", 0.0) + g("adc_sar", 0.0)
+        mux_t = (g("column_mux", 0.0) + g("mux_decoder", 0.0)) if ncm > 1 else 0.0
+        n_groups = _div_int(ncm, cps)       # weights per mux step (integer division)
+
+        if self.mem_type == "SRAM" and self.conventional_sequential:
+            # every column has its own sense amp: one read per active row
+            run_accum(True)
+            ops = int(math.ceil(self.num_col / self.num_read_cell_per_operation_neuro))
+            rows = self.num_row * act
+            if self.synchronous:
+                adc = ops * rows
+                accum = ops * (rows - 1) * (ceil_cycles(lat["adder_s"]) - 1)
+                sa = (inner("shift_add_weight") * (cps - 1) + inner("shift_add_input"))
+                accum = accum + np.maximum(ceil_cycles(sa) - (adc + accum), 0)
+                other = 0.0
+            else:
+                adc = (g("precharger", 0.0) + self.column_delay + g("sense_amp", 0.0)) * ops * rows * beta
+                other = g("wl_decoder", 0.0) * rows * beta
+                accum = np.maximum(lat["adder_s"] * (ops * rows - 1)
+                                   + inner("shift_add_weight") * (cps - 1) + inner("shift_add_input")
+                                   - adc - other, 0)
+        elif self.conventional_parallel:
+            run_accum(self.num_add > 1)
+            na = self.num_add
+            if self.synchronous:
+                adc = np.full(act.shape, float(ncm * na))
+                accum = np.zeros(act.shape)
+                if na > 1:
+                    accum = accum + ncm * (na - 1) * (ceil_cycles(lat["adder_s"]) - 1)
+                if cps > 1:
+                    accum = accum + (cps - 1) * n_groups * np.maximum(
+                        ceil_cycles(inner("shift_add_weight")) - (adc + accum) / ncm, 0)
+                if self.num_read_pulse > 1 and n_groups > 0:
+                    accum = accum + n_groups * np.maximum(
+                        ceil_cycles(inner("shift_add_input")) - (adc + accum) / n_groups, 0)
+                other = 0.0
+            else:
+                pre = g("precharger", 0.0) if self.mem_type == "SRAM" else 0.0
+                col = self.column_delay
+                adc = (pre + col + adc_t) * ncm * beta * na
+                row = (g("wl_switch_matrix", 0.0) + g("wl_new_switch_matrix", 0.0)) * na
+                other = max(row, mux_t) * ncm * beta
+                adder_s = lat.get("adder_s", 0.0)
+                accum = np.maximum(adder_s * ncm * (na - 1)
+                                   + inner("shift_add_weight") * (cps - 1) * n_groups
+                                   + inner("shift_add_input") * n_groups - adc - other, 0)
+                adc = np.full(act.shape, float(adc))
+                other = np.full(act.shape, float(other))
+        else:
+            # RRAM / FeFET sequential: numColMuxed mux steps of one active row each
+            run_accum(True)
+            rows = self.num_row * act
+            if self.synchronous:
+                adc = rows * ncm
+                # quirk kept: negative when no row is active and the adder needs > 1 cycle
+                accum = ncm * (rows - 1) * (ceil_cycles(lat["adder_s"]) - 1)
+                if cps > 1:
+                    accum = accum + (cps - 1) * n_groups * np.maximum(
+                        ceil_cycles(inner("shift_add_weight")) - (adc + accum) / ncm, 0)
+                if self.num_read_pulse > 1 and n_groups > 0:
+                    accum = accum + n_groups * np.maximum(
+                        ceil_cycles(inner("shift_add_input")) - (adc + accum) / n_groups, 0)
+                other = 0.0
+            else:
+                adc = (adc_t + self.column_delay) * (rows * ncm) * beta
+                row = g("wl_decoder", 0.0) + g("wl_new_decoder_driver", 0.0) + g("wl_decoder_driver", 0.0)
+                other = np.maximum(row * rows, mux_t) * ncm * beta
+                accum = np.maximum(lat["adder_s"] * ncm * (rows - 1)
+                                   + inner("shift_add_weight") * (cps - 1) * n_groups
+                                   + inner("shift_add_input") * n_groups - adc - other, 0)
+        self.read_latency_adc = adc
+        self.read_latency_accum = accum
+        self.read_latency_other = other
+        self.read_latency = np.asarray(adc) + np.asarray(accum) + np.asarray(other)
+        self._latency_components = lat
+
+    # ------------------------------------------------------------------ power
+    def array_read_energy(self, activity) -> np.ndarray | float:
+        """Energy (J) of charging the array lines for one input vector of the given row
+        activity (arrays broadcast); the "array" member of the read energy.
+
+        SRAM sequential: the selected word line per active row. SRAM / 1T1R parallel: the
+        driven word lines (plus row repeaters) once per mux step. RRAM/FeFET sequential:
+        per active row and mux step, the selected word line at vdd and the bit lines of
+        the read cells at the read voltage. (The parallel-mode bit-line energy is part of
+        the sense-amp model.)"""
+        p, tech, cell = self.param, self.tech, self.cell
+        act = np.asarray(activity, dtype=float)
+        vdd2 = tech.vdd * tech.vdd
+        ncm = self.num_col_muxed
+        rows = self.num_row * act
+        repeaters = (self.drive_cap_in + self.drive_cap_out) * vdd2 * float(p.buffernumber) * 2 * rows
+        if self.mem_type == "SRAM":
+            if self.conventional_sequential:
+                return self.cap_row1 * vdd2 * rows
+            return (self.cap_row1 * vdd2 * rows + repeaters) * ncm
+        if self.conventional_sequential:
+            num_read_cells = int(math.ceil(self.num_col / ncm))
+            cap_bl = self.length_col * _WIRE_CAP_PER_M
+            per_row = cap_bl * cell.read_voltage ** 2 * num_read_cells + self.cap_row2 * vdd2
+            return per_row * rows * ncm
+        return (self.cap_row2 * vdd2 * rows + repeaters) * ncm
+
+    def calculate_power(self, column_resistance) -> None:
+        """NeuroSim's SubArray::CalculatePower for the current `activity_row_read`
+        (an array: one entry per input vector). Sets read_dynamic_energy and its
+        ADC/accumulation/other parts (J), leakage and leakage_sram_in_use (W)."""
+        self._require_initialized()
+        p, tech, cell = self.param, self.tech, self.cell
+        c = self._children
+        act = np.asarray(self.activity_row_read, dtype=float)
+        vdd2 = tech.vdd * tech.vdd
+        ncm = self.num_col_muxed
+        cps = self.num_cell_per_synapse
+        na = self.num_add
+        nw = 0.0
+        e: dict[str, Any] = {}
+        not_summed: dict[str, Any] = {}
+        n_groups = _div_int(ncm, cps)
+        n_adc = _div_int(self.num_col, ncm)
+        # average reads per row for SRAM sequential (one sense amp per column)
+        ops_per_row = (self.num_col / self.num_read_cell_per_operation_neuro
+                       if self.num_col > self.num_read_cell_per_operation_neuro else 1.0)
+
+        def mux_power() -> None:
+            if ncm > 1:
+                c["mux"].calculate_power(ncm)
+                c["mux_decoder"].calculate_power(ncm, 1)
+                e["column_mux"] = c["mux"].read_dynamic_energy
+                e["mux_decoder"] = c["mux_decoder"].read_dynamic_energy
+
+        def adc_power(num_read, *, enc_reads, sequential: bool) -> None:
+            if self.sar_adc_mode:
+                sar = c["sar_adc"]
+                sar.calculate_power(column_resistance, num_read,
+                                    **_accepted_kwargs(sar.calculate_power, self._scratch))
+                en = sar.read_dynamic_energy
+                if sequential:
+                    en = np.where(np.asarray(num_read) > 0, en, 0.0)
+                e["adc_sar"] = en
+            else:
+                mlsa = c["multilevel_sense_amp"]
+                mlsa.calculate_power(column_resistance, num_read,
+                                     **_accepted_kwargs(mlsa.calculate_power, self._scratch))
+                en = mlsa.read_dynamic_energy
+                if sequential:
+                    # no active row: the reference multiplies by zero reads (and turns the
+                    # NaN of its 0/0 column resistance into 0)
+                    en = np.where(np.asarray(num_read) > 0, en, 0.0)
+                e["adc_multilevel_sense_amp"] = en
+                if "multilevel_sa_encoder" in c and enc_reads is not None:
+                    c["multilevel_sa_encoder"].calculate_power(enc_reads)
+                    e["adc_encoder"] = c["multilevel_sa_encoder"].read_dynamic_energy
+
+        def shift_adds(weight_reads, input_reads) -> None:
+            if cps > 1 and "shift_add_weight" in c:
+                c["shift_add_weight"].calculate_power(weight_reads)
+                e["shift_add_weight"] = c["shift_add_weight"].read_dynamic_energy
+            if self.num_read_pulse > 1 and "shift_add_input" in c:
+                c["shift_add_input"].calculate_power(input_reads)
+                e["shift_add_input"] = c["shift_add_input"].read_dynamic_energy
+
+        def leak(*names: str) -> float:
+            return float(sum(float(c[n].leakage) for n in names if n in c))
+
+        if self.mem_type == "SRAM":
+            wn = cell.width_sram_cell_nmos * self._fin * tech.featureSize
+            wp = cell.width_sram_cell_pmos * self._fin * tech.featureSize
+            per_cell = fb.gate_leakage(INV, 1, wn, wp, tech) * tech.vdd * 2   # two inverters
+            cells_leak = per_cell * self.num_row * self.num_col
+            if self.conventional_sequential:
+                rows = self.num_row * act
+                c["wl_decoder"].calculate_power(rows, nw)
+                c["precharger"].calculate_power(ops_per_row * rows, nw)
+                c["sram_write_driver"].calculate_power(nw)
+                per_op = _div_int(self.num_read_cell_per_operation_neuro, cps)
+                c["adder"].calculate_power(ops_per_row * rows, per_op)
+                c["dff"].calculate_power(ops_per_row * rows,
+                                         per_op * (math.ceil(math.log2(self.num_row)) / 2 + 1), self.validated)
+                c["sense_amp"].calculate_power(ops_per_row * rows)
+                shift_adds(cps - 1, 1)
+                self.read_dynamic_energy_array = self.array_read_energy(act)
+                e = {"wl_decoder": c["wl_decoder"].read_dynamic_energy,
+                     "precharger": c["precharger"].read_dynamic_energy,
+                     "array": self.read_dynamic_energy_array,
+                     "adder": c["adder"].read_dynamic_energy,
+                     "dff": c["dff"].read_dynamic_energy,
+                     "sense_amp": c["sense_amp"].read_dynamic_energy, **e}
+                adc_keys = ("precharger", "array", "sense_amp")
+                accum_keys = ("adder", "dff", "shift_add_weight", "shift_add_input")
+                other_keys = ("wl_decoder",)
+                self.leakage = cells_leak + leak("wl_decoder", "precharger", "sram_write_driver", "sense_amp",
+                                                 "dff", "adder", "shift_add_weight", "shift_add_input")
+                self.leakage_sram_in_use = per_cell * (self.num_row - 1) * self.num_col
+            else:
+                c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
+                c["precharger"].calculate_power(ncm * na, nw)
+                c["sram_write_driver"].calculate_power(nw)
+                # energy of one reference-column activation (read by the sense amps)
+                self._scratch["reference_energy_peri"] = (self.cap_row1 / float(p.numColSubArray)
+                                                          * vdd2 * self.num_row)
+                mux_power()
+                adc_power(na, enc_reads=ncm * na, sequential=False)
+                if na > 1:
+                    c["adder"].calculate_power(ncm * (na - 1), n_adc)
+                    c["dff"].calculate_power(ncm * (na - 1), n_adc * (math.log2(self.level_output)
+                                                                     + math.ceil(math.log2(na)) / 2),
+                                             self.validated)
+                    e["adder"] = c["adder"].read_dynamic_energy
+                    e["dff"] = c["dff"].read_dynamic_energy
+                shift_adds((cps - 1) * n_groups, n_groups)
+                self.read_dynamic_energy_array = self.array_read_energy(act)
+                e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
+                e["array"] = self.read_dynamic_energy_array
+                # quirk kept: the precharger energy is computed but not counted
+                not_summed["precharger"] = c["precharger"].read_dynamic_energy
+                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
+                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
+                other_keys = ("wl_switch_matrix", "column_mux", "mux_decoder")
+                self.leakage = cells_leak + leak("wl_switch_matrix", "precharger", "sram_write_driver",
+                                                 "multilevel_sense_amp", "multilevel_sa_encoder",
+                                                 "shift_add_weight", "shift_add_input", "dff", "adder")
+                if ncm > 1:
+                    self.leakage += leak("mux", "mux_decoder")
+                self.leakage_sram_in_use = per_cell * (self.num_row * self.num_col
+                                                       - self.num_row_parallel * n_adc)
+        else:
+            self.leakage_sram_in_use = 0.0
+            num_read_cells = int(math.ceil(self.num_col / ncm))
+            if self.conventional_sequential:
+                rows = self.num_row * act
+                c["wl_decoder"].calculate_power(rows * ncm, nw)
+                e["wl_decoder"] = c["wl_decoder"].read_dynamic_energy
+                if self.access == "CMOS":
+                    c["wl_new_decoder_driver"].calculate_power(rows * ncm, nw)
+                    e["wl_new_decoder_driver"] = c["wl_new_decoder_driver"].read_dynamic_energy
+                else:
+                    c["wl_decoder_driver"].calculate_power(num_read_cells, self.num_col, rows * ncm, nw)
+                    e["wl_decoder_driver"] = c["wl_decoder_driver"].read_dynamic_energy
+                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                mux_power()
+                adc_power(rows, enc_reads=(rows * ncm) if self.avg_weight_bit > 1 else None, sequential=True)
+                c["adder"].calculate_power(ncm * rows, num_read_cells)
+                c["dff"].calculate_power(ncm * rows, num_read_cells * (math.ceil(math.log2(self.num_row)) / 2
+                                                                       + self.avg_weight_bit), self.validated)
+                e["adder"] = c["adder"].read_dynamic_energy
+                e["dff"] = c["dff"].read_dynamic_energy
+                shift_adds((cps - 1) * n_groups, n_groups)
+                self.read_dynamic_energy_array = self.array_read_energy(act)
+                e["array"] = self.read_dynamic_energy_array
+                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
+                accum_keys = ("adder", "dff", "shift_add_weight", "shift_add_input")
+                other_keys = ("wl_decoder", "wl_new_decoder_driver", "wl_decoder_driver", "column_mux",
+                              "mux_decoder")
+                self.leakage = leak("wl_decoder", "wl_decoder_driver", "wl_new_decoder_driver",
+                                    "sl_switch_matrix", "multilevel_sense_amp", "multilevel_sa_encoder",
+                                    "dff", "adder", "shift_add_weight", "shift_add_input")
+                if ncm > 1:
+                    self.leakage += leak("mux", "mux_decoder")
+            else:
+                if self.access == "CMOS":
+                    c["wl_new_switch_matrix"].calculate_power(ncm, nw, act)
+                    e["wl_new_switch_matrix"] = c["wl_new_switch_matrix"].read_dynamic_energy
+                else:
+                    c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
+                    e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
+                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                mux_power()
+                adc_power(na, enc_reads=ncm * na, sequential=False)
+                if na > 1:
+                    c["adder"].calculate_power(ncm * (na - 1), n_adc)
+                    c["dff"].calculate_power(ncm * (na - 1), n_adc * (math.log2(self.level_output)
+                                                                     + math.ceil(math.log2(na)) / 2),
+                                             self.validated)
+                    e["adder"] = c["adder"].read_dynamic_energy
+                    e["dff"] = c["dff"].read_dynamic_energy
+                shift_adds((cps - 1) * n_groups, n_groups)
+                self.read_dynamic_energy_array = self.array_read_energy(act)
+                e["array"] = self.read_dynamic_energy_array
+                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
+                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
+                other_keys = ("wl_new_switch_matrix", "wl_switch_matrix", "column_mux", "mux_decoder")
+                repeater_leak = 0.0
+                if float(p.buffernumber) > 0:
+                    # quirk kept: the repeater leakage current is added without the vdd factor
+                    repeater_leak = (fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech)
+                                     * float(p.buffernumber) * 2 * float(p.numRowSubArray))
+                self.leakage = repeater_leak + leak("wl_switch_matrix", "wl_new_switch_matrix",
+                                                    "sl_switch_matrix", "multilevel_sense_amp",
+                                                    "multilevel_sa_encoder", "shift_add_weight",
+                                                    "shift_add_input", "dff", "adder")
+                if ncm > 1:
+                    self.leakage += leak("mux", "mux_decoder")
+
+        def total(keys) -> Any:
+            return sum((np.asarray(e[k], dtype=float) for k in keys if k in e), np.zeros(act.shape))
+
+        self.read_dynamic_energy_adc = total(adc_keys)
+        self.read_dynamic_energy_accum = total(accum_keys)
+        self.read_dynamic_energy_other = total(other_keys)
+        self.read_dynamic_energy = total(e.keys())
+        self._energy_components = e
+        self._energy_not_summed = not_summed
+
+    # ------------------------------------------------------------------ reporting
+    def properties(self) -> dict[str, Any]:
+        """The array properties components.json lists (SI units, reference names)."""
+        out = {
+            "numRow": self.num_row, "numCol": self.num_col, "numColMuxed": self.num_col_muxed,
+            "numAdd": self.num_add, "numRowParallel": self.num_row_parallel,
+            "levelOutput": self.level_output, "numReadPulse": self.num_read_pulse,
+            "numCellPerSynapse": self.num_cell_per_synapse, "avgWeightBit": self.avg_weight_bit,
+            "lengthRow": self.length_row, "lengthCol": self.length_col,
+            "capRow1": self.cap_row1, "capRow2": self.cap_row2, "capCol": self.cap_col,
+            "resRow": self.res_row, "resCol": self.res_col,
+            "resCellAccess": self.res_cell_access, "capCellAccess": self.cap_cell_access,
+            "widthAccessCMOS": self.width_access_cmos, "resMemCellAvg": self.res_mem_cell_avg,
+        }
+        mlsa = self._children.get("multilevel_sense_amp")
+        if mlsa is not None:
+            for name in ("rref", "Rref", "r_ref"):
+                if hasattr(mlsa, name):
+                    out["Rref"] = list(np.asarray(getattr(mlsa, name), dtype=float))
+                    break
+        return out

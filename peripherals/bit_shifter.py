@@ -1,0 +1,61 @@
+"""Bit shifter: a bank of `num_unit` registers of `num_bit` flip-flops. The chip (or a tile)
+uses it as the ReLU activation unit: the sign bit gates the register load, the values are
+read out in parallel."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import AreaModify, Circuit
+from .dff import DFF, apply_area_modify, as_result, given
+
+__all__ = ["BitShifter"]
+
+
+class BitShifter(Circuit):
+    """Figures: area m^2, height/width m; read_latency: clock cycles in synchronous mode
+    (one per read), seconds otherwise; read_dynamic_energy J; leakage W.
+
+    Attributes parents read: num_unit, num_bit, num_dff, clk_freq, dff.
+    """
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.dff = DFF(ctx)
+
+    def initialize(self, num_unit: int, num_bit: int, clk_freq: float) -> None:
+        self.num_unit = int(num_unit)
+        self.num_bit = int(num_bit)
+        self.clk_freq = float(clk_freq)
+        self.num_dff = self.num_bit * self.num_unit
+        self.dff.initialize(self.num_dff, clk_freq)
+        self.initialized = True
+
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+        self._require_initialized()
+        self.dff.calculate_area(None, None, AreaModify.NONE)
+        self.area = self.dff.area
+        if given(new_width) and mode == AreaModify.NONE:
+            self.width = new_width
+            self.height = self.area / self.width
+        elif given(new_height):
+            self.height = new_height
+            self.width = self.area / self.height
+        else:
+            # The reference divides by a zero height here; keep the registers' own row.
+            self.height = self.dff.height
+            self.width = self.dff.width
+        apply_area_modify(self, new_height, new_width, mode)
+
+    def calculate_latency(self, num_read) -> None:
+        self._require_initialized()
+        self.dff.clk_freq = self.clk_freq
+        self.dff.calculate_latency(1e20, 1)
+        self.read_latency = as_result(self.dff.read_latency * np.asarray(num_read, dtype=float))
+
+    def calculate_power(self, num_read) -> None:
+        """Every flip-flop of the bank takes data on each read. The reference does not
+        apply the flip-flop activity factor `gamma` here (kept)."""
+        self._require_initialized()
+        self.dff.calculate_power(num_read, self.num_dff, False)
+        self.read_dynamic_energy = self.dff.read_dynamic_energy
+        self.leakage = self.dff.leakage

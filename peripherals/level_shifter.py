@@ -1,0 +1,110 @@
+"""Level shifter: lifts logic-level row/column selects to the write voltage of eNVM cells.
+
+The sub-array builds three of them (word lines, bit lines, source lines) for RRAM/FeFET
+when the write voltage exceeds 1.5 V. Inference reads only their area.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import FormulaBindings as fb
+
+from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.row_decoder import apply_area_modify, as_result, is_given
+
+__all__ = ["LevelShifter"]
+
+INV = fb.GateType.INV
+PMOS = fb.TransistorKind.PMOS
+R = fb.rules
+
+
+class LevelShifter(Circuit):
+    """One shifter per line (`num_output` lines): a low-voltage input stage, a latch pair
+    and a high-voltage pull-up.
+
+    With `validated`, the layout follows the calibrated version: devices drawn twice as
+    wide in a 2.5x taller cell, the latch and pull-up drawn as long-channel IO devices
+    (2.5x width), and the total multiplied by `alpha` for wiring.
+
+    Figures: area m^2, height/width m (the parent gives one of them, the other follows
+    from the area); read_latency / write_latency s (low-voltage pull-up, then high-voltage
+    pull-up into cap_load); read_dynamic_energy J (low-voltage stage only, scaled by the
+    row activity given to initialize); write_dynamic_energy J; leakage W (not modelled).
+
+    Attribute a parent reads: ramp_output 1/s.
+    """
+
+    def initialize(self, num_output: int, activity_row_read: float, clk_freq: float) -> None:
+        tech = self.tech
+        F = tech.featureSize
+        self.num_output = int(num_output)
+        self.activity_row_read = activity_row_read
+        self.clk_freq = clk_freq
+        self.width_n = R.MIN_NMOS_WIDTH * F
+        self.width_p = tech.pnSizeRatio * R.MIN_NMOS_WIDTH * F
+        self.cap_load = 0.0
+        self.write_latency = 0.0
+        self.write_dynamic_energy = 0.0
+        self.ramp_output = 1e20
+        self.initialized = True
+
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+        self._require_initialized()
+        tech = self.tech
+        wn, wp = self.width_n, self.width_p
+        cell_h = R.CELL_HEIGHT * tech.featureSize
+        if self.param.validated:
+            h = cell_h * 2.5
+            _, h_low, w_low = fb.gate_area(INV, 1, wn * 15 * 2, wp * 20 * 2, tech, h)
+            _, h_latch, w_latch = fb.gate_area(INV, 1, wn * 32 * 2, wp * 10 * 2, tech, h)
+            _, h_high, w_high = fb.gate_area(INV, 1, wn * 64 * 2, wp * 82 * 2, tech, h)
+            h_ls = max(h_low, h_latch, h_high)
+            w_ls = w_low + (2 * w_latch + w_high) * 2.5
+            self.area = h_ls * w_ls * self.num_output * self.param.alpha
+        else:
+            _, h_low, w_low = fb.gate_area(INV, 1, wn * 15, wp * 20, tech, cell_h)
+            _, h_latch, w_latch = fb.gate_area(INV, 1, wn * 32, wp * 10, tech, cell_h)
+            _, h_high, w_high = fb.gate_area(INV, 1, wn * 64, wp * 82, tech, cell_h)
+            h_ls = max(h_low, h_latch, h_high)
+            w_ls = w_low + 2 * w_latch + w_high
+            self.area = h_ls * w_ls * self.num_output
+        if is_given(new_width) and mode == AreaModify.NONE:
+            self.width = new_width
+            self.height = self.area / self.width
+        elif is_given(new_height) and mode == AreaModify.NONE:
+            self.height = new_height
+            self.width = self.area / self.height
+        else:
+            raise ValueError("LevelShifter: give a height or a width (with AreaModify.NONE)")
+        apply_area_modify(self, new_height, new_width, mode)
+        self.cap_mid_gate_n = fb.gate_cap(wn * 32, tech)
+        self.cap_low_drain = fb.gate_capacitance(INV, 1, wn * 15, wp * 20, tech, h_low)[1]
+        self.cap_high_drain = fb.gate_capacitance(INV, 1, wn * 64, wp * 82, tech, h_high)[1]
+
+    def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> None:
+        """cap_load F on the shifted line (res_load unused); num_read / num_write
+        operations (arrays broadcast)."""
+        self._require_initialized()
+        tech = self.tech
+        self.ramp_input, self.cap_load, self.res_load = ramp_input, cap_load, res_load
+        r1 = fb.on_resistance(self.width_p * 20, PMOS, tech)
+        d1, _ = horowitz(r1 * (self.cap_low_drain + self.cap_mid_gate_n * 2), 1e20)
+        r2 = fb.on_resistance(self.width_p * 82, PMOS, tech)
+        d2, self.ramp_output = horowitz(r2 * (cap_load + self.cap_high_drain), 1e20)
+        d = d1 + d2
+        self.read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        self.write_latency = as_result(d * np.asarray(num_write, dtype=float))
+
+    def calculate_power(self, num_read, num_write, active_row_read) -> None:
+        """Dynamic energy (J). Quirk kept: the read energy uses the row activity given to
+        initialize, not `active_row_read`. Arrays broadcast."""
+        self._require_initialized()
+        tech, cell = self.tech, self.cell
+        vdd2 = tech.vdd * tech.vdd
+        self.leakage = 0.0
+        low = (self.cap_low_drain + self.cap_mid_gate_n * 2) * vdd2
+        read = low * self.num_output * np.asarray(self.activity_row_read, dtype=float)
+        self.read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write = low + (self.cap_load + self.cap_high_drain) * 2 * cell.write_voltage * cell.write_voltage
+        self.write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))

@@ -1,0 +1,96 @@
+"""Bit-line precharger of SRAM arrays: per column two precharge PMOS and one equalizer."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import FormulaBindings as fb
+
+from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.row_decoder import apply_area_modify, as_result, is_given
+
+__all__ = ["Precharger"]
+
+INV = fb.GateType.INV
+PMOS = fb.TransistorKind.PMOS
+R = fb.rules
+
+
+class Precharger(Circuit):
+    """Precharge unit per column (BL and BL-bar pull-ups of 6F, equalizer of 2F, both
+    enlarged to the cell height).
+
+    Figures: area m^2, height/width m; read_latency / write_latency s (Horowitz delay of
+    the pull-up charging `cap_load` through the column resistance, times num_read /
+    num_write); read/write dynamic energy J (uses the `cap_load` of the last
+    calculate_latency call); leakage W.
+
+    Attributes a parent reads: cap_output_bitline_precharger F, ramp_output 1/s,
+    cap_load F (the bit-line capacitance last given).
+    """
+
+    def initialize(self, num_col: int, res_load: float, activity_col_write: float,
+                   num_read_cell_per_operation_neuro: int, num_write_cell_per_operation_neuro: int) -> None:
+        tech = self.tech
+        F = tech.featureSize
+        cell_h = R.CELL_HEIGHT * F
+        self.num_col = int(num_col)
+        self.res_load = res_load
+        self.activity_col_write = activity_col_write
+        self.num_read_cell_per_operation_neuro = num_read_cell_per_operation_neuro
+        self.num_write_cell_per_operation_neuro = num_write_cell_per_operation_neuro
+        _, self.width_pmos_bitline_equal = fb.enlarge_size(0.0, R.MIN_NMOS_WIDTH * F, tech, cell_h)
+        _, self.width_pmos_bitline_precharger = fb.enlarge_size(0.0, 6 * F, tech, cell_h)
+        self.cap_load = 0.0
+        self.write_latency = 0.0
+        self.write_dynamic_energy = 0.0
+        self.ramp_output = 1e20
+        self.initialized = True
+
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+        self._require_initialized()
+        tech = self.tech
+        cell_h = R.CELL_HEIGHT * tech.featureSize
+        _, h_pre, w_pre = fb.gate_area(INV, 1, 0.0, self.width_pmos_bitline_precharger, tech, cell_h)
+        _, h_eq, w_eq = fb.gate_area(INV, 1, 0.0, self.width_pmos_bitline_equal, tech, cell_h)
+        h_unit = h_pre * 2 + h_eq
+        w_unit = max(w_pre, w_eq)
+        if is_given(new_width) and mode == AreaModify.NONE:
+            per_row = min(int(new_width / w_unit), self.num_col)
+            if per_row <= 0:
+                raise ValueError("Precharger: the given width is narrower than one unit")
+            self.width = new_width
+            self.height = math.ceil(self.num_col / per_row) * h_unit
+        else:
+            self.width = self.num_col * w_unit
+            self.height = h_unit
+        self.area = self.height * self.width
+        apply_area_modify(self, new_height, new_width, mode)
+        self.cap_output_bitline_precharger = (
+            fb.drain_cap(self.width_pmos_bitline_precharger, PMOS, tech, h_pre)
+            + fb.drain_cap(self.width_pmos_bitline_equal, PMOS, tech, h_eq))
+
+    def calculate_latency(self, ramp_input, cap_load, num_read, num_write) -> None:
+        """cap_load F: the bit line; num_read / num_write operations (arrays broadcast)."""
+        self._require_initialized()
+        tech = self.tech
+        self.ramp_input, self.cap_load = ramp_input, cap_load
+        r = fb.on_resistance(self.width_pmos_bitline_precharger, PMOS, tech)
+        tau = r * (cap_load + self.cap_output_bitline_precharger) + self.res_load * cap_load / 2
+        d, self.ramp_output = horowitz(tau, 1e20)
+        self.read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        self.write_latency = as_result(d * np.asarray(num_write, dtype=float))
+
+    def calculate_power(self, num_read, num_write) -> None:
+        """Leakage (W) of the precharge devices; energy (J) of recharging the read
+        (write) columns, num_read / num_write times (arrays broadcast)."""
+        self._require_initialized()
+        tech = self.tech
+        vdd2 = tech.vdd * tech.vdd
+        self.leakage = 2 * fb.gate_leakage(INV, 1, 0.0, self.width_pmos_bitline_precharger, tech) * tech.vdd * self.num_col
+        read = self.cap_load * vdd2 * min(self.num_read_cell_per_operation_neuro, self.num_col)
+        self.read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write = self.cap_load * vdd2 * np.minimum(self.num_write_cell_per_operation_neuro,
+                                                  self.num_col * np.asarray(self.activity_col_write, dtype=float))
+        self.write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
