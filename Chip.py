@@ -1,57 +1,630 @@
-"""Stage 2: chip area, latency and energy from the stage-1 traces (DNN+NeuroSim V1.4 style).
+"""Stage 2: chip area, latency and energy of a network on a compute-in-memory chip, from the
+per-layer traces of stage 1 (or a DNN+NeuroSim V1.4 trace folder), with the numbers of
+DNN+NeuroSim V1.4's estimator.
 
-Status: the chip estimator itself (Chip -> Tile -> PE -> SubArray -> peripherals) is not
-built yet. This command resolves and validates the shared configuration, derives the
-design parameters and the technology of the chosen node through FormulaBindings, and
-prints them. Bad settings fail here exactly as they will for the estimator.
+    python Chip.py                                   # traces of the configured model
+    python Chip.py --traces DIR [--network FILE] [--preset NAME] [--config FILE]
+                   [--set NAME=VALUE ...] [--json OUT] [--csv OUT] [--plots DIR]
+
+Flow (as the reference's main()): floor plan (floorplan.py) -> initialise the chip's
+circuits -> area -> clock pass (synchronous mode: the slowest sensing cycle sets the
+clock, capped at clkFreq) -> performance pass over the layers -> pipeline (latency = the
+slowest layer) or layer-by-layer (latencies add) totals -> TOPS, TOPS/W, FPS, TOPS/mm^2.
+
+The clock pass walks the chip structure as the reference does (its adder-tree calls leave
+state the performance pass reads), but evaluates the sensing cycle on a probe only: the
+first sub-array of each layer (the cycle depends on the circuit, not on the data, in the
+modelled read modes). The traces are therefore swept once, by the performance pass. With
+`estimate(..., verify_clock=True)` that pass also checks the cycle of every input vector
+and, should one be longer, is repeated with that clock.
+
+Where the reference prints inf/nan (RRAM sequential with cellBit 1, asynchronous mode),
+the circuits used here give finite numbers (see the peripheral modules); this module adds
+no division that can blow up (zero latencies give zero leakage shares, not NaN).
 """
 from __future__ import annotations
 
+import os
+
+if __name__ == "__main__":
+    # The matrix products here are many and small: BLAS threads cost more than they save
+    # (must be set before numpy is imported).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
+import math
 import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from inferenceConfig import add_config_arguments, config_from_args
+import numpy as np
 
+from inferenceConfig import ConfigError, add_config_arguments, load_config
+
+__all__ = ["Chip", "ChipEstimate", "estimate", "main"]
+
+
+# ------------------------------------------------------------------------------------------
+# The chip
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class LayerFigures:
+    """Per-layer results in SI units (s, J, W) after the clock is applied."""
+    read_latency: float
+    read_dynamic_energy: float
+    leakage_power: float
+    leakage_energy: float
+    buffer_latency: float
+    buffer_dynamic_energy: float
+    ic_latency: float
+    ic_dynamic_energy: float
+    latency_adc: float
+    latency_accum: float
+    latency_other: float
+    energy_adc: float
+    energy_accum: float
+    energy_other: float
+    tile_leakage: float = 0.0
+    tile_leakage_sram_in_use: float = 0.0
+
+
+@dataclass
+class ChipEstimate:
+    floorplan: Any
+    area: dict[str, float]               # m^2 / m
+    clk_period: float | None             # s (None: asynchronous)
+    layers: list[LayerFigures]
+    chip: dict[str, float]               # SI totals
+    performance: dict[str, float]
+    num_ops: float
+    messages: list[str] = field(default_factory=list)
+    runtime_s: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class Chip:
+    """All circuits of the chip and the reference's chip-level procedures."""
+
+    def __init__(self, param, network: list[list[int]]):
+        from Array import SubArray
+        from floorplan import plan_floor
+        from peripherals.adder_tree import AdderTree
+        from peripherals.base import Context
+        from peripherals.bit_shifter import BitShifter
+        from peripherals.buffer import Buffer
+        from peripherals.htree import HTree
+        from peripherals.max_pooling import MaxPooling
+        from peripherals.xy_bus import XYBus
+        from Tile import Tile
+
+        if int(param.operationmode) not in (1, 2):
+            raise ConfigError(f"invalid value for 'operationmode': {param.operationmode}. "
+                              f"Valid: 1 (conventional sequential) or 2 (conventional parallel).")
+        if bool(param.sync_data_transfer):
+            raise ConfigError("invalid value for 'sync_data_transfer': True. Valid: false "
+                              "(the synchronous data-transfer mode is not modelled).")
+        self.param = param
+        self.ctx = Context.from_param(param)
+        self.network = [list(map(int, r)) for r in network]
+        self.fp = plan_floor(self.network, param)
+        self.tile = Tile(self.ctx, SubArray(self.ctx))
+        self.global_buffer = Buffer(self.ctx)
+        self.htree = HTree(self.ctx)
+        self.xybus = XYBus(self.ctx)
+        self.accumulation = AdderTree(self.ctx)
+        self.relu = BitShifter(self.ctx)
+        self._sigmoid = None
+        self.max_pool = MaxPooling(self.ctx)
+        self.global_bus_width = 0.0
+        self.num_buffer_core = 0
+
+    @property
+    def sigmoid(self):
+        if self._sigmoid is None:
+            from peripherals.sigmoid import Sigmoid
+            self._sigmoid = Sigmoid(self.ctx)
+        return self._sigmoid
+
+    # ---- ChipInitialize ---------------------------------------------------------------
+    def initialize(self) -> None:
+        p, fp = self.param, self.fp
+        net = self.network
+        L = len(net)
+        ncm = int(p.numColMuxed)
+        nbi = int(p.numBitInput)
+        clk = float(p.clkFreq)
+        R = int(p.numRowSubArray)
+        tile_cm, pe_cm, pe_nm, num_pe_nm = fp.tile_size_cm, fp.pe_size_cm, fp.pe_size_nm, fp.num_pe_nm
+        self.tile.initialize(num_pe_nm, pe_nm, math.ceil(tile_cm / pe_cm), pe_cm, fp.novel_mapping)
+
+        max_layer_input = 0.0
+        max_tile_added = 0.0
+        bus = 0.0
+        nm_side = math.ceil(math.sqrt(num_pe_nm)) if fp.novel_mapping else 0
+        for i, row in enumerate(net):
+            inputs = float(row[0]) * row[1] * row[2]
+            per_tile = (pe_nm * nm_side + pe_nm * nm_side / ncm) if fp.mark_nm[i] \
+                else (tile_cm + tile_cm / ncm)
+            if not fp.pipeline:
+                max_layer_input = max(max_layer_input, inputs)
+                bus += per_tile
+            else:
+                max_layer_input += inputs / 2
+                bus += per_tile * fp.num_tile_each_layer[0][i] * fp.num_tile_each_layer[1][i]
+            max_tile_added = max(max_tile_added, fp.num_tile_each_layer[0][i])
+        while bus > int(p.maxGlobalBusWidth):
+            bus /= 2
+        self.global_bus_width = bus
+        self.max_tile_added = max_tile_added
+        core = int(p.globalBufferCoreSizeRow) * int(p.globalBufferCoreSizeCol)
+        buffer_size = int(nbi * max_layer_input)
+        self.num_buffer_core = math.ceil(buffer_size / core)
+        self.global_buffer.initialize(core, int(p.globalBufferCoreSizeCol), 1,
+                                      float(p.unitLengthWireResistance), clk,
+                                      bool(p.globalBufferType))
+        self.max_pool.initialize(nbi, 4, int(max(tile_cm / ncm, pe_nm / ncm)), clk)
+        if p.globalBusType:
+            self.htree.initialize(fp.num_tile_row, fp.num_tile_col, float(p.globalBusDelayTolerance),
+                                  bus, clk)
+        else:
+            self.xybus.initialize(fp.num_tile_row, fp.num_tile_col, float(p.globalBusDelayTolerance),
+                                  bus, clk)
+
+        from Tile import subarray_output_bits
+        sub_bits = subarray_output_bits(p)
+        if p.chipActivation:
+            if fp.novel_mapping:
+                throughput = int(max(tile_cm, math.ceil(pe_nm)))
+                max_add = int(max(math.ceil(pe_cm / R), math.ceil(pe_nm / R)))
+                max_add *= int(max(math.ceil(tile_cm / pe_cm), nm_side))
+                if fp.pipeline:
+                    throughput *= L + 1
+                    max_add *= L + 1
+            else:
+                throughput = int(tile_cm)
+                max_add = int(math.ceil(pe_cm / R)) * int(math.ceil(tile_cm / pe_cm))
+                if fp.pipeline:
+                    max_add *= L + 1
+            width = int(sub_bits + math.ceil(math.log2(max_add)))
+            self.accumulation.initialize(int(max_tile_added), width, math.ceil(throughput / ncm), clk)
+            if p.reLu:
+                self.relu.initialize(math.ceil(throughput / ncm), nbi, clk)
+            else:
+                self.sigmoid.initialize(bool(p.Activationtype), nbi,
+                                        int(width + math.ceil(math.log2(max_tile_added))),
+                                        math.ceil(throughput / ncm), clk)
+        else:
+            throughput = int(max(tile_cm, math.ceil(pe_nm))) if fp.novel_mapping else int(tile_cm)
+            if fp.novel_mapping and fp.pipeline:
+                throughput *= L + 1
+            self.accumulation.initialize(int(max_tile_added), nbi, math.ceil(throughput / ncm), clk)
+
+    def set_clock(self, clk_freq: float) -> None:
+        self.tile.set_clock(clk_freq)
+        for obj in (self.global_buffer, self.htree, self.xybus, self.accumulation, self.relu,
+                    self.max_pool, self._sigmoid):
+            if obj is not None:
+                obj.clk_freq = clk_freq
+
+    # ---- ChipCalculateArea -----------------------------------------------------------
+    def calculate_area(self) -> dict[str, Any]:
+        from peripherals.base import AreaModify
+        NONE = AreaModify.NONE
+        p, fp = self.param, self.fp
+        area = ic = adc = accum = other = array = 0.0
+        nm_h = nm_w = cm_h = cm_w = 0.0
+        nm_tile = None
+        if fp.novel_mapping:
+            nm_tile = self.tile.calculate_area(fp.num_pe_nm, fp.pe_size_nm, True)
+            n = fp.num_tile_nm
+            area += nm_tile["area"] * n
+            ic += nm_tile["ic"] * n
+            adc += nm_tile["adc"] * n
+            accum += nm_tile["accum"] * n
+            other += nm_tile["other"] * n
+            array += nm_tile["array"] * n
+            nm_h, nm_w = nm_tile["height"], nm_tile["width"]
+        cm_tile = self.tile.calculate_area(math.ceil(fp.tile_size_cm / fp.pe_size_cm) ** 2,
+                                           fp.pe_size_cm, False)
+        n = fp.num_tile_cm
+        area += cm_tile["area"] * n
+        ic += cm_tile["ic"] * n
+        adc += cm_tile["adc"] * n
+        accum += cm_tile["accum"] * n
+        other += cm_tile["other"] * n
+        array += cm_tile["array"] * n
+        cm_h, cm_w = cm_tile["height"], cm_tile["width"]
+        self.nm_tile_hw = (nm_h, nm_w)
+        self.cm_tile_hw = (cm_h, cm_w)
+
+        gb_height = fp.num_tile_row * max(nm_h, cm_h)
+        self.global_buffer.calculate_area(gb_height, None, NONE)
+        gb_area = self.global_buffer.area * self.num_buffer_core
+        gb_width = gb_area / gb_height
+        bus_obj = self.htree if p.globalBusType else self.xybus
+        bus_obj.calculate_area(max(nm_h, cm_h), max(nm_w, cm_w), float(p.treeFoldedRatio))
+        area += bus_obj.area
+        ic += bus_obj.area
+        self.max_pool.calculate_unit_area(NONE)
+        self.max_pool.calculate_area(gb_width)
+        self.accumulation.calculate_area(None, gb_height / 3, NONE)
+        act = 0.0
+        if p.chipActivation:
+            if p.reLu:
+                self.relu.calculate_area(None, gb_width / 3, NONE)
+                act = self.relu.area
+            else:
+                self.sigmoid.calculate_unit_area(NONE)
+                self.sigmoid.calculate_area(None, gb_width / 3, NONE)
+                act = self.sigmoid.area
+        area += act + gb_area + self.max_pool.area + self.accumulation.area
+        return {
+            "area": area, "height": math.sqrt(area), "width": area / math.sqrt(area),
+            "ic": ic, "adc": adc, "accum": accum + self.accumulation.area,
+            "other": other + gb_area + self.max_pool.area + act, "array": array,
+            "nm_tile": nm_tile, "cm_tile": cm_tile, "global_buffer": gb_area,
+            "global_buffer_height": gb_height, "global_buffer_width": gb_width,
+            "global_bus": bus_obj.area, "max_pool": self.max_pool.area,
+            "global_accumulation": self.accumulation.area, "activation": act,
+            "global_bus_width": self.global_bus_width, "global_buffer_cores": self.num_buffer_core,
+        }
+
+    # ---- ChipCalculatePerformance ----------------------------------------------------
+    def layer_performance(self, layer: int, data, clock: bool):
+        """One layer (clock pass or performance pass). Latencies in cycles in synchronous
+        mode. Returns a Tile.Perf whose leakage fields are one tile's leakage."""
+        from Tile import Perf
+        p, fp = self.param, self.fp
+        net = self.network
+        row = net[layer]
+        rps, cps = int(p.numRowPerSynapse), int(p.numColPerSynapse)
+        nbi = int(p.numBitInput)
+        wmr = row[2] * row[3] * row[4] * rps
+        wmc = row[5] * cps
+        num_in_vector = int((row[0] - row[3] + 1) / row[7] * (row[1] - row[4] + 1) / row[7])
+        n_vec = num_in_vector * nbi
+        sp_r, sp_c = int(fp.speedup_each_layer[0][layer]), int(fp.speedup_each_layer[1][layer])
+        total_tiles = int(sum(fp.num_tile_each_layer[0][i] * fp.num_tile_each_layer[1][i]
+                              for i in range(len(net))))
+        grid_row = math.ceil(math.sqrt(total_tiles))
+        grid_col = math.ceil(total_tiles / grid_row)
+        out = Perf()
+        tile_perf = None
+        self.tile.pe.new_layer()
+        if not fp.mark_nm[layer]:
+            tile = fp.tile_size_cm
+            num_pe = math.ceil(tile / fp.pe_size_cm)
+            for i in range(math.ceil(wmr / tile)):
+                for j in range(math.ceil(wmc / tile)):
+                    nr = int(min(tile, wmr - i * tile))
+                    nc = int(min(tile, wmc - j * tile))
+                    rows = np.arange(int(i * tile), int(i * tile) + nr)
+                    tile_perf = self.tile.calculate_performance(
+                        data, rows, int(j * tile), False, num_pe, fp.pe_size_cm, sp_r, sp_c,
+                        nr, nc, n_vec, clock)
+                    out.add_parallel(tile_perf)
+            unit_h, unit_w = self.cm_tile_hw
+        else:
+            pe, num_pe = fp.pe_size_nm, fp.num_pe_nm
+            c_in = row[2] * rps
+            for i in range(math.ceil(c_in / pe)):
+                for j in range(math.ceil(wmc / pe)):
+                    nr = int(min(pe * num_pe, wmr - i * pe * num_pe))
+                    nc = int(min(pe, wmc - j * pe))
+                    per_pe = int(nr / num_pe)
+                    rows = (np.arange(int(num_pe))[:, None] * c_in + int(i * pe)
+                            + np.arange(per_pe)[None, :]).ravel()
+                    tile_perf = self.tile.calculate_performance(
+                        data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock)
+                    out.add_parallel(tile_perf)
+            unit_h, unit_w = self.nm_tile_hw
+        if clock:
+            return out
+
+        if p.chipActivation:
+            if p.reLu:
+                reads = math.ceil(num_in_vector * float(row[5]) / self.relu.num_unit)
+                self.relu.calculate_latency(reads)
+                self.relu.calculate_power(reads)
+                unit = self.relu
+            else:
+                reads = math.ceil(num_in_vector * float(row[5]) / self.sigmoid.num_entry)
+                self.sigmoid.calculate_latency(reads)
+                self.sigmoid.calculate_power(reads)
+                unit = self.sigmoid
+            out.read_latency += float(unit.read_latency)
+            out.latency_other += float(unit.read_latency)
+            out.read_dynamic_energy += float(unit.read_dynamic_energy)
+            out.energy_other += float(unit.read_dynamic_energy)
+        tiles_r = fp.num_tile_each_layer[0][layer]
+        tiles_c = fp.num_tile_each_layer[1][layer]
+        if tiles_r > 1:
+            acc = self.accumulation
+            reads = math.ceil(wmc // cps * (num_in_vector / acc.num_adder_tree))
+            acc.calculate_latency(reads, int(tiles_r), 0)
+            acc.calculate_power(reads, int(tiles_r))
+            out.read_latency += float(acc.read_latency)
+            out.latency_accum += float(acc.read_latency)
+            out.read_dynamic_energy += float(acc.read_dynamic_energy)
+            out.energy_accum += float(acc.read_dynamic_energy)
+        if row[6]:
+            mp = self.max_pool
+            reads = math.ceil((num_in_vector * wmc // cps / float(mp.window)) / mp.num_max_pooling)
+            mp.calculate_latency(1e20, 0, reads)
+            mp.calculate_power(reads)
+            out.read_latency += float(mp.read_latency)
+            out.latency_other += float(mp.read_latency)
+            out.read_dynamic_energy += float(mp.read_dynamic_energy)
+            out.energy_other += float(mp.read_dynamic_energy)
+        bits_out = float(wmr * nbi * num_in_vector)
+        if fp.mark_nm[layer]:
+            bits_out /= row[3]
+        bits_in = float((wmc // cps) * nbi * num_in_vector) / (4 if row[6] else 1)
+        if p.globalBusType:
+            ht = self.htree
+            share = tiles_r * tiles_c / total_tiles
+            lanes = math.ceil(ht.bus_width * share)
+            ht.calculate_latency(0, 0, int(fp.tile_loca_each_layer[0][layer]),
+                                 int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w,
+                                 math.ceil((bits_out + bits_in) / lanes))
+            ht.calculate_power(0, 0, int(fp.tile_loca_each_layer[0][layer]),
+                               int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w, lanes,
+                               math.ceil(bits_out * float(p.inputtoggle) / lanes)
+                               + math.ceil(bits_in * float(p.outputtoggle) / lanes))
+        else:
+            xb = self.xybus
+            xb.calculate_latency(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
+                                 math.ceil(bits_out / xb.bus_width * grid_row / tiles_r),
+                                 math.ceil(bits_in / xb.bus_width * grid_col / tiles_c))
+            xb.calculate_power(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
+                               bits_out * float(p.inputtoggle), bits_in * float(p.outputtoggle))
+        gb = self.global_buffer
+        iw = gb.interface_width
+        gb.calculate_latency(iw, bits_out / iw, iw, bits_in / iw)
+        gb.calculate_power(iw, bits_out / iw, iw, bits_in / iw)
+        # multi-core buffer: cores work in parallel up to the global bus width
+        div = min(self.num_buffer_core, math.ceil(self.global_bus_width / iw))
+        gb_r = float(gb.read_latency) / div
+        gb_w = float(gb.write_latency) / div
+        bus_lat = float(self.htree.read_latency) + float(self.xybus.read_latency)
+        bus_e = float(self.htree.read_dynamic_energy) + float(self.xybus.read_dynamic_energy)
+        gb_e = float(gb.read_dynamic_energy) + float(gb.write_dynamic_energy)
+        out.buffer_latency += gb_r + gb_w
+        out.ic_latency += bus_lat
+        out.read_latency += gb_r + gb_w + bus_lat
+        out.latency_other += gb_r + gb_w + bus_lat
+        out.buffer_dynamic_energy += gb_e
+        out.ic_dynamic_energy += bus_e
+        out.read_dynamic_energy += gb_e + bus_e
+        out.energy_other += gb_e + bus_e
+        out.leakage = tile_perf.leakage
+        out.leakage_sram_in_use = tile_perf.leakage_sram_in_use
+        return out
+
+
+# ------------------------------------------------------------------------------------------
+# The whole estimate (main())
+# ------------------------------------------------------------------------------------------
+
+def _layer_data(trace, param):
+    from Tile import LayerData
+    needs_weights = int(param.memcelltype) != 1
+    return LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+
+
+def _safe_ratio(a: float, b: float) -> float:
+    """a / b with 0/0 = 0 (an idle unit has no share of anything)."""
+    if b == 0:
+        return 0.0 if a == 0 else math.copysign(math.inf, a)
+    return a / b
+
+
+def estimate(param, traces, progress: Callable[[str, int, int], None] | None = None,
+             verify_clock: bool = False) -> ChipEstimate:
+    """Run the whole estimator on loaded traces (chip_traces.NetworkTraces).
+    `verify_clock`: also evaluate the sensing cycle of every input vector of every
+    sub-array in the performance pass (slower; the clock is re-derived if one is longer)."""
+    from floorplan import num_computation, performance_figures
+
+    t0 = time.perf_counter()
+    chip = Chip(param, traces.network)
+    fp = chip.fp
+    chip.initialize()
+    area = chip.calculate_area()
+    n_layers = len(traces.network)
+    messages = list(fp.messages) + list(traces.notes)
+
+    def data(i):
+        return _layer_data(traces.layers[i], param)
+
+    clk_period = None
+    clk_freq = float(param.clkFreq)
+    pe = chip.tile.pe
+    pe.check_clock = bool(verify_clock and param.synchronous)
+    if param.synchronous:
+        for i in range(n_layers):
+            chip.layer_performance(i, data(i), True)
+            if progress:
+                progress("clock", i + 1, n_layers)
+        clk_period = pe.clock_max
+        if clk_freq > 1.0 / clk_period:
+            clk_freq = 1.0 / clk_period
+
+    def performance_pass(clk_freq):
+        chip.set_clock(clk_freq)
+        pe.clock_max = 0.0
+        res = []
+        for i in range(n_layers):
+            res.append(chip.layer_performance(i, data(i), False))
+            if progress:
+                progress("layers", i + 1, n_layers)
+        return res
+
+    raw = performance_pass(clk_freq)
+    if param.synchronous and pe.clock_max > clk_period * (1 + 1e-12):
+        messages.append("an input vector needs a longer sensing cycle than the clock probe "
+                        "found; the performance pass was repeated with that clock")
+        clk_period = pe.clock_max
+        clk_freq = min(float(param.clkFreq), 1.0 / clk_period)
+        raw = performance_pass(clk_freq)
+
+    scale = clk_period if param.synchronous else 1.0
+    tiles = [fp.num_tile_each_layer[0][i] * fp.num_tile_each_layer[1][i] for i in range(n_layers)]
+    layers: list[LayerFigures] = []
+    for i, r in enumerate(raw):
+        layers.append(LayerFigures(
+            read_latency=r.read_latency * scale, read_dynamic_energy=r.read_dynamic_energy,
+            leakage_power=0.0, leakage_energy=0.0,
+            buffer_latency=r.buffer_latency * scale, buffer_dynamic_energy=r.buffer_dynamic_energy,
+            ic_latency=r.ic_latency * scale, ic_dynamic_energy=r.ic_dynamic_energy,
+            latency_adc=r.latency_adc * scale, latency_accum=r.latency_accum * scale,
+            latency_other=r.latency_other * scale, energy_adc=r.energy_adc,
+            energy_accum=r.energy_accum, energy_other=r.energy_other,
+            tile_leakage=r.leakage, tile_leakage_sram_in_use=r.leakage_sram_in_use))
+
+    tot = {k: 0.0 for k in ("read_latency", "read_dynamic_energy", "leakage_energy", "leakage_power",
+                            "buffer_latency", "buffer_dynamic_energy", "ic_latency",
+                            "ic_dynamic_energy", "latency_adc", "latency_accum", "latency_other",
+                            "energy_adc", "energy_accum", "energy_other")}
+    if not fp.pipeline:
+        all_tiles = sum(tiles)
+        for i, lf in enumerate(layers):
+            others = all_tiles - tiles[i]
+            lf.leakage_power = tiles[i] * lf.tile_leakage
+            lf.leakage_energy = (others * lf.tile_leakage
+                                 + tiles[i] * lf.tile_leakage_sram_in_use) * lf.read_latency
+            for k in ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
+                      "latency_accum", "latency_other"):
+                tot[k] += getattr(lf, k)
+            tot["leakage_power"] += lf.leakage_power
+            tot["leakage_energy"] += lf.leakage_energy
+    else:
+        system = 0.0
+        for i, lf in enumerate(layers):
+            # the reference averages each layer's leakage over the system cycle known when
+            # the layer is processed (the running maximum), then charges it for the final one
+            system = max(system, lf.read_latency)
+            lf.leakage_power = tiles[i] * _safe_ratio(
+                lf.tile_leakage * (system - lf.read_latency)
+                + lf.tile_leakage_sram_in_use * lf.read_latency, system)
+        for lf in layers:
+            lf.leakage_energy = lf.leakage_power * system
+            tot["leakage_power"] += lf.leakage_power
+            tot["leakage_energy"] += lf.leakage_energy
+            for k in ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
+                      "latency_accum", "latency_other"):
+                tot[k] = max(tot[k], getattr(lf, k))
+    for lf in layers:
+        for k in ("read_dynamic_energy", "buffer_dynamic_energy", "ic_dynamic_energy",
+                  "energy_adc", "energy_accum", "energy_other"):
+            tot[k] += getattr(lf, k)
+
+    n_ops = num_computation(traces.network)
+    perf = performance_figures(n_ops, tot["read_latency"], tot["read_dynamic_energy"],
+                               tot["leakage_energy"], area["area"], bool(param.validated),
+                               float(param.zeta))
+    perf["mode"] = "pipelined" if fp.pipeline else "layer-by-layer"
+    stats = {"subarray_calls": pe.evaluations, "vector_evaluations": pe.vector_evaluations,
+             "cache_hits": pe.cache_hits}
+    return ChipEstimate(floorplan=fp, area=area, clk_period=clk_period, layers=layers,
+                        chip=tot, performance=perf, num_ops=n_ops, messages=messages,
+                        runtime_s=time.perf_counter() - t0, stats=stats)
+
+
+# ------------------------------------------------------------------------------------------
+# Command line
+# ------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Stage 2: chip-level area/latency/energy estimation (configuration "
-                    "and technology only in this version; the estimator is not built yet).")
+        description="Stage 2: chip area, latency, energy, TOPS and TOPS/W of a network on a "
+                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator).")
+    parser.add_argument("--traces", metavar="DIR", default=None,
+                        help="trace folder: stage 1's layer_record_<model>/ (default: the "
+                             "configured model's), a DNN+NeuroSim folder (weight<k>.csv, "
+                             "input<k>.csv) or a traces.npz")
+    parser.add_argument("--network", metavar="FILE", default=None,
+                        help="network CSV (8 columns per layer); default: from the traces")
+    parser.add_argument("--image", type=int, default=0,
+                        help="which traced image to use (stage-1 traces with several images)")
+    parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
+    parser.add_argument("--csv", metavar="OUT", default=None, help="write the per-layer table as CSV")
+    parser.add_argument("--plots", metavar="DIR", default=None,
+                        help="write PNG plots of the area/latency/energy breakdowns")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_arguments(parser)
     return parser
 
 
-def hardware_summary(cfg) -> str:
-    """The derived design parameters and the technology the estimator will use."""
-    import FormulaBindings as fb
+def _progress_bar(quiet: bool):
+    """A tqdm bar per stage (traces, clock, layers) on an interactive terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None, lambda: None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None, lambda: None
+    bars: dict[str, Any] = {}
 
-    param = cfg.to_param()
-    param.validate()
-    tech = fb.Technology(cfg.technology.node_nm, cfg.technology.roadmap,
-                         cfg.technology.transistor_type, cfg.technology.temperature_K)
-    lines = ["[derived design parameters]"]
-    for name in sorted(fb.Param.derived_fields()):
-        lines.append(f"  {name:<32} = {param.get(name)!r}")
-    lines.append(f"[technology {cfg.technology.node_nm} nm {cfg.technology.roadmap}, "
-                 f"{cfg.technology.temperature_K} K]")
-    for name in ("featureSize", "vdd", "vth", "phyGateLength", "capIdealGate", "pnSizeRatio",
-                 "effectiveResistanceMultiplier"):
-        lines.append(f"  {name:<32} = {getattr(tech, name)!r}")
-    return "\n".join(lines)
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total or None, desc=stage, unit="layer", leave=False,
+                                     file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return update, close
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    cfg = config_from_args(args)
+    from chip_traces import TraceError, default_trace_folder, load_traces
+    import report
+
     try:
-        summary = hardware_summary(cfg)
+        cfg = load_config(args.preset, args.config, args.settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.list_settings:
+        from inferenceConfig import config_from_args
+        config_from_args(args)     # prints and exits
+    try:
+        param = cfg.to_param()
+        param.validate()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print("Configuration\n" + cfg.describe())
-    print(summary)
-    print("\nChip estimation (area, latency, energy) is not implemented yet; "
-          "only the configuration and technology are shown.")
+    folder = args.traces or str(default_trace_folder(cfg))
+    update, close = _progress_bar(args.quiet)
+    try:
+        traces = load_traces(folder, args.network, int(param.synapseBit), int(param.numBitInput),
+                             float(param.algoWeightMin), float(param.algoWeightMax), args.image,
+                             progress=(lambda k: update("traces", k, 0)) if update else None)
+        result = estimate(param, traces, update)
+    except (TraceError, ConfigError) as exc:
+        close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    close()
+    print(report.text_report(result, param, cfg, traces))
+    try:
+        if args.json:
+            report.write_json(result, args.json)
+        if args.csv:
+            report.write_csv(result, args.csv)
+        if args.plots:
+            report.write_plots(result, args.plots)
+    except OSError as exc:
+        print(f"error: cannot write output: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,0 +1,815 @@
+"""Processing unit (PE) and tile of the chip estimator (DNN+NeuroSim V1.4's ProcessingUnit
+and Tile, re-implemented with whole-sub-array vectorised evaluation).
+
+Hierarchy: a tile holds PEs, a PE holds a square grid of sub-arrays plus an adder tree,
+DFF input/output registers and horizontal/vertical buses; the tile adds an accumulation
+adder tree, input/output buffers (cores of tileBufferCoreSizeRow x Col bits), an H-tree
+between its PEs and, when the activation is not done at chip level, a ReLU/sigmoid unit.
+Two tile types exist: novel-mapped (NM, one PE per kernel position) and conventional (CM,
+(tile/PE)^2 PEs). One circuit object of each kind is shared by all tiles of a type, and,
+as in the reference, some results (leakage of the adder trees, buffers) are those of the
+object's most recent call; the call order of the reference is therefore kept.
+
+Data: the weights and inputs of a layer live in a `LayerData` (cell conductances are
+formed per block on demand). A tile, a PE and a sub-array are described by the layer rows
+they hold (an index array, so the novel mapping's interleaved rows need no copy) and a
+column range. The column resistances of every input vector (NeuroSim's
+GetColumnResistance, a PE-level step there) are formed per row block of a PE with one
+matrix product for all its sub-arrays, and each sub-array is then evaluated for all its
+input vectors in one `SubArray.calculate_latency`/`calculate_power` call. Identical input
+vectors are evaluated once and weighted by their count; for SRAM the weights play no
+role, so vectors with the same number of active rows are grouped and sub-arrays over the
+same rows share one evaluation.
+
+Clock: the sensing cycle depends on the circuit only in the modelled read modes (it uses
+the ADC's reference resistances, not the data), so the clock pass evaluates a probe (the
+first sub-array of each layer, its emptiest and fullest vectors); `check_clock` makes the
+performance pass check every vector of every sub-array as well.
+
+Latency units: in synchronous mode every latency here is in clock cycles (the chip
+multiplies by the clock period at the end), as in the reference; seconds otherwise.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from peripherals.adder_tree import AdderTree
+from peripherals.base import AreaModify, Context
+from peripherals.bit_shifter import BitShifter
+from peripherals.buffer import Buffer
+from peripherals.bus import Bus, BusMode
+from peripherals.dff import DFF
+from peripherals.htree import HTree
+
+__all__ = ["Perf", "LayerData", "ProcessingUnit", "Tile", "subarray_output_bits"]
+
+NONE = AreaModify.NONE
+
+
+def _sigmoid_class():
+    from peripherals.sigmoid import Sigmoid   # written by another part; imported when used
+    return Sigmoid
+
+
+# ------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class Perf:
+    """Latency (cycles or s), dynamic energy (J) and leakage (W) of one unit."""
+    read_latency: float = 0.0
+    read_dynamic_energy: float = 0.0
+    buffer_latency: float = 0.0
+    buffer_dynamic_energy: float = 0.0
+    ic_latency: float = 0.0
+    ic_dynamic_energy: float = 0.0
+    latency_adc: float = 0.0
+    latency_accum: float = 0.0
+    latency_other: float = 0.0
+    energy_adc: float = 0.0
+    energy_accum: float = 0.0
+    energy_other: float = 0.0
+    leakage: float = 0.0
+    leakage_sram_in_use: float = 0.0
+
+    _LATENCIES = ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
+                  "latency_accum", "latency_other")
+    _ENERGIES = ("read_dynamic_energy", "buffer_dynamic_energy", "ic_dynamic_energy",
+                 "energy_adc", "energy_accum", "energy_other")
+
+    def add_parallel(self, other: "Perf") -> None:
+        """Units working side by side: latencies take the maximum, energies add."""
+        for k in self._LATENCIES:
+            setattr(self, k, max(getattr(self, k), getattr(other, k)))
+        for k in self._ENERGIES:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+    def divide_latency(self, factor: float) -> None:
+        for k in self._LATENCIES:
+            setattr(self, k, getattr(self, k) / factor)
+
+    def scale_latency(self, factor: float) -> None:
+        for k in self._LATENCIES:
+            setattr(self, k, getattr(self, k) * factor)
+
+    def copy(self) -> "Perf":
+        return Perf(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def subarray_output_bits(param) -> int:
+    """Bits of one sub-array output (the width the adder trees start from)."""
+    if param.parallelRead:
+        return int(math.log2(param.levelOutput)
+                   + math.ceil(math.log2(param.numRowSubArray // param.numRowParallel))
+                   + param.numBitInput + (param.numColPerSynapse - 1) * param.cellBit + 1)
+    return int(math.ceil(math.log2(param.numRowSubArray)) + param.cellBit + param.numBitInput
+               + (param.numColPerSynapse - 1) * param.cellBit + 1)
+
+
+# ------------------------------------------------------------------------------------------
+# Layer data
+# ------------------------------------------------------------------------------------------
+
+class LayerData:
+    """Input bits [rows, vectors] and weight levels [rows, C_out] of one layer. Cell
+    conductances (RRAM/FeFET; SRAM ignores the weights) are formed per block on demand,
+    so no layer-sized conductance matrix is ever held."""
+
+    def __init__(self, input_bits: np.ndarray, weight_levels: np.ndarray, param,
+                 needs_weights: bool):
+        self.bits = input_bits
+        self.levels = weight_levels
+        self.param = param
+        self.needs_weights = needs_weights
+        self.cell_bit = int(param.cellBit)
+        self.cps = int(param.numColPerSynapse)
+        self.g_max = float(param.maxConductance)
+        self.g_min = float(param.minConductance)
+
+    @property
+    def num_vectors(self) -> int:
+        return int(self.bits.shape[1])
+
+    def conductance(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray | None:
+        """Cell conductances (S) of layer rows `rows`, cell columns c0 .. c0+nc-1."""
+        if not self.needs_weights:
+            return None
+        from chip_traces import weight_cells
+        w0 = c0 // self.cps
+        w1 = (c0 + nc - 1) // self.cps + 1
+        cells = weight_cells(self.levels[rows, w0:w1], self.cell_bit, self.cps)
+        cells = cells[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
+        # the reference's mapping: level/(2^cellBit - 1) * (Gmax - Gmin) + Gmin
+        return cells / float(2 ** self.cell_bit - 1) * (self.g_max - self.g_min) + self.g_min
+
+
+class _RowBlock:
+    """One row block of a PE (the rows one sub-array row holds): its input vectors, made
+    unique, and, for RRAM/FeFET, the summed conductance of every column of the PE's width
+    (one matrix product for all sub-arrays of the block; NeuroSim's GetColumnResistance)."""
+
+    def __init__(self, pe: "ProcessingUnit", data: LayerData, rows: np.ndarray, c0: int,
+                 width: int, clock: bool):
+        p = pe.param
+        x = data.bits[rows]
+        counts = np.count_nonzero(x, axis=0)
+        self.n_rows = len(rows)
+        if clock:
+            # the sensing cycle depends on the circuit only: a probe of the vectors with
+            # the fewest and the most active rows
+            pick = np.unique([0, int(np.argmin(counts)), int(np.argmax(counts))])
+            mult = np.ones(len(pick))
+        elif data.needs_weights:
+            packed = np.ascontiguousarray(np.packbits(x, axis=0).T)
+            keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+            _, pick, mult = np.unique(keys, return_index=True, return_counts=True)
+        else:
+            # SRAM: a vector acts only through its number of active rows
+            _, pick, mult = np.unique(counts, return_index=True, return_counts=True)
+        self.weights = mult.astype(float)
+        self.counts = counts[pick].astype(float)
+        self.activity = self.counts / float(p.numRowSubArray)
+        self.col_g = None
+        if data.needs_weights:
+            xu = x[:, pick].astype(float)
+            g = data.conductance(rows, c0, width)
+            local = (np.arange(width) % pe.num_col) + 1      # column index inside its sub-array
+            series = (1.0 / g + local[None, :] * float(p.wireResistanceRow)
+                      + (self.n_rows - np.arange(self.n_rows))[:, None] * float(p.wireResistanceCol))
+            if pe.ctx.cell.mem_type == "RRAM" and pe.ctx.cell.access == "CMOS":
+                series += float(p.resistanceAccess)
+            self.col_g = xu.T @ (1.0 / series)               # (vectors, width)
+        else:
+            per_cell = 1.0 / (pe.subarray.res_cell_access + float(p.wireResistanceCol))
+            self.sram_g = self.counts * per_cell
+
+    def column_resistance(self, pe: "ProcessingUnit", j0: int, nc: int) -> np.ndarray:
+        """Column resistances (vectors x nc) of the sub-array over block columns j0..j0+nc-1."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.col_g is None:
+                return np.repeat((1.0 / self.sram_g)[:, None], nc, axis=1)
+            g = self.col_g[:, j0:j0 + nc]
+            if pe.param.parallelRead:
+                g = g / float(pe.param.numAdd)
+            else:
+                # sequential read: the mean conductance of the active cells; a vector with no
+                # active row has no conducting cell (infinite resistance; it is read 0 times)
+                k = self.counts[:, None]
+                g = np.divide(g, k, out=np.zeros_like(g), where=k > 0)
+            return 1.0 / g
+
+
+# ------------------------------------------------------------------------------------------
+# Processing unit
+# ------------------------------------------------------------------------------------------
+
+class ProcessingUnit:
+    """A PE: a grid of sub-arrays, adder tree, DFF input/output registers and buses. One
+    object serves both PE types (NM and CM circuits are kept apart, as in the reference)."""
+
+    def __init__(self, ctx: Context, subarray):
+        self.ctx = ctx
+        self.param = ctx.param
+        self.subarray = subarray
+        self.adder_tree = {"nm": AdderTree(ctx), "cm": AdderTree(ctx)}
+        self.bus_input = {"nm": Bus(ctx), "cm": Bus(ctx)}
+        self.bus_output = {"nm": Bus(ctx), "cm": Bus(ctx)}
+        self.buffer_input = {"nm": DFF(ctx), "cm": DFF(ctx)}
+        self.buffer_output = {"nm": DFF(ctx), "cm": DFF(ctx)}
+        self.clk_freq = float(self.param.clkFreq)
+        self.evaluations = 0          # sub-array evaluation calls (one per sub-array)
+        self.vector_evaluations = 0   # distinct input vectors evaluated
+        self.clock_max = 0.0          # largest sensing cycle seen (s)
+        # clock probe and checks (see the module docstring)
+        self.check_clock = False
+        self.probe_done = False
+        self.cache_hits = 0
+        self._cache: dict = {}
+
+    # ---- set-up -----------------------------------------------------------------------
+    def initialize(self, num_sub_row_nm: int, num_sub_col_nm: int, num_sub_row_cm: int,
+                   num_sub_col_cm: int, novel_mapping: bool) -> None:
+        p = self.param
+        sa = self.subarray
+        sa.initialize(int(p.numRowSubArray), int(p.numColSubArray), float(p.unitLengthWireResistance))
+        sa.calculate_area()
+        self.num_row = int(p.numRowSubArray)
+        self.num_col = int(p.numColSubArray)
+        bits = subarray_output_bits(p)
+        ncm = int(p.numColMuxed)
+        clk = float(p.clkFreq)
+        grids = {"cm": (num_sub_row_cm, num_sub_col_cm)}
+        if novel_mapping:
+            grids["nm"] = (num_sub_row_nm, num_sub_col_nm)
+        for kind, (nr, nc) in grids.items():
+            tree = self.adder_tree[kind]
+            tree.initialize(nr, bits, math.ceil(nc * self.num_col / ncm), clk)
+            self.buffer_input[kind].initialize(int(p.numBitInput) * self.num_row, clk)
+            self.buffer_output[kind].initialize((self.num_col // ncm) * (bits + tree.num_stage), clk)
+            self.bus_input[kind].initialize(BusMode.HORIZONTAL, nr, nc, 0, self.num_row,
+                                            sa.height, sa.width, clk)
+            self.bus_output[kind].initialize(BusMode.VERTICAL, nr, nc, 0, self.num_col,
+                                             sa.height, sa.width, clk)
+
+    def set_clock(self, clk_freq: float) -> None:
+        self.clk_freq = clk_freq
+        for d in (self.adder_tree, self.bus_input, self.bus_output, self.buffer_input,
+                  self.buffer_output):
+            for obj in d.values():
+                obj.clk_freq = clk_freq
+
+    # ---- area -------------------------------------------------------------------------
+    def calculate_area(self, num_sub_row: int, num_sub_col: int, nm: bool) -> dict[str, float]:
+        kind = "nm" if nm else "cm"
+        sa = self.subarray
+        sa.calculate_area()
+        tree, bin_, bout = self.adder_tree[kind], self.buffer_input[kind], self.buffer_output[kind]
+        tree.calculate_area(None, sa.width, NONE)
+        bin_.calculate_area(num_sub_row * sa.height, None, NONE)
+        bout.calculate_area(None, num_sub_col * sa.width, NONE)
+        self.bus_input[kind].calculate_area(1, True)
+        self.bus_output[kind].calculate_area(1, True)
+        n = num_sub_row * num_sub_col
+        area = sa.area * n + tree.area + bin_.area + bout.area
+        height = math.sqrt(area)
+        return {"area": area, "height": height, "width": area / height,
+                "adc": sa.area_adc * n, "accum": sa.area_accum * n + tree.area,
+                "other": sa.area_other * n + bin_.area + bout.area, "array": sa.area_array * n,
+                "adder_tree": tree.area, "buffer_input": bin_.area, "buffer_output": bout.area}
+
+    # ---- one sub-array ---------------------------------------------------------------
+    def _evaluate_subarray(self, block: _RowBlock, key, j0: int, nc: int,
+                           clock: bool) -> dict[str, float]:
+        """All input vectors of one sub-array (columns j0..j0+nc-1 of a row block): the sums
+        over the vectors the reference accumulates (performance pass) or the sensing cycle
+        (clock pass)."""
+        sa = self.subarray
+        if not clock and key is not None:
+            hit = self._cache.get((key, nc))
+            if hit is not None:
+                self.cache_hits += 1
+                return hit
+        col_res = block.column_resistance(self, j0, nc)
+        sa.activity_row_read = block.activity
+        n = len(block.activity)
+        self.evaluations += 1
+        self.vector_evaluations += n
+        if clock or self.check_clock:
+            sa.calculate_latency(1e20, col_res, True)
+            cycle = float(np.max(np.broadcast_to(np.asarray(sa.read_latency, dtype=float), (n,))))
+            self.clock_max = max(self.clock_max, cycle)
+            if clock:
+                self.probe_done = True
+                return {"sensing_cycle": cycle}
+        sa.clk_freq = self.clk_freq
+        sa.calculate_latency(1e20, col_res, False)
+        sa.calculate_power(col_res)
+        out = {}
+        for name in ("read_latency", "read_latency_adc", "read_latency_accum",
+                     "read_latency_other", "read_dynamic_energy", "read_dynamic_energy_adc",
+                     "read_dynamic_energy_accum", "read_dynamic_energy_other"):
+            v = np.broadcast_to(np.asarray(getattr(sa, name), dtype=float), (n,))
+            out[name] = float(np.dot(v, block.weights))
+        out["leakage"] = float(sa.leakage)
+        out["leakage_sram_in_use"] = float(sa.leakage_sram_in_use)
+        if key is not None:
+            self._cache[(key, nc)] = out
+        return out
+
+    def new_layer(self) -> None:
+        """Forget per-layer state: the SRAM result cache and the clock probe."""
+        self._cache = {}
+        self.probe_done = False
+
+    # ---- performance -------------------------------------------------------------------
+    def calculate_performance(self, data: LayerData, rows: np.ndarray, c0: int, n_rows: int,
+                              n_cols: int, array_dup_row: int, array_dup_col: int,
+                              num_sub_row: int, num_sub_col: int, weight_matrix_row: int,
+                              weight_matrix_col: int, num_in_vector: int, nm: bool,
+                              clock: bool) -> Perf:
+        """One PE call. `rows`/`c0`/`n_rows`/`n_cols`: the layer rows and columns the PE
+        holds; `weight_matrix_row/col`: the sizes the caller declares (they can differ from
+        the held block, see Tile); `num_in_vector`: input vectors (bit-planes)."""
+        p = self.param
+        kind = "nm" if nm else "cm"
+        tree = self.adder_tree[kind]
+        R, C = self.num_row, self.num_col
+        # what one PE can hold of the declared matrix (guards the reference's overreads)
+        wmr = min(weight_matrix_row, n_rows)
+        wmc = min(weight_matrix_col, n_cols)
+        out = Perf()
+        # NeuroSim's inner read count: positions x ceil(numColMuxed/cps) with an integer
+        # quotient first
+        tree_reads = (num_in_vector // int(p.numBitInput)) * (int(p.numColMuxed) // int(p.numColPerSynapse))
+        sub_leak = 0.0
+        sub_leak_sram = 0.0
+        clock_max = 0.0
+
+        blocks: dict[int, tuple] = {}
+
+        def row_block(i: int, nr: int, width: int):
+            if i not in blocks:
+                block_rows = rows[i * R:i * R + nr]
+                # SRAM results depend on the rows only: share them between sub-arrays
+                key = None if data.needs_weights else block_rows.tobytes()
+                blocks[i] = (_RowBlock(self, data, block_rows, c0, width, clock), key)
+            return blocks[i]
+
+        def sub(i: int, j: int) -> dict[str, float]:
+            if clock and self.probe_done:
+                return {"sensing_cycle": self.clock_max}
+            nr = min(R, wmr - i * R)
+            ncol = min(C, wmc - j * C)
+            block, key = row_block(i, nr, wmc)
+            return self._evaluate_subarray(block, key, j * C, ncol, clock)
+
+        if array_dup_row * array_dup_col > 1:
+            if array_dup_row < num_sub_row or array_dup_col < num_sub_col:
+                for i in range(math.ceil(weight_matrix_row / R)):
+                    for j in range(math.ceil(weight_matrix_col / C)):
+                        if i * R >= wmr or j * C >= wmc:
+                            continue
+                        s = sub(i, j)
+                        # the adder tree is charged once per sub-array here (as the reference)
+                        tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
+                        tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
+                        if clock:
+                            clock_max = max(clock_max, s["sensing_cycle"])
+                            continue
+                        sub_leak, sub_leak_sram = s["leakage"], s["leakage_sram_in_use"]
+                        out.read_latency = max(s["read_latency"] + tree.read_latency, out.read_latency)
+                        out.read_dynamic_energy += s["read_dynamic_energy"] + tree.read_dynamic_energy
+                        out.latency_adc = max(s["read_latency_adc"], out.latency_adc)
+                        out.latency_accum = max(s["read_latency_accum"] + tree.read_latency, out.latency_accum)
+                        out.latency_other = max(s["read_latency_other"], out.latency_other)
+                        out.energy_adc += s["read_dynamic_energy_adc"]
+                        out.energy_accum += s["read_dynamic_energy_accum"] + tree.read_dynamic_energy
+                        out.energy_other += s["read_dynamic_energy_other"]
+            else:
+                # the whole (small) matrix sits in one sub-array, no adder tree
+                if wmr > 0 and wmc > 0:
+                    if clock and self.probe_done:
+                        s = {"sensing_cycle": self.clock_max}
+                    else:
+                        block, key = row_block(0, min(wmr, R), min(wmc, C))
+                        s = self._evaluate_subarray(block, key, 0, min(wmc, C), clock)
+                    if clock:
+                        clock_max = s["sensing_cycle"]
+                    else:
+                        sub_leak, sub_leak_sram = s["leakage"], s["leakage_sram_in_use"]
+                        out.read_latency = s["read_latency"]
+                        out.latency_adc = s["read_latency_adc"]
+                        out.latency_accum = s["read_latency_accum"]
+                        out.latency_other = s["read_latency_other"]
+                        out.read_dynamic_energy = s["read_dynamic_energy"]
+                        out.energy_adc = s["read_dynamic_energy_adc"]
+                        out.energy_accum = s["read_dynamic_energy_accum"]
+                        out.energy_other = s["read_dynamic_energy_other"]
+            dup = array_dup_row * array_dup_col
+            out.read_latency /= dup
+            out.latency_adc /= dup
+            out.latency_accum /= dup
+            out.latency_other /= dup
+        else:
+            for i in range(num_sub_row):
+                for j in range(num_sub_col):
+                    if i * R >= wmr or j * C >= wmc:
+                        continue
+                    s = sub(i, j)
+                    if clock:
+                        clock_max = max(clock_max, s["sensing_cycle"])
+                        continue
+                    sub_leak, sub_leak_sram = s["leakage"], s["leakage_sram_in_use"]
+                    out.read_latency = max(s["read_latency"], out.read_latency)
+                    out.latency_adc = max(s["read_latency_adc"], out.latency_adc)
+                    out.latency_accum = max(s["read_latency_accum"], out.latency_accum)
+                    out.latency_other = max(s["read_latency_other"], out.latency_other)
+                    out.read_dynamic_energy += s["read_dynamic_energy"]
+                    out.energy_adc += s["read_dynamic_energy_adc"]
+                    out.energy_accum += s["read_dynamic_energy_accum"]
+                    out.energy_other += s["read_dynamic_energy_other"]
+            tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
+            tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
+            out.read_latency += tree.read_latency
+            out.latency_accum += tree.read_latency
+            out.read_dynamic_energy += tree.read_dynamic_energy
+            out.energy_accum += tree.read_dynamic_energy
+        if clock:
+            out.read_latency = clock_max     # the caller reads the sensing cycle here
+            return out
+
+        # input/output registers and buses; the reference's integer arithmetic is kept
+        rps, cps = int(p.numRowPerSynapse), int(p.numColPerSynapse)
+        nbi = int(p.numBitInput)
+        bin_, bout = self.buffer_input[kind], self.buffer_output[kind]
+        bus_in, bus_out = self.bus_input[kind], self.bus_output[kind]
+        in_reads = weight_matrix_row // rps * num_in_vector // bin_.num_dff
+        out_reads = weight_matrix_col // cps * tree.num_adder_bit * num_in_vector // nbi // bout.num_dff
+        bin_.calculate_latency(0, in_reads)
+        bout.calculate_latency(0, out_reads)
+        bin_.calculate_power(in_reads, bin_.num_dff, False)
+        bout.calculate_power(out_reads, bout.num_dff, False)
+        in_bits = weight_matrix_row // rps * num_in_vector
+        bus_in.calculate_latency(in_bits / bus_in.bus_width)
+        bus_in.calculate_power(bus_in.bus_width, in_bits / bus_in.bus_width, True)
+        out_bits = weight_matrix_col // cps * (tree.num_stage + tree.num_adder_bit) * num_in_vector // nbi
+        lanes = bus_out.num_row * bus_out.bus_width
+        bus_out.calculate_latency(out_bits / lanes)
+        bus_out.calculate_power(lanes, out_bits / lanes, False)
+        out.buffer_latency = float(bin_.read_latency) + float(bout.read_latency)
+        if not p.synchronous:
+            out.ic_latency = float(bus_in.read_latency) + float(bus_out.read_latency)
+        out.buffer_dynamic_energy += float(bin_.read_dynamic_energy) + float(bout.read_dynamic_energy)
+        out.ic_dynamic_energy += float(bus_in.read_dynamic_energy) + float(bus_out.read_dynamic_energy)
+        n_sub = num_sub_row * num_sub_col
+        out.leakage = (sub_leak * n_sub + tree.leakage + bin_.leakage + bout.leakage
+                       + float(bus_in.leakage) + float(bus_out.leakage))
+        out.leakage_sram_in_use = sub_leak_sram * n_sub
+        out.read_latency += out.buffer_latency + out.ic_latency
+        out.latency_other += out.buffer_latency + out.ic_latency
+        out.read_dynamic_energy += out.buffer_dynamic_energy + out.ic_dynamic_energy
+        out.energy_other += out.buffer_dynamic_energy + out.ic_dynamic_energy
+        return out
+
+
+# ------------------------------------------------------------------------------------------
+# Tile
+# ------------------------------------------------------------------------------------------
+
+class Tile:
+    """Both tile types (NM and CM) and their shared PE."""
+
+    def __init__(self, ctx: Context, subarray):
+        self.ctx = ctx
+        self.param = ctx.param
+        self.pe = ProcessingUnit(ctx, subarray)
+        self.input_buffer = {"nm": Buffer(ctx), "cm": Buffer(ctx)}
+        self.output_buffer = {"nm": Buffer(ctx), "cm": Buffer(ctx)}
+        self.htree = {"nm": HTree(ctx), "cm": HTree(ctx)}
+        self.accumulation = {"nm": AdderTree(ctx), "cm": AdderTree(ctx)}
+        self.relu = {"nm": BitShifter(ctx), "cm": BitShifter(ctx)}
+        self.sigmoid: dict[str, Any] = {}
+        self.num_in_buffer_core = {"nm": 0, "cm": 0}
+        self.num_out_buffer_core = {"nm": 0, "cm": 0}
+
+    def _sigmoid(self, kind: str):
+        if kind not in self.sigmoid:
+            self.sigmoid[kind] = _sigmoid_class()(self.ctx)
+        return self.sigmoid[kind]
+
+    # ---- set-up -----------------------------------------------------------------------
+    def initialize(self, num_pe_nm: float, pe_size_nm: float, num_pe_cm: float,
+                   pe_size_cm: float, novel_mapping: bool) -> None:
+        p = self.param
+        R, C = int(p.numRowSubArray), int(p.numColSubArray)
+        n_sub_nm = math.ceil(pe_size_nm / R) * math.ceil(pe_size_nm / C) if novel_mapping else 0
+        n_sub_cm = math.ceil(pe_size_cm / R) * math.ceil(pe_size_cm / C)
+        self.grid_nm = math.ceil(math.sqrt(n_sub_nm)) if novel_mapping else 0
+        self.grid_cm = math.ceil(math.sqrt(n_sub_cm))
+        self.pe.initialize(self.grid_nm, self.grid_nm, self.grid_cm, self.grid_cm, novel_mapping)
+        sub_bits = subarray_output_bits(p)
+        ncm = int(p.numColMuxed)
+        nbi = int(p.numBitInput)
+        clk = float(p.clkFreq)
+        core = int(p.tileBufferCoreSizeRow) * int(p.tileBufferCoreSizeCol)
+        core_col = int(p.tileBufferCoreSizeCol)
+        sram = bool(p.peBufferType)       # V1.4 builds the tile buffers with peBufferType
+        wire_r = float(p.unitLengthWireResistance)
+        specs = [("cm", float(num_pe_cm), float(pe_size_cm), n_sub_cm)]
+        if novel_mapping:
+            specs.insert(0, ("nm", float(num_pe_nm), float(pe_size_nm), n_sub_nm))
+        for kind, num_pe, pe_size, n_sub in specs:
+            pe_bits = sub_bits + math.ceil(math.sqrt(n_sub))
+            acc = self.accumulation[kind]
+            if kind == "nm":
+                acc.initialize(int(num_pe), pe_bits, math.ceil(pe_size / ncm), clk)
+            else:
+                acc.initialize(int(num_pe), pe_bits, math.ceil(num_pe * pe_size / ncm), clk)
+            if not p.chipActivation:
+                if p.reLu:
+                    self.relu[kind].initialize(math.ceil(pe_size * C / ncm), nbi, clk)
+                else:
+                    self._sigmoid(kind).initialize(
+                        bool(p.Activationtype), nbi, pe_bits + math.ceil(math.log2(num_pe)),
+                        math.ceil(num_pe * C / ncm), clk)
+                out_bits = nbi * num_pe * C / ncm
+                self.num_out_buffer_core[kind] = math.ceil(out_bits / core)
+                if out_bits < core:
+                    self.output_buffer[kind].initialize(out_bits, nbi * num_pe, 1, wire_r, clk, sram)
+                else:
+                    self.output_buffer[kind].initialize(core, core_col, 1, wire_r, clk, sram)
+            else:
+                width = pe_bits + math.ceil(math.log2(num_pe))
+                out_bits = width * num_pe * C / ncm
+                self.num_out_buffer_core[kind] = math.ceil(out_bits / core)
+                if out_bits < core:
+                    self.output_buffer[kind].initialize(out_bits, width * num_pe, 1, wire_r, clk, sram)
+                else:
+                    self.output_buffer[kind].initialize(core, core_col, 1, wire_r, clk, sram)
+            in_bits = num_pe * nbi * R
+            self.num_in_buffer_core[kind] = math.ceil(in_bits / core)
+            if in_bits < core:
+                self.input_buffer[kind].initialize(in_bits, num_pe * R, 1, wire_r, clk, sram)
+            else:
+                self.input_buffer[kind].initialize(core, core_col, 1, wire_r, clk, sram)
+            if kind == "nm":
+                side = math.ceil(math.sqrt(num_pe))
+                self.htree[kind].initialize(side, side, float(p.localBusDelayTolerance),
+                                            num_pe * pe_size, clk)
+            else:
+                self.htree[kind].initialize(int(num_pe), int(num_pe), float(p.localBusDelayTolerance),
+                                            num_pe * pe_size, clk)
+
+    def set_clock(self, clk_freq: float) -> None:
+        self.pe.set_clock(clk_freq)
+        for d in (self.input_buffer, self.output_buffer, self.htree, self.accumulation,
+                  self.relu, self.sigmoid):
+            for obj in d.values():
+                obj.clk_freq = clk_freq
+
+    # ---- area -------------------------------------------------------------------------
+    def pe_grid(self, pe_size: float) -> int:
+        p = self.param
+        n_sub = math.ceil(pe_size / int(p.numRowSubArray)) * math.ceil(pe_size / int(p.numColSubArray))
+        return math.ceil(math.sqrt(n_sub))
+
+    def calculate_area(self, num_pe: float, pe_size: float, nm: bool) -> dict[str, Any]:
+        """Tile area; `num_pe` is the number of PEs in the tile."""
+        p = self.param
+        kind = "nm" if nm else "cm"
+        grid = self.pe_grid(pe_size)
+        pe = self.pe.calculate_area(grid, grid, nm)
+        side = math.ceil(math.sqrt(num_pe))
+        acc = self.accumulation[kind]
+        acc.calculate_area(None, side * pe["width"], NONE)
+        area = 0.0
+        act_area = 0.0
+        if not p.chipActivation:
+            if p.reLu:
+                self.relu[kind].calculate_area(None, side * pe["width"], NONE)
+                act_area = self.relu[kind].area
+            else:
+                sg = self._sigmoid(kind)
+                sg.calculate_unit_area(NONE)
+                sg.calculate_area(None, side * pe["width"], NONE)
+                act_area = sg.area
+            area += act_area
+        ib, ob = self.input_buffer[kind], self.output_buffer[kind]
+        ib.calculate_area(side * pe["height"], None, NONE)
+        ob.calculate_area(None, side * pe["width"], NONE)
+        ib_area = ib.area * self.num_in_buffer_core[kind]
+        ob_area = ob.area * self.num_out_buffer_core[kind]
+        ht = self.htree[kind]
+        ht.calculate_area(pe["height"], pe["width"], 16)
+        area += pe["area"] * num_pe + acc.area + ib_area + ob_area + ht.area
+        height = math.sqrt(area)
+        return {"area": area, "height": height, "width": area / height, "ic": ht.area,
+                "adc": pe["adc"] * num_pe, "accum": pe["accum"] * num_pe + acc.area,
+                "other": pe["other"] * num_pe + ib_area + ob_area + act_area,
+                "array": pe["array"] * num_pe, "pe": pe, "accumulation": acc.area,
+                "input_buffer": ib_area, "output_buffer": ob_area, "htree": ht.area,
+                "activation": act_area}
+
+    # ---- performance -------------------------------------------------------------------
+    def calculate_performance(self, data: LayerData, rows: np.ndarray, c0: int, nm: bool,
+                              num_pe: float, pe_size: float, speedup_row: int, speedup_col: int,
+                              weight_matrix_row: int, weight_matrix_col: int, num_in_vector: int,
+                              clock: bool) -> Perf:
+        """One tile call (TileCalculatePerformance). `rows`: the layer rows the tile holds
+        in tile order; `c0`: its first layer column; `weight_matrix_row/col`: its size;
+        `num_in_vector`: input vectors (bit-planes)."""
+        if nm:
+            return self._perf_nm(data, rows, c0, num_pe, pe_size, speedup_row, speedup_col,
+                                 weight_matrix_row, weight_matrix_col, num_in_vector, clock)
+        return self._perf_cm(data, rows, c0, num_pe, pe_size, speedup_row, speedup_col,
+                             weight_matrix_row, weight_matrix_col, num_in_vector, clock)
+
+    def _buffers_and_htree(self, out: Perf, kind: str, nm: bool, num_pe: float, pe_size: float,
+                           bits_out: float, bits_in: float) -> None:
+        """Tile input/output buffers and H-tree (performance pass only)."""
+        p = self.param
+        ib, ob, ht = self.input_buffer[kind], self.output_buffer[kind], self.htree[kind]
+        for buf, bits in ((ib, bits_out), (ob, bits_in)):
+            half = bits / buf.interface_width / 2.0
+            buf.calculate_latency(buf.interface_width, half, buf.interface_width, half)
+            buf.calculate_power(buf.interface_width, half, buf.interface_width, half)
+        # multi-core buffers work in parallel, up to the H-tree width
+        ib_div = min(self.num_in_buffer_core[kind], math.ceil(ht.bus_width / ib.interface_width))
+        ob_div = min(self.num_out_buffer_core[kind], math.ceil(ht.bus_width / ob.interface_width))
+        ib_r, ib_w = float(ib.read_latency) / ib_div, float(ib.write_latency) / ib_div
+        ob_r, ob_w = float(ob.read_latency) / ob_div, float(ob.write_latency) / ob_div
+        out.read_latency += ib_r + ib_w + ob_r + ob_w
+        buf_e = (float(ib.read_dynamic_energy) + float(ib.write_dynamic_energy)
+                 + float(ob.read_dynamic_energy) + float(ob.write_dynamic_energy))
+        out.read_dynamic_energy += buf_e
+        grid = self.pe_grid(pe_size)
+        pe_area = self.pe.calculate_area(grid, grid, nm)
+        transfers = (bits_out + bits_in) / ht.bus_width
+        toggled = (bits_out * float(p.inputtoggle) + bits_in * float(p.outputtoggle)) / ht.bus_width
+        if nm:
+            ht.calculate_latency(0, 0, 1, 1, pe_area["height"], pe_area["width"], transfers)
+            ht.calculate_power(0, 0, 1, 1, pe_area["height"], pe_area["width"], ht.bus_width, toggled)
+        else:
+            ht.calculate_latency(0, 0, 0, 0, pe_area["height"], pe_area["width"], transfers)
+            ht.calculate_power(0, 0, 0, 0, pe_area["height"], pe_area["width"], ht.bus_width, toggled)
+        ht_lat = float(ht.read_latency)
+        out.read_latency += ht_lat
+        out.buffer_latency += ib_r + ob_r + ib_w + ob_w
+        out.ic_latency += ht_lat
+        out.latency_other += ib_r + ib_w + ob_r + ob_w + ht_lat
+        ht_e = float(ht.read_dynamic_energy)
+        out.read_dynamic_energy += ht_e
+        out.buffer_dynamic_energy += buf_e
+        out.ic_dynamic_energy += ht_e
+        out.energy_other += buf_e + ht_e
+
+    def _activation_in_tile(self, out: Perf, kind: str, weight_matrix_col: int,
+                            num_in_vector: int, per_pe: float) -> float:
+        """ReLU/sigmoid inside the tile; returns the output bit count."""
+        p = self.param
+        nbi, cps, ncm = int(p.numBitInput), int(p.numColPerSynapse), int(p.numColMuxed)
+        reads_base = (num_in_vector // nbi) * (ncm // cps)
+        if p.reLu:
+            unit = self.relu[kind]
+            unit.calculate_latency(reads_base / unit.num_unit)
+            unit.calculate_power(reads_base / unit.num_unit)
+            width = 1 + unit.num_bit
+        else:
+            unit = self._sigmoid(kind)
+            unit.calculate_latency(reads_base / unit.num_entry)
+            unit.calculate_power(reads_base / unit.num_entry)
+            width = 1 + unit.num_ybit
+        out.read_latency += float(unit.read_latency)
+        out.read_dynamic_energy += float(unit.read_dynamic_energy)
+        out.latency_other += float(unit.read_latency)
+        out.energy_other += float(unit.read_dynamic_energy)
+        return max(math.ceil(weight_matrix_col // cps) * width * num_in_vector / nbi / per_pe, 0.0)
+
+    def _perf_cm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
+                 num_in_vector, clock) -> Perf:
+        p = self.param
+        pe = self.pe
+        grid = self.pe_grid(pe_size)
+        num_pe_i = int(num_pe)
+        acc = self.accumulation["cm"]
+        nbi, cps, ncm = int(p.numBitInput), int(p.numColPerSynapse), int(p.numColMuxed)
+        acc_reads = (num_in_vector // nbi) * math.ceil(ncm / cps)
+        out = Perf()
+        last: Perf | None = None
+        if speedup_row * speedup_col > 1:
+            if speedup_row >= num_pe and speedup_col >= num_pe:
+                # every PE holds the whole tile matrix: one PE call, latency shared
+                last = pe.calculate_performance(
+                    data, rows, c0, len(rows), wmc, math.ceil(speedup_row / num_pe),
+                    math.ceil(speedup_col / num_pe), grid, grid, wmr, wmc, num_in_vector, False, clock)
+                out = last.copy()
+                out.leakage = out.leakage_sram_in_use = 0.0
+                if not clock:
+                    out.divide_latency(num_pe * num_pe)
+            else:
+                n_i = math.ceil(wmr / pe_size)
+                n_j = math.ceil(wmc / pe_size)
+                for i in range(n_i):
+                    for j in range(n_j):
+                        if i * pe_size < wmr and j * pe_size < wmc:
+                            nr = int(min(pe_size, wmr - i * pe_size))
+                            nc = int(min(pe_size, wmc - j * pe_size))
+                            r0 = int(i * pe_size)
+                            last = pe.calculate_performance(
+                                data, rows[r0:r0 + nr], c0 + int(j * pe_size), nr, nc, 1, 1, grid,
+                                grid, nr, nc, num_in_vector, False, clock)
+                            out.add_parallel(last)
+                if not clock:
+                    out.divide_latency(speedup_row * speedup_col)
+                if n_i > 1:
+                    acc.calculate_latency(acc_reads, n_i, 0)
+                    acc.calculate_power(acc_reads, n_i)
+                    if not clock:
+                        out.read_latency += float(acc.read_latency)
+                        out.latency_accum += float(acc.read_latency)
+                        out.read_dynamic_energy += float(acc.read_dynamic_energy)
+                        out.energy_accum += float(acc.read_dynamic_energy)
+        else:
+            # no duplication: the PEs share the tile matrix, each PE declared with its own
+            # block. The reference adds the most recent PE's results again for PE slots
+            # that hold no weights (kept).
+            for i in range(num_pe_i):
+                for j in range(num_pe_i):
+                    if i * pe_size < wmr and j * pe_size < wmc:
+                        nr = int(min(pe_size, wmr - i * pe_size))
+                        nc = int(min(pe_size, wmc - j * pe_size))
+                        r0 = int(i * pe_size)
+                        last = pe.calculate_performance(
+                            data, rows[r0:r0 + nr], c0 + int(j * pe_size), nr, nc, 1, 1, grid, grid,
+                            nr, nc, num_in_vector, False, clock)
+                    if last is not None:
+                        out.add_parallel(last)
+            acc.calculate_latency(acc_reads, num_pe_i, 0)
+            acc.calculate_power(acc_reads, num_pe_i)
+            out.read_latency += float(acc.read_latency)
+            out.latency_accum += float(acc.read_latency)
+            out.read_dynamic_energy += float(acc.read_dynamic_energy)
+            out.energy_accum += float(acc.read_dynamic_energy)
+        if clock:
+            out.read_latency = pe.clock_max
+            return out
+        if not p.chipActivation:
+            bits_in = self._activation_in_tile(out, "cm", wmc, num_in_vector, 1.0)
+        else:
+            bits_in = max(math.ceil(wmc // cps) * (acc.num_stage + acc.num_adder_bit)
+                          * num_in_vector / nbi, 0.0)
+        bits_out = max(float(wmr * num_in_vector), 0.0)
+        self._buffers_and_htree(out, "cm", False, num_pe, pe_size, bits_out, bits_in)
+        pe_leak = last.leakage if last is not None else 0.0
+        pe_leak_sram = last.leakage_sram_in_use if last is not None else 0.0
+        out.leakage = (pe_leak * num_pe * num_pe + acc.leakage + self.input_buffer["cm"].leakage
+                       + self.output_buffer["cm"].leakage + float(self.htree["cm"].leakage))
+        out.leakage_sram_in_use = pe_leak_sram * num_pe * num_pe
+        return out
+
+    def _perf_nm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
+                 num_in_vector, clock) -> Perf:
+        p = self.param
+        pe = self.pe
+        grid = self.pe_grid(pe_size)
+        acc = self.accumulation["nm"]
+        nbi, cps, ncm = int(p.numBitInput), int(p.numColPerSynapse), int(p.numColMuxed)
+        out = Perf()
+        last: Perf | None = None
+        per_pe = int(wmr / num_pe)
+        n_pe = int(num_pe)
+        for k in range(n_pe):
+            r0 = k * per_pe
+            last = pe.calculate_performance(data, rows[r0:r0 + per_pe], c0, per_pe, wmc, 1, 1,
+                                            grid, grid, per_pe, wmc, num_in_vector, True, clock)
+            out.add_parallel(last)
+        if clock:
+            out.read_latency = pe.clock_max
+            return out
+        out.divide_latency(speedup_row * speedup_col)
+        acc_reads = (num_in_vector // nbi) * (ncm // cps)
+        acc.calculate_latency(acc_reads, n_pe, 0)
+        acc.calculate_power(acc_reads, n_pe)
+        out.read_latency += float(acc.read_latency)
+        out.latency_accum += float(acc.read_latency)
+        out.read_dynamic_energy += float(acc.read_dynamic_energy)
+        out.energy_accum += float(acc.read_dynamic_energy)
+        bits_out = max(wmr * num_in_vector / math.sqrt(num_pe), 0.0)
+        if not p.chipActivation:
+            bits_in = self._activation_in_tile(out, "nm", wmc, num_in_vector, num_pe)
+        else:
+            bits_in = max(math.ceil(wmc // cps) * (acc.num_stage + acc.num_adder_bit)
+                          * num_in_vector / nbi, 0.0)
+        self._buffers_and_htree(out, "nm", True, num_pe, pe_size, bits_out, bits_in)
+        out.leakage = (last.leakage * num_pe + acc.leakage + self.input_buffer["nm"].leakage
+                       + self.output_buffer["nm"].leakage + float(self.htree["nm"].leakage))
+        out.leakage_sram_in_use = last.leakage_sram_in_use * num_pe
+        return out

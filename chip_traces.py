@@ -1,0 +1,564 @@
+"""Stage-2 trace loading: the network table, the weights and the input bits of every layer.
+
+Three folder formats are read:
+
+* **stage 1** (`layer_record_<model>/`, written by `inference_sim.py`): `manifest.json` +
+  `layer<k>.npz` (reader in `traces.py`); the network rows come from the manifest.
+* **DNN+NeuroSim trace folder**: `weight<k>.csv` + `input<k>.csv` (k = 1..N) and a network
+  CSV (8 integer columns, `--network FILE`, else `network.csv`/`NetWork.csv` in the folder).
+  The format is exactly what the V1.4 wrapper writes (see the reference README, "Trace
+  format"). Well-formed files take a vectorised fast path; anything else (other number
+  formats, CRLF line ends) is parsed by a general text reader.
+* `traces.npz` as written by `tools/make_traces.py --format npz` (weight codes + packed bits).
+
+Every layer becomes a `LayerTrace` holding
+
+* `weight_levels` int16 [rows, C_out]: the integer NeuroSim maps a weight to before it splits
+  it into cells (`round(2^(b-1)*w + 2^(b-1))`, NeuroSim's normalisation with weights in
+  [algoWeightMin, algoWeightMax] = [-1, 1]); and
+* `input_bits` uint8 [rows, numInVector*numBitInput]: the 0/1 input matrix, cropped to the
+  columns NeuroSim reads. NeuroSim takes `numInVector = ((H-K_H+1)/s)*((W-K_W+1)/s)` output
+  positions (the no-padding count) from the start of each file; we do the same for every
+  format, so a stage-1 trace of a padded convolution is read the same way a NeuroSim trace is.
+
+Any problem raises `TraceError` with one message naming the file and the layer.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["TraceError", "LayerTrace", "NetworkTraces", "load_traces", "read_network_csv",
+           "num_in_vector", "weight_cells", "default_trace_folder"]
+
+
+class TraceError(ValueError):
+    """Bad or missing trace input; the message names the file and the layer."""
+
+
+@dataclass
+class LayerTrace:
+    index: int                      # 1-based layer number
+    row: list[int]                  # the 8 NetWork.csv integers
+    weight_levels: np.ndarray       # int16 [rows, C_out], values 0 .. 2^synapseBit
+    input_bits: np.ndarray          # uint8 [rows, numInVector*numBitInput], 0/1
+    source: str = ""                # where it came from (for messages)
+
+    @property
+    def num_in_vector(self) -> int:
+        return num_in_vector(self.row)
+
+
+@dataclass
+class NetworkTraces:
+    network: list[list[int]]
+    layers: list[LayerTrace]
+    weight_bits: int
+    input_bits: int
+    folder: str
+    kind: str                        # "stage1" | "neurosim-csv" | "npz"
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------
+# Network table
+# ------------------------------------------------------------------------------------------
+
+def num_in_vector(row: Sequence[float]) -> int:
+    """NeuroSim's number of input vectors (output positions) of a layer: computed in double
+    precision left to right as ((H-K_H+1)/s)*(W-K_W+1)/s, then truncated."""
+    h, w, kh, kw, s = (float(row[i]) for i in (0, 1, 3, 4, 7))
+    return int((h - kh + 1) / s * (w - kw + 1) / s)
+
+
+def _check_rows(rows: list[list[int]], source: str) -> list[list[int]]:
+    if not rows:
+        raise TraceError(f"{source}: the network has no layers")
+    for k, r in enumerate(rows, start=1):
+        where = f"{source}, layer {k}"
+        if len(r) != 8:
+            raise TraceError(f"{where}: expected 8 columns (IFM_H, IFM_W, C_in, K_H, K_W, C_out, "
+                             f"maxpool, stride), got {len(r)}")
+        h, w, cin, kh, kw, cout, pool, stride = r
+        if min(h, w, cin, kh, kw, cout, stride) < 1:
+            raise TraceError(f"{where}: sizes and stride must be positive integers, got {r}")
+        if pool not in (0, 1):
+            raise TraceError(f"{where}: the max-pool flag (column 7) must be 0 or 1, got {pool}")
+        if kh > h or kw > w or num_in_vector(r) < 1:
+            raise TraceError(f"{where}: kernel {kh}x{kw} does not fit the {h}x{w} input")
+    return rows
+
+
+def read_network_csv(path: str | os.PathLike) -> list[list[int]]:
+    """Read a NetWork.csv (8 integer columns per layer, comma separated, no header)."""
+    p = Path(path)
+    if not p.is_file():
+        raise TraceError(f"{p}: network file not found")
+    rows = []
+    for n, line in enumerate(p.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            vals = [float(v) for v in line.split(",") if v.strip() != ""]
+        except ValueError:
+            raise TraceError(f"{p}, line {n}: not a list of numbers: {line[:60]!r}") from None
+        if any(not math.isfinite(v) or v != int(v) for v in vals):
+            raise TraceError(f"{p}, line {n}: network entries must be integers: {line[:60]!r}")
+        rows.append([int(v) for v in vals])
+    return _check_rows(rows, str(p))
+
+
+# ------------------------------------------------------------------------------------------
+# CSV parsing
+# ------------------------------------------------------------------------------------------
+
+_COMMA, _NL, _DOT, _MINUS, _SPACE, _ZERO = 44, 10, 46, 45, 32, 48
+
+
+def _read_bytes(path: Path, what: str, layer: int) -> bytes:
+    if not path.is_file():
+        raise TraceError(f"{path}: {what} file of layer {layer} not found")
+    data = path.read_bytes()
+    if not data.strip():
+        raise TraceError(f"{path}: {what} file of layer {layer} is empty")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    return data
+
+
+def _line_chunks(path: Path, max_bytes: int = 1 << 22):
+    """(line length, line count, chunk iterator) for a file whose lines all have the same
+    length and end in '\\n' (what the wrapper writes); None otherwise. Chunks hold whole
+    lines, at most `max_bytes`, so big files are parsed in bounded memory."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        first = f.readline()
+    line_len = len(first)
+    if line_len < 2 or not first.endswith(b"\n") or size % line_len:
+        return None
+    per = max(1, max_bytes // line_len)
+
+    def chunks():
+        with open(path, "rb") as f:
+            while True:
+                block = f.read(per * line_len)
+                if not block:
+                    return
+                yield block
+
+    return line_len, size // line_len, chunks()
+
+
+def _generic_matrix(data: bytes, path: Path, layer: int, what: str) -> np.ndarray:
+    """Slow but general: any decimal number format, CR/LF line ends, spaces."""
+    lines = [ln for ln in data.decode("ascii", errors="replace").splitlines() if ln.strip()]
+    ncol = None
+    out = []
+    for n, line in enumerate(lines, start=1):
+        parts = line.split(",")
+        if parts and parts[-1].strip() == "":
+            parts = parts[:-1]
+        if ncol is None:
+            ncol = len(parts)
+        elif len(parts) != ncol:
+            raise TraceError(f"{path}, line {n}: {len(parts)} values, the first line has {ncol} "
+                             f"(truncated or ragged {what} file of layer {layer})")
+        try:
+            out.append([float(v) for v in parts])
+        except ValueError:
+            bad = next(v for v in parts if not _is_float(v))
+            raise TraceError(f"{path}, line {n}: {bad.strip()[:20]!r} is not a number "
+                             f"({what} file of layer {layer})") from None
+    return np.asarray(out, dtype=np.float64)
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _parse_bits_csv(path: Path, layer: int) -> np.ndarray:
+    """0/1 matrix of an input file, uint8."""
+    if not path.is_file():
+        raise TraceError(f"{path}: input file of layer {layer} not found")
+    lines = _line_chunks(path)
+    if lines is not None and lines[0] % 2 == 0:
+        line_len, nrow, chunks = lines
+        out = np.empty((nrow, line_len // 2), dtype=np.uint8)
+        r0 = 0
+        for block in chunks:
+            arr = np.frombuffer(block, dtype=np.uint8).reshape(-1, line_len)
+            if not (np.all(arr[:, -1] == _NL) and np.all(arr[:, 1:-1:2] == _COMMA)):
+                break
+            vals = arr[:, 0::2] - np.uint8(_ZERO)
+            bad = vals > 1
+            if bad.any():
+                r, c = np.argwhere(bad)[0]
+                raise TraceError(f"{path}: input bits must be 0 or 1, found "
+                                 f"{chr(arr[r, 2 * c])!r} at row {r0 + r + 1}, column {c + 1} "
+                                 f"(layer {layer})")
+            out[r0:r0 + arr.shape[0]] = vals
+            r0 += arr.shape[0]
+        else:
+            return out
+    data = _read_bytes(path, "input", layer)
+    mat = _generic_matrix(data, path, layer, "input")
+    if not np.all(np.isfinite(mat)):
+        raise TraceError(f"{path}: input bits must be 0 or 1, found NaN/inf (layer {layer})")
+    bad = (mat != 0) & (mat != 1)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise TraceError(f"{path}: input bits must be 0 or 1, found {mat[r, c]:g} at row "
+                         f"{r + 1}, column {c + 1} (layer {layer})")
+    return mat.astype(np.uint8)
+
+
+def _fixed_width_values(data: bytes, path: Path) -> np.ndarray | None:
+    """Decimal numbers written with one fixed width and a fixed number of decimals (such as
+    '%10.5f'), parsed exactly (integer digits / 10^decimals, as strtod rounds). None if the
+    file does not have that shape."""
+    line_len = data.find(b"\n") + 1
+    first_comma = data.find(b",")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if first_comma < 0 or first_comma > line_len:
+        width = line_len - 1                                      # one column
+    else:
+        width = first_comma
+    if width < 2 or line_len % (width + 1) != 0 or buf.size % line_len != 0:
+        return None
+    ncol = line_len // (width + 1)
+    arr = buf.reshape(-1, ncol, width + 1)
+    seps = arr[:, :, width]
+    if not (np.all(seps[:, :-1] == _COMMA) and np.all(seps[:, -1] == _NL)):
+        return None
+    first = arr[0, 0, :width]
+    dots = np.flatnonzero(first == _DOT)
+    if dots.size != 1:
+        return None
+    d = int(dots[0])
+    ndec = width - 1 - d
+    out = np.empty(arr.shape[:2], dtype=np.float64)
+    chunk = max(1, (1 << 22) // max(1, ncol * width))
+    for r0 in range(0, arr.shape[0], chunk):
+        f = arr[r0:r0 + chunk, :, :width]
+        if not np.all(f[:, :, d] == _DOT):
+            return None
+        frac = f[:, :, d + 1:]
+        if ndec and not np.all((frac >= _ZERO) & (frac <= _ZERO + 9)):
+            return None
+        head = f[:, :, :d]
+        isdig = (head >= _ZERO) & (head <= _ZERO + 9)
+        ok = isdig | (head == _SPACE) | (head == _MINUS)
+        if not np.all(ok):
+            return None
+        # spaces, then at most one '-', then digits (at least one)
+        cls = np.where(isdig, 2, np.where(head == _MINUS, 1, 0)).astype(np.int8)
+        if d > 1 and not np.all(np.diff(cls, axis=2) >= 0):
+            return None
+        if d == 0 or not np.all(isdig[:, :, -1]) or np.any((head == _MINUS).sum(axis=2) > 1):
+            return None
+        acc = np.zeros(f.shape[:2], dtype=np.int64)
+        for j in range(d):                       # character positions, not data
+            c = head[:, :, j]
+            acc = np.where(isdig[:, :, j], acc * 10 + (c.astype(np.int64) - _ZERO), acc)
+        for j in range(ndec):
+            acc = acc * 10 + (frac[:, :, j].astype(np.int64) - _ZERO)
+        neg = np.any(head == _MINUS, axis=2)
+        val = acc.astype(np.float64) / (10.0 ** ndec)
+        out[r0:r0 + chunk] = np.where(neg, -val, val)
+    return out
+
+
+def _parse_weight_csv(path: Path, layer: int, synapse_bit: int, wmin: float,
+                      wmax: float) -> np.ndarray:
+    """NeuroSim weight levels (int16) of a weight file."""
+    if not path.is_file():
+        raise TraceError(f"{path}: weight file of layer {layer} not found")
+    lines = _line_chunks(path)
+    if lines is not None:
+        line_len, nrow, chunks = lines
+        out = None
+        r0 = 0
+        for block in chunks:
+            part = _quantised_grid_levels(block, synapse_bit, wmin, wmax)
+            if part is None:
+                out = None
+                break
+            if out is None:
+                out = np.empty((nrow, part.shape[1]), dtype=np.int16)
+            out[r0:r0 + part.shape[0]] = part
+            r0 += part.shape[0]
+        if out is not None and r0 == nrow:
+            return out
+    data = _read_bytes(path, "weight", layer)
+    vals = _fixed_width_values(data, path)
+    if vals is None:
+        vals = _generic_matrix(data, path, layer, "weight")
+    if not np.all(np.isfinite(vals)):
+        r, c = np.argwhere(~np.isfinite(vals))[0]
+        raise TraceError(f"{path}: weight at row {r + 1}, column {c + 1} is {vals[r, c]} "
+                         f"(layer {layer}); weights must be finite")
+    return weights_to_levels(vals, synapse_bit, wmin, wmax, str(path), layer)
+
+
+_GRID_CACHE: dict[tuple[int, int, int, float, float], tuple] = {}
+
+
+def _grid_table(width: int, decimals: int, synapse_bit: int, wmin: float, wmax: float):
+    """The strings '%{width}.{decimals}f' of every b-bit weight q/2^(b-1) (what the NeuroSim
+    wrapper writes), as 8-byte keys, with a collision-free modulo hash and the NeuroSim level
+    of each string (computed from the string's own value, as NeuroSim parses it)."""
+    key = (width, decimals, synapse_bit, wmin, wmax)
+    if key not in _GRID_CACHE:
+        half = 2 ** (synapse_bit - 1)
+        texts = [("%*.*f" % (width, decimals, q / half)) for q in range(-half, half + 1)]
+        texts = [t for t in texts if len(t) == width and t[:width - 8].strip() == ""]
+        keys = np.frombuffer("".join(t[width - 8:] for t in texts).encode(), dtype="<u8")
+        values = np.array([float(t) for t in texts])
+        levels = weights_to_levels(values, synapse_bit, wmin, wmax, "", 0).astype(np.int16)
+        n = len(keys)
+        mod = n
+        while len(np.unique(keys % np.uint64(mod))) != n:
+            mod += 1
+        slot = np.full(mod, -1, dtype=np.int64)
+        slot[(keys % np.uint64(mod)).astype(np.int64)] = np.arange(n)
+        _GRID_CACHE[key] = (keys, levels, np.uint64(mod), slot)
+    return _GRID_CACHE[key]
+
+
+def _quantised_grid_levels(data: bytes, synapse_bit: int, wmin: float, wmax: float):
+    """Fast path for files of fixed-width numbers that are all exact b-bit grid values (the
+    wrapper's '%10.5f' of q/2^(b-1)): one hash lookup per value. None if any field is not."""
+    line_len = data.find(b"\n") + 1
+    width = data.find(b",")
+    if width < 8 or width > line_len or line_len % (width + 1) != 0 or len(data) % line_len:
+        return None
+    dot = data.find(b".", 0, width)
+    if dot < 0:
+        return None
+    keys, levels, mod, slot = _grid_table(width, width - 1 - dot, synapse_bit, wmin, wmax)
+    nrow, ncol = len(data) // line_len, line_len // (width + 1)
+    buf = np.frombuffer(data, dtype=np.uint8).reshape(nrow, ncol, width + 1)
+    seps = buf[:, :, width]
+    if not (np.all(seps[:, :-1] == _COMMA) and np.all(seps[:, -1] == _NL)):
+        return None
+    if width > 8 and not np.all(buf[:, :, :width - 8] == _SPACE):
+        return None
+    field = np.ndarray((nrow, ncol), dtype="<u8", buffer=data, offset=width - 8,
+                       strides=(line_len, width + 1))
+    out = np.empty((nrow, ncol), dtype=np.int16)
+    step = max(1, (1 << 18) // ncol)
+    for r0 in range(0, nrow, step):
+        k = np.array(field[r0:r0 + step])
+        idx = slot[(k % mod).astype(np.int64)]
+        if np.any(idx < 0) or not np.array_equal(keys[idx], k):
+            return None
+        out[r0:r0 + step] = levels[idx]
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Weights -> NeuroSim levels -> cells
+# ------------------------------------------------------------------------------------------
+
+def weights_to_levels(w: np.ndarray, synapse_bit: int, wmin: float, wmax: float,
+                      path: str, layer: int) -> np.ndarray:
+    """NeuroSim's normalisation of real weights to integers 0..2^b (rounded half away from
+    zero, then truncated toward zero, as its loader does)."""
+    if w.size and (w.min() < wmin - 1e-9 or w.max() > wmax + 1e-9):
+        bad = np.argwhere((w < wmin - 1e-9) | (w > wmax + 1e-9))[0]
+        raise TraceError(f"{path}: weight {w[tuple(bad)]:g} at row {bad[0] + 1}, column "
+                         f"{bad[1] + 1} is outside [{wmin:g}, {wmax:g}] (layer {layer})")
+    top = 2.0 ** synapse_bit
+    x = top / (wmax - wmin) * (w - wmax) + top
+    x = np.where(x >= 0, x + 0.5, x - 0.5)
+    return np.trunc(x).astype(np.int16)
+
+
+def weight_cells(levels: np.ndarray, cell_bit: int, cells_per_weight: int) -> np.ndarray:
+    """Split weight levels into `cells_per_weight` cells of `cell_bit` bits, most significant
+    first: uint8 [rows, C_out*cells_per_weight] of cell levels 0..2^cellBit-1. Bits above
+    cells_per_weight*cell_bit are dropped, as NeuroSim's split does."""
+    lv = np.asarray(levels).astype(np.uint32)
+    rows, cols = lv.shape
+    out = np.empty((rows, cols, cells_per_weight), dtype=np.uint8)
+    mask = (1 << cell_bit) - 1
+    for k in range(cells_per_weight):          # the few cells of one weight
+        shift = cell_bit * (cells_per_weight - 1 - k)
+        out[:, :, k] = (lv >> shift) & mask
+    return out.reshape(rows, cols * cells_per_weight)
+
+
+# ------------------------------------------------------------------------------------------
+# Folder readers
+# ------------------------------------------------------------------------------------------
+
+def _finish_layer(k: int, row: list[int], levels: np.ndarray, bits: np.ndarray,
+                  input_bits: int, wsrc: str, xsrc: str) -> LayerTrace:
+    rows = row[2] * row[3] * row[4]
+    if levels.shape != (rows, row[5]):
+        raise TraceError(f"{wsrc}: weight matrix of layer {k} is {levels.shape[0]}x"
+                         f"{levels.shape[1] if levels.ndim > 1 else 1}, the network row {row} "
+                         f"needs {rows}x{row[5]} (C_in*K_H*K_W x C_out)")
+    if bits.shape[0] != rows:
+        raise TraceError(f"{xsrc}: input matrix of layer {k} has {bits.shape[0]} rows, the "
+                         f"network row {row} needs {rows} (C_in*K_H*K_W)")
+    need = num_in_vector(row) * input_bits
+    if bits.shape[1] < need:
+        raise TraceError(f"{xsrc}: input matrix of layer {k} has {bits.shape[1]} columns, "
+                         f"NeuroSim reads {need} ({num_in_vector(row)} positions x "
+                         f"{input_bits} bits); the file is truncated or from another network")
+    return LayerTrace(index=k, row=row, weight_levels=levels,
+                      input_bits=np.ascontiguousarray(bits[:, :need]), source=xsrc)
+
+
+def _load_csv_folder(folder: Path, network: list[list[int]], synapse_bit: int,
+                     input_bits: int, wmin: float, wmax: float, progress) -> list[LayerTrace]:
+    layers = []
+    for k, row in enumerate(network, start=1):
+        wpath, xpath = folder / f"weight{k}.csv", folder / f"input{k}.csv"
+        levels = _parse_weight_csv(wpath, k, synapse_bit, wmin, wmax)
+        bits = _parse_bits_csv(xpath, k)
+        layers.append(_finish_layer(k, row, levels, bits, input_bits, str(wpath), str(xpath)))
+        if progress:
+            progress(k)
+    extra = folder / f"weight{len(network) + 1}.csv"
+    if extra.exists():
+        raise TraceError(f"{extra}: the folder holds more layers than the network "
+                         f"({len(network)}); wrong --network file?")
+    return layers
+
+
+def _load_npz_folder(path: Path, network: list[list[int]] | None, synapse_bit: int,
+                     input_bits: int):
+    try:
+        z = np.load(path, allow_pickle=False)
+        files = set(z.files)
+        meta = json.loads(str(z["meta"])) if "meta" in files else {}
+    except Exception as exc:
+        raise TraceError(f"{path}: cannot read ({exc})") from exc
+    if network is None:
+        if "network_rows" not in meta:
+            raise TraceError(f"{path}: no network rows stored; pass --network FILE")
+        network = _check_rows([[int(v) for v in r[:8]] for r in meta["network_rows"]], str(path))
+    wb = int(meta.get("wbits", synapse_bit))
+    if wb != synapse_bit:
+        raise TraceError(f"{path}: traces hold {wb}-bit weights, the configuration says "
+                         f"{synapse_bit} (synapseBit)")
+    layers = []
+    for k, row in enumerate(network, start=1):
+        for key in (f"w{k}", f"x{k}", f"x{k}_shape"):
+            if key not in files:
+                raise TraceError(f"{path}: array {key} of layer {k} is missing")
+        q = z[f"w{k}"].astype(np.int64)
+        levels = (q + 2 ** (synapse_bit - 1)).astype(np.int16)
+        shape = tuple(int(v) for v in z[f"x{k}_shape"])
+        bits = np.unpackbits(z[f"x{k}"], axis=1, count=shape[1])
+        layers.append(_finish_layer(k, row, levels, bits, input_bits, f"{path}[w{k}]",
+                                    f"{path}[x{k}]"))
+    return network, layers
+
+
+def _load_stage1(folder: Path, network: list[list[int]] | None, synapse_bit: int,
+                 input_bits: int, image: int, progress):
+    from traces import TraceError as Stage1TraceError, neurosim_row, read_traces
+    try:
+        manifest, arrays = read_traces(folder, unpack=False)
+    except Stage1TraceError as exc:
+        raise TraceError(str(exc)) from exc
+    entries = manifest.get("layers") or []
+    if not entries:
+        raise TraceError(f"{folder / 'manifest.json'}: the network has no layers")
+    if manifest.get("weight_bits") != synapse_bit or manifest.get("input_bits") != input_bits:
+        raise TraceError(f"{folder / 'manifest.json'}: traces were written with "
+                         f"{manifest.get('weight_bits')}-bit weights and "
+                         f"{manifest.get('input_bits')}-bit inputs; the configuration says "
+                         f"{synapse_bit} and {input_bits}")
+    if network is None:
+        network = []
+        for k, e in enumerate(entries, start=1):
+            row = neurosim_row(e)
+            if row is None:
+                raise TraceError(f"{folder / 'manifest.json'}, layer {k} ({e.get('name')}): "
+                                 f"groups={e.get('groups')}, dilation={e.get('dilation')}, "
+                                 f"stride={e.get('stride')} cannot be expressed as a NeuroSim "
+                                 f"network row")
+            network.append([int(v) for v in row])
+        network = _check_rows(network, str(folder / "manifest.json"))
+    elif len(network) != len(entries):
+        raise TraceError(f"{folder / 'manifest.json'}: {len(entries)} layers, the network file "
+                         f"has {len(network)}")
+    layers = []
+    for k, (row, arr) in enumerate(zip(network, arrays), start=1):
+        src = str(folder / entries[k - 1]["file"])
+        try:
+            q = arr["weight_codes"].astype(np.int64)
+            shape = tuple(int(v) for v in arr["input_bits_shape"])
+            packed = arr["input_bits"]
+        except KeyError as exc:
+            raise TraceError(f"{src}: array {exc} of layer {k} is missing") from None
+        if len(shape) != 3 or not 0 <= image < shape[0]:
+            raise TraceError(f"{src}: no traced image {image} (layer {k} holds {shape[0]})")
+        bits = np.unpackbits(packed[image], axis=-1, count=shape[-1])
+        half = 2 ** (synapse_bit - 1)
+        if q.size and (q.min() < -half or q.max() > half):
+            raise TraceError(f"{src}: weight codes of layer {k} exceed {synapse_bit} bits")
+        layers.append(_finish_layer(k, row, (q + half).astype(np.int16), bits, input_bits,
+                                    src, src))
+        if progress:
+            progress(k)
+    return network, layers
+
+
+def default_trace_folder(cfg: Any) -> Path:
+    """Stage 1's output folder for the configured model."""
+    run = cfg.run
+    return Path(run.output_dir or f"layer_record_{run.model}")
+
+
+def load_traces(folder: str | os.PathLike, network_file: str | os.PathLike | None,
+                synapse_bit: int, input_bits: int, weight_min: float = -1.0,
+                weight_max: float = 1.0, image: int = 0, progress=None) -> NetworkTraces:
+    """Load a trace folder of any of the three formats (see the module docstring)."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise TraceError(f"{folder}: trace folder not found (run `python inference_sim.py` "
+                         f"first, or pass --traces DIR)")
+    if folder.is_file() and folder.suffix == ".npz":
+        network = read_network_csv(network_file) if network_file else None
+        network, layers = _load_npz_folder(folder, network, synapse_bit, input_bits)
+        return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder), "npz")
+    if not folder.is_dir():
+        raise TraceError(f"{folder}: not a folder")
+    network = read_network_csv(network_file) if network_file else None
+    if (folder / "manifest.json").is_file():
+        network, layers = _load_stage1(folder, network, synapse_bit, input_bits, image, progress)
+        return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder), "stage1")
+    if (folder / "weight1.csv").is_file() or (folder / "input1.csv").is_file():
+        if network is None:
+            for name in ("network.csv", "NetWork.csv"):
+                if (folder / name).is_file():
+                    network = read_network_csv(folder / name)
+                    break
+            else:
+                raise TraceError(f"{folder}: no network.csv; pass --network FILE")
+        layers = _load_csv_folder(folder, network, synapse_bit, input_bits, weight_min,
+                                  weight_max, progress)
+        return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder),
+                             "neurosim-csv")
+    if (folder / "traces.npz").is_file():
+        network, layers = _load_npz_folder(folder / "traces.npz", network, synapse_bit,
+                                           input_bits)
+        return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder), "npz")
+    raise TraceError(f"{folder}: no traces found (expected manifest.json, weight1.csv/"
+                     f"input1.csv or traces.npz)")

@@ -1,0 +1,296 @@
+"""Stage-2 outputs: the printed report, the JSON file (the keys and units of the DNN+NeuroSim
+reference results.json), the per-layer CSV and PNG plots of the breakdowns.
+
+Every file is written to a temporary name next to its destination and renamed into place
+when complete, so an interrupted run never leaves a partial file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["results_dict", "text_report", "write_json", "write_csv", "write_plots",
+           "LAYER_COLUMNS"]
+
+# (results.json key, LayerFigures attribute, scale to the key's unit)
+LAYER_COLUMNS = [
+    ("read_latency_ns", "read_latency", 1e9),
+    ("read_dynamic_energy_pJ", "read_dynamic_energy", 1e12),
+    ("leakage_power_uW", "leakage_power", 1e6),
+    ("leakage_energy_pJ", "leakage_energy", 1e12),
+    ("buffer_latency_ns", "buffer_latency", 1e9),
+    ("buffer_read_dynamic_energy_pJ", "buffer_dynamic_energy", 1e12),
+    ("ic_latency_ns", "ic_latency", 1e9),
+    ("ic_read_dynamic_energy_pJ", "ic_dynamic_energy", 1e12),
+    ("adc_read_latency_ns", "latency_adc", 1e9),
+    ("accum_read_latency_ns", "latency_accum", 1e9),
+    ("other_read_latency_ns", "latency_other", 1e9),
+    ("adc_read_dynamic_energy_pJ", "energy_adc", 1e12),
+    ("accum_read_dynamic_energy_pJ", "energy_accum", 1e12),
+    ("other_read_dynamic_energy_pJ", "energy_other", 1e12),
+]
+
+# (results.json chip key, ChipEstimate.chip key, scale)
+CHIP_COLUMNS = [
+    ("read_latency_ns", "read_latency", 1e9),
+    ("read_dynamic_energy_pJ", "read_dynamic_energy", 1e12),
+    ("leakage_energy_pJ", "leakage_energy", 1e12),
+    ("leakage_power_uW", "leakage_power", 1e6),
+    ("buffer_read_latency_ns", "buffer_latency", 1e9),
+    ("buffer_read_dynamic_energy_pJ", "buffer_dynamic_energy", 1e12),
+    ("ic_read_latency_ns", "ic_latency", 1e9),
+    ("ic_read_dynamic_energy_pJ", "ic_dynamic_energy", 1e12),
+    ("adc_read_latency_ns", "latency_adc", 1e9),
+    ("accum_read_latency_ns", "latency_accum", 1e9),
+    ("other_read_latency_ns", "latency_other", 1e9),
+    ("adc_read_dynamic_energy_pJ", "energy_adc", 1e12),
+    ("accum_read_dynamic_energy_pJ", "energy_accum", 1e12),
+    ("other_read_dynamic_energy_pJ", "energy_other", 1e12),
+]
+
+AREA_COLUMNS = [("area_um2", "area"), ("cim_array_area_um2", "array"), ("ic_area_um2", "ic"),
+                ("adc_area_um2", "adc"), ("accum_area_um2", "accum"),
+                ("other_area_um2", "other")]
+
+
+def _num(x: float) -> Any:
+    """JSON-safe number: non-finite values as the strings 'inf', '-inf', 'nan'."""
+    x = float(x)
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def results_dict(result) -> dict[str, Any]:
+    """The estimate as a results.json-shaped dict (units in the key suffixes)."""
+    layers = []
+    for i, lf in enumerate(result.layers, start=1):
+        row = {"layer": i}
+        for key, attr, scale in LAYER_COLUMNS:
+            row[key] = _num(getattr(lf, attr) * scale)
+        layers.append(row)
+    chip: dict[str, Any] = {}
+    for key, attr in AREA_COLUMNS:
+        chip[key] = _num(result.area[attr] * 1e12)
+    if result.clk_period is not None:
+        chip["clock_period_ns"] = _num(result.clk_period * 1e9)
+    for key, attr, scale in CHIP_COLUMNS:
+        chip[key] = _num(result.chip[attr] * scale)
+    perf = {"tops_per_w": _num(result.performance["tops_per_w"]),
+            "mode": result.performance["mode"],
+            "tops": _num(result.performance["tops"]),
+            "fps": _num(result.performance["fps"]),
+            "tops_per_mm2": _num(result.performance["tops_per_mm2"])}
+    out: dict[str, Any] = {"floorplan": result.floorplan.to_json(), "layers": layers,
+                           "chip": chip, "performance": perf, "messages": list(result.messages)}
+    if result.clk_period is not None:
+        out["clk_period_s"] = _num(result.clk_period)
+    out["runtime_reported_s"] = round(float(result.runtime_s), 3)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Text report
+# ------------------------------------------------------------------------------------------
+
+def _fmt(x: float, unit: str = "") -> str:
+    if not math.isfinite(x):
+        return f"{x}"
+    return f"{x:.6g}{(' ' + unit) if unit else ''}"
+
+
+def text_report(result, param=None, cfg=None, traces=None) -> str:
+    fp = result.floorplan
+    a = result.area
+    out = io.StringIO()
+    w = out.write
+    w("=" * 78 + "\n")
+    w("Chip estimation (DNN+NeuroSim V1.4 model)\n")
+    if param is not None:
+        mem = {1: "SRAM", 2: "RRAM", 3: "FeFET"}.get(int(param.memcelltype), "?")
+        mode = "parallel" if param.parallelRead else "sequential"
+        w(f"  {mem} {mode} read, cellBit {int(param.cellBit)}, {int(param.technode)} nm "
+          f"{'HP' if int(param.deviceroadmap) == 1 else 'LSTP'}, sub-array "
+          f"{int(param.numRowSubArray)}x{int(param.numColSubArray)}, "
+          f"{'pipeline' if fp.pipeline else 'layer-by-layer'}, "
+          f"{'H-tree' if param.globalBusType else 'X-Y bus'}\n")
+    if traces is not None:
+        w(f"  traces: {traces.folder} ({traces.kind}), {len(traces.layers)} layers\n")
+    w("\n--- Floor plan " + "-" * 63 + "\n")
+    w(f"  conventional tile {int(fp.tile_size_cm)}x{int(fp.tile_size_cm)}, "
+      f"PE {int(fp.pe_size_cm)}x{int(fp.pe_size_cm)}")
+    if fp.novel_mapping:
+        w(f"; novel-mapped tile {int(fp.num_pe_nm)} PEs of {int(fp.pe_size_nm)}x{int(fp.pe_size_nm)}")
+    w(f"; sub-array {fp.rows}x{fp.cols}\n")
+    w(f"  tiles: {int(fp.total_tiles)} ({fp.num_tile_row}x{fp.num_tile_col} grid), "
+      f"memory utilisation {fp.chip_memory_utilization_pct:.2f} %\n")
+    w(f"  {'layer':>5} {'mapping':>8} {'tiles':>6} {'speed-up':>9} {'utilisation':>12}\n")
+    for i in range(fp.num_layers):
+        w(f"  {i + 1:>5} {'novel' if fp.mark_nm[i] else 'conv':>8} "
+          f"{int(fp.tiles_per_layer[i]):>6} {int(fp.speedup_per_layer[i]):>9} "
+          f"{fp.utilization_each_layer[i]:>12.4f}\n")
+    for m in result.messages:
+        w(f"  note: {m}\n")
+
+    w("\n--- Per layer " + "-" * 64 + "\n")
+    w(f"  {'layer':>5} {'latency ns':>12} {'dyn. pJ':>12} {'leak uW':>10} {'leak pJ':>10} "
+      f"{'buf ns':>10} {'buf pJ':>10} {'ic ns':>10} {'ic pJ':>10}\n")
+    for i, lf in enumerate(result.layers, start=1):
+        w(f"  {i:>5} {lf.read_latency * 1e9:>12.5g} {lf.read_dynamic_energy * 1e12:>12.5g} "
+          f"{lf.leakage_power * 1e6:>10.4g} {lf.leakage_energy * 1e12:>10.4g} "
+          f"{lf.buffer_latency * 1e9:>10.4g} {lf.buffer_dynamic_energy * 1e12:>10.4g} "
+          f"{lf.ic_latency * 1e9:>10.4g} {lf.ic_dynamic_energy * 1e12:>10.4g}\n")
+    w(f"  breakdown{'':>2} {'ADC ns':>10} {'accum ns':>10} {'other ns':>10} "
+      f"{'ADC pJ':>11} {'accum pJ':>11} {'other pJ':>11}\n")
+    for i, lf in enumerate(result.layers, start=1):
+        w(f"  {i:>9}   {lf.latency_adc * 1e9:>10.4g} {lf.latency_accum * 1e9:>10.4g} "
+          f"{lf.latency_other * 1e9:>10.4g} {lf.energy_adc * 1e12:>11.5g} "
+          f"{lf.energy_accum * 1e12:>11.5g} {lf.energy_other * 1e12:>11.5g}\n")
+
+    c = result.chip
+    w("\n--- Chip " + "-" * 69 + "\n")
+    w(f"  area                 {_fmt(a['area'] * 1e12, 'um^2')} ({a['area'] * 1e6:.4g} mm^2)\n")
+    w(f"    CIM arrays         {_fmt(a['array'] * 1e12, 'um^2')}\n")
+    w(f"    interconnect       {_fmt(a['ic'] * 1e12, 'um^2')}\n")
+    w(f"    ADC                {_fmt(a['adc'] * 1e12, 'um^2')}\n")
+    w(f"    accumulation       {_fmt(a['accum'] * 1e12, 'um^2')}\n")
+    w(f"    other periphery    {_fmt(a['other'] * 1e12, 'um^2')}\n")
+    if result.clk_period is not None:
+        w(f"  clock period         {_fmt(result.clk_period * 1e9, 'ns')}\n")
+    what = "pipeline cycle" if fp.pipeline else "layer-by-layer latency"
+    w(f"  latency per image    {_fmt(c['read_latency'] * 1e9, 'ns')} ({what})\n")
+    w(f"  dynamic energy       {_fmt(c['read_dynamic_energy'] * 1e12, 'pJ')}\n")
+    w(f"  leakage energy       {_fmt(c['leakage_energy'] * 1e12, 'pJ')}\n")
+    w(f"  leakage power        {_fmt(c['leakage_power'] * 1e6, 'uW')}\n")
+    w(f"  buffer               {_fmt(c['buffer_latency'] * 1e9, 'ns')}, "
+      f"{_fmt(c['buffer_dynamic_energy'] * 1e12, 'pJ')}\n")
+    w(f"  interconnect         {_fmt(c['ic_latency'] * 1e9, 'ns')}, "
+      f"{_fmt(c['ic_dynamic_energy'] * 1e12, 'pJ')}\n")
+    w(f"  latency  ADC / accumulation / other: {_fmt(c['latency_adc'] * 1e9)} / "
+      f"{_fmt(c['latency_accum'] * 1e9)} / {_fmt(c['latency_other'] * 1e9)} ns\n")
+    w(f"  energy   ADC / accumulation / other: {_fmt(c['energy_adc'] * 1e12)} / "
+      f"{_fmt(c['energy_accum'] * 1e12)} / {_fmt(c['energy_other'] * 1e12)} pJ\n")
+    perf = result.performance
+    w("\n--- Performance (" + perf["mode"] + ") " + "-" * 50 + "\n")
+    w(f"  TOPS/W     {_fmt(perf['tops_per_w'])}\n")
+    w(f"  TOPS       {_fmt(perf['tops'])}\n")
+    w(f"  FPS        {_fmt(perf['fps'])}\n")
+    w(f"  TOPS/mm^2  {_fmt(perf['tops_per_mm2'])}\n")
+    w(f"  ({result.num_ops:.6g} operations per image; estimated in {result.runtime_s:.2f} s)\n")
+    w("=" * 78)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------
+# Files
+# ------------------------------------------------------------------------------------------
+
+def _atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(result, path: str | os.PathLike) -> None:
+    _atomic_write(path, (json.dumps(results_dict(result), indent=1) + "\n").encode())
+
+
+def csv_text(result) -> str:
+    buf = io.StringIO()
+    wr = csv.writer(buf, lineterminator="\n")
+    fp = result.floorplan
+    wr.writerow(["layer", "mapping", "tiles", "speedup", "utilization"]
+                + [k for k, _, _ in LAYER_COLUMNS])
+    for i, lf in enumerate(result.layers):
+        wr.writerow([i + 1, "novel" if fp.mark_nm[i] else "conventional",
+                     int(fp.tiles_per_layer[i]), int(fp.speedup_per_layer[i]),
+                     repr(float(fp.utilization_each_layer[i]))]
+                    + [repr(float(getattr(lf, attr) * scale)) for _, attr, scale in LAYER_COLUMNS])
+    return buf.getvalue()
+
+
+def write_csv(result, path: str | os.PathLike) -> None:
+    _atomic_write(path, csv_text(result).encode())
+
+
+def _plots(result, folder: Path) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    n = len(result.layers)
+    idx = list(range(1, n + 1))
+    a = result.area
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    parts = [("CIM arrays", a["array"]), ("interconnect", a["ic"]), ("ADC", a["adc"]),
+             ("accumulation", a["accum"]), ("other", a["other"])]
+    ax.bar([p[0] for p in parts], [p[1] * 1e6 for p in parts], color="tab:blue")
+    ax.axhline(a["area"] * 1e6, color="k", ls="--", lw=1, label="chip area")
+    ax.set_ylabel("area (mm$^2$)")
+    ax.set_title("Chip area breakdown")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "area_breakdown.png", dpi=120)
+    plt.close(fig)
+    names.append("area_breakdown.png")
+
+    for kind, attrs, unit, scale, title in (
+            ("energy", ("energy_adc", "energy_accum", "energy_other"), "pJ", 1e12,
+             "Dynamic energy per layer"),
+            ("latency", ("latency_adc", "latency_accum", "latency_other"), "ns", 1e9,
+             "Latency per layer")):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        bottom = [0.0] * n
+        for attr, label in zip(attrs, ("ADC", "accumulation", "other")):
+            vals = [getattr(lf, attr) * scale for lf in result.layers]
+            vals = [v if math.isfinite(v) else 0.0 for v in vals]
+            ax.bar(idx, vals, bottom=bottom, label=label)
+            bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_xlabel("layer")
+        ax.set_ylabel(f"{kind} ({unit})")
+        ax.set_xticks(idx)
+        ax.set_title(title)
+        ax.legend()
+        fig.tight_layout()
+        name = f"{kind}_breakdown.png"
+        fig.savefig(folder / name, dpi=120)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def write_plots(result, folder: str | os.PathLike) -> list[str]:
+    """PNG plots and the per-layer CSV into `folder` (created if missing). Built in a
+    temporary folder first; files are moved into place only when all are complete."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True) if folder.parent != folder else None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        names = _plots(result, tmp)
+        (tmp / "layers.csv").write_text(csv_text(result))
+        names.append("layers.csv")
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, folder / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return names
