@@ -5,6 +5,10 @@ DNN+NeuroSim V1.4's estimator.
     python Chip.py                                   # traces of the configured model
     python Chip.py --traces DIR [--network FILE] [--preset NAME] [--config FILE]
                    [--set NAME=VALUE ...] [--json OUT] [--csv OUT] [--plots DIR]
+                   [--old-traces DIR]
+
+The command line also prices programming the weights (programming.py): from the erased
+state, or from the weights of `--old-traces` (same network) to those of `--traces`.
 
 Flow (as the reference's main()): floor plan (floorplan.py) -> initialise the chip's
 circuits -> area -> clock pass (synchronous mode: the slowest sensing cycle sets the
@@ -82,6 +86,7 @@ class ChipEstimate:
     messages: list[str] = field(default_factory=list)
     runtime_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
+    programming: Any = None              # programming.ProgrammingCost (write cost), if priced
 
 
 class Chip:
@@ -422,10 +427,13 @@ def _safe_ratio(a: float, b: float) -> float:
 
 
 def estimate(param, traces, progress: Callable[[str, int, int], None] | None = None,
-             verify_clock: bool = False) -> ChipEstimate:
+             verify_clock: bool = False, *, write_cost: bool = False,
+             old_traces=None) -> ChipEstimate:
     """Run the whole estimator on loaded traces (chip_traces.NetworkTraces).
     `verify_clock`: also evaluate the sensing cycle of every input vector of every
-    sub-array in the performance pass (slower; the clock is re-derived if one is longer)."""
+    sub-array in the performance pass (slower; the clock is re-derived if one is longer).
+    `write_cost` (implied by `old_traces`): also price programming the weights
+    (programming.py), from the erased state or from `old_traces` (same network)."""
     from floorplan import num_computation, performance_figures
 
     t0 = time.perf_counter()
@@ -528,9 +536,14 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     perf["mode"] = "pipelined" if fp.pipeline else "layer-by-layer"
     stats = {"subarray_calls": pe.evaluations, "vector_evaluations": pe.vector_evaluations,
              "cache_hits": pe.cache_hits}
+    programming = None
+    if write_cost or old_traces is not None:
+        from programming import program_network
+        programming = program_network(param, fp, traces, old_traces, ctx=chip.ctx)
     return ChipEstimate(floorplan=fp, area=area, clk_period=clk_period, layers=layers,
                         chip=tot, performance=perf, num_ops=n_ops, messages=messages,
-                        runtime_s=time.perf_counter() - t0, stats=stats)
+                        runtime_s=time.perf_counter() - t0, stats=stats,
+                        programming=programming)
 
 
 # ------------------------------------------------------------------------------------------
@@ -547,6 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "input<k>.csv) or a traces.npz")
     parser.add_argument("--network", metavar="FILE", default=None,
                         help="network CSV (8 columns per layer); default: from the traces")
+    parser.add_argument("--old-traces", metavar="DIR", default=None,
+                        help="the weights the chip holds before programming (a trace folder of "
+                             "the same network, e.g. before a fine-tune); default: the erased "
+                             "state (every cell at its lowest conductance)")
     parser.add_argument("--image", type=int, default=0,
                         help="which traced image to use (stage-1 traces with several images)")
     parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
@@ -608,7 +625,14 @@ def main(argv: list[str] | None = None) -> int:
         traces = load_traces(folder, args.network, int(param.synapseBit), int(param.numBitInput),
                              float(param.algoWeightMin), float(param.algoWeightMax), args.image,
                              progress=(lambda k: update("traces", k, 0)) if update else None)
-        result = estimate(param, traces, update)
+        old = None
+        if args.old_traces:
+            from programming import check_same_network
+            old = load_traces(args.old_traces, args.network, int(param.synapseBit),
+                              int(param.numBitInput), float(param.algoWeightMin),
+                              float(param.algoWeightMax), args.image)
+            check_same_network(traces, old)
+        result = estimate(param, traces, update, write_cost=True, old_traces=old)
     except (TraceError, ConfigError) as exc:
         close()
         print(f"error: {exc}", file=sys.stderr)

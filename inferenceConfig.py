@@ -67,6 +67,12 @@ class DeviceConfig:
     access_voltage: float = _f(1.1, "access-transistor gate voltage, V")
     write_voltage: float = _f(2.0, "write (program) voltage, V")
     write_pulse_width: float = _f(10e-9, "write pulse width, s")
+    max_levels_ltp: int = _f(
+        32, "SET (potentiation) pulses that take a cell from its lowest to its highest "
+            "conductance (weight programming cost; DNN+NeuroSim V2.1 default)")
+    max_levels_ltd: int = _f(
+        32, "RESET (depression) pulses that take a cell from its highest to its lowest "
+            "conductance (weight programming cost; DNN+NeuroSim V2.1 default)")
 
 
 @dataclass
@@ -337,6 +343,9 @@ def _check_rules(c: Config) -> None:
     for name in ("read_pulse_width", "access_voltage", "write_voltage", "write_pulse_width"):
         if not getattr(d, name) > 0:
             _fail(f"device.{name}", getattr(d, name), "a positive number")
+    for name in ("max_levels_ltp", "max_levels_ltd"):
+        if not 1 <= getattr(d, name) <= 65536:
+            _fail(f"device.{name}", getattr(d, name), "an integer from 1 to 65536")
     if d.read_voltage is not None and not d.read_voltage > 0:
         _fail("device.read_voltage", d.read_voltage, "a positive voltage, or None for the node default")
     # array
@@ -548,6 +557,8 @@ NEUROSIM_NAMES: dict[str, _Alias] = {
     "accessVoltage": _Alias("device.access_voltage"),
     "writeVoltage": _Alias("device.write_voltage"),
     "writePulseWidth": _Alias("device.write_pulse_width"),
+    "maxNumLevelLTP": _Alias("device.max_levels_ltp"),
+    "maxNumLevelLTD": _Alias("device.max_levels_ltd"),
     "numRowSubArray": _Alias("array.rows"),
     "numColSubArray": _Alias("array.cols"),
     "numRowParallel": _Alias("array.rows_parallel",

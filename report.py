@@ -1,5 +1,6 @@
 """Stage-2 outputs: the printed report, the JSON file (the keys and units of the DNN+NeuroSim
-reference results.json), the per-layer CSV and PNG plots of the breakdowns.
+reference results.json, plus the weight programming cost when it was priced), the per-layer
+CSV and PNG plots of the breakdowns.
 
 Every file is written to a temporary name next to its destination and renamed into place
 when complete, so an interrupted run never leaves a partial file.
@@ -55,6 +56,15 @@ CHIP_COLUMNS = [
     ("other_read_dynamic_energy_pJ", "energy_other", 1e12),
 ]
 
+# Programming (weight write) cost, present when the estimate priced it:
+# (key, programming.WriteCost attribute, scale)
+WRITE_LAYER_COLUMNS = [
+    ("write_energy_pJ", "energy", 1e12),
+    ("write_latency_ns", "latency", 1e9),
+    ("set_pulses", "set_pulses", None),
+    ("reset_pulses", "reset_pulses", None),
+]
+
 AREA_COLUMNS = [("area_um2", "area"), ("cim_array_area_um2", "array"), ("ic_area_um2", "ic"),
                 ("adc_area_um2", "adc"), ("accum_area_um2", "accum"),
                 ("other_area_um2", "other")]
@@ -68,13 +78,29 @@ def _num(x: float) -> Any:
     return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
+def _programming(result):
+    return getattr(result, "programming", None)
+
+
+def _write_value(cost, attr: str, scale):
+    v = getattr(cost, attr)
+    return int(v) if scale is None else _num(v * scale)
+
+
 def results_dict(result) -> dict[str, Any]:
-    """The estimate as a results.json-shaped dict (units in the key suffixes)."""
+    """The estimate as a results.json-shaped dict (units in the key suffixes). When the
+    programming cost was priced, the layers and the chip also carry write_energy_pJ and
+    write_latency_ns (layers: set_pulses, reset_pulses), and a `programming` section
+    holds its breakdown."""
+    prog = _programming(result)
     layers = []
     for i, lf in enumerate(result.layers, start=1):
         row = {"layer": i}
         for key, attr, scale in LAYER_COLUMNS:
             row[key] = _num(getattr(lf, attr) * scale)
+        if prog is not None:
+            for key, attr, scale in WRITE_LAYER_COLUMNS:
+                row[key] = _write_value(prog.layers[i - 1], attr, scale)
         layers.append(row)
     chip: dict[str, Any] = {}
     for key, attr in AREA_COLUMNS:
@@ -83,6 +109,9 @@ def results_dict(result) -> dict[str, Any]:
         chip["clock_period_ns"] = _num(result.clk_period * 1e9)
     for key, attr, scale in CHIP_COLUMNS:
         chip[key] = _num(result.chip[attr] * scale)
+    if prog is not None:
+        chip["write_energy_pJ"] = _num(prog.energy * 1e12)
+        chip["write_latency_ns"] = _num(prog.latency * 1e9)
     perf = {"tops_per_w": _num(result.performance["tops_per_w"]),
             "mode": result.performance["mode"],
             "tops": _num(result.performance["tops"]),
@@ -92,7 +121,31 @@ def results_dict(result) -> dict[str, Any]:
                            "chip": chip, "performance": perf, "messages": list(result.messages)}
     if result.clk_period is not None:
         out["clk_period_s"] = _num(result.clk_period)
+    if prog is not None:
+        out["programming"] = programming_dict(prog)
     out["runtime_reported_s"] = round(float(result.runtime_s), 3)
+    return out
+
+
+def programming_dict(prog) -> dict[str, Any]:
+    """The programming cost's totals, breakdown and device parameters."""
+    b = prog.breakdown
+    out: dict[str, Any] = {
+        "old_weights": prog.old_source,
+        "write_energy_pJ": _num(prog.energy * 1e12),
+        "write_latency_ns": _num(prog.latency * 1e9),
+        "set_pulses": int(prog.set_pulses), "reset_pulses": int(prog.reset_pulses),
+        "cell_energy_pJ": _num(b["cell_energy"] * 1e12),
+        "line_energy_pJ": _num(b["line_energy"] * 1e12),
+        "periphery_energy_pJ": _num(b["periphery_energy"] * 1e12),
+        "pulse_latency_ns": _num(b["pulse_latency"] * 1e9),
+        "periphery_latency_ns": _num(b["periphery_latency"] * 1e9),
+    }
+    d = prog.device
+    if d is not None:
+        out["device"] = {"memory": d.memory, "write_voltage_V": d.write_voltage,
+                         "pulse_width_ns": d.pulse_width * 1e9,
+                         "max_levels_ltp": d.levels_ltp, "max_levels_ltd": d.levels_ltd}
     return out
 
 
@@ -153,6 +206,17 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
         w(f"  {i:>9}   {lf.latency_adc * 1e9:>10.4g} {lf.latency_accum * 1e9:>10.4g} "
           f"{lf.latency_other * 1e9:>10.4g} {lf.energy_adc * 1e12:>11.5g} "
           f"{lf.energy_accum * 1e12:>11.5g} {lf.energy_other * 1e12:>11.5g}\n")
+    prog = _programming(result)
+    if prog is not None:
+        sram = prog.device is not None and prog.device.memory == "SRAM"
+        what = "SET/RESET: bit flips 0->1 / 1->0" if sram else "SET/RESET pulses"
+        w(f"  programming the weights from {prog.old_source} ({what}, all copies)\n")
+        w(f"  {'layer':>5} {'read pJ':>12} {'write pJ':>12} {'read ns':>12} {'write ns':>12} "
+          f"{'SET':>12} {'RESET':>12} {'copies':>6}\n")
+        for i, (lf, wc) in enumerate(zip(result.layers, prog.layers), start=1):
+            w(f"  {i:>5} {lf.read_dynamic_energy * 1e12:>12.5g} {wc.energy * 1e12:>12.5g} "
+              f"{lf.read_latency * 1e9:>12.5g} {wc.latency * 1e9:>12.5g} "
+              f"{wc.set_pulses:>12d} {wc.reset_pulses:>12d} {wc.copies:>6d}\n")
 
     c = result.chip
     w("\n--- Chip " + "-" * 69 + "\n")
@@ -167,6 +231,16 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
     what = "pipeline cycle" if fp.pipeline else "layer-by-layer latency"
     w(f"  latency per image    {_fmt(c['read_latency'] * 1e9, 'ns')} ({what})\n")
     w(f"  dynamic energy       {_fmt(c['read_dynamic_energy'] * 1e12, 'pJ')}\n")
+    if prog is not None:
+        b = prog.breakdown
+        w(f"  write energy         {_fmt(prog.energy * 1e12, 'pJ')} (programming the weights "
+          f"from {prog.old_source})\n")
+        w(f"    cells / lines / periphery: {_fmt(b['cell_energy'] * 1e12)} / "
+          f"{_fmt(b['line_energy'] * 1e12)} / {_fmt(b['periphery_energy'] * 1e12)} pJ\n")
+        w(f"  write latency        {_fmt(prog.latency * 1e9, 'ns')} (pulses "
+          f"{_fmt(b['pulse_latency'] * 1e9)} ns, periphery "
+          f"{_fmt(b['periphery_latency'] * 1e9)} ns)\n")
+        w(f"    SET / RESET pulses: {prog.set_pulses} / {prog.reset_pulses}\n")
     w(f"  leakage energy       {_fmt(c['leakage_energy'] * 1e12, 'pJ')}\n")
     w(f"  leakage power        {_fmt(c['leakage_power'] * 1e6, 'uW')}\n")
     w(f"  buffer               {_fmt(c['buffer_latency'] * 1e9, 'ns')}, "
@@ -216,13 +290,21 @@ def csv_text(result) -> str:
     buf = io.StringIO()
     wr = csv.writer(buf, lineterminator="\n")
     fp = result.floorplan
+    prog = _programming(result)
+    extra = [k for k, _, _ in WRITE_LAYER_COLUMNS] if prog is not None else []
     wr.writerow(["layer", "mapping", "tiles", "speedup", "utilization"]
-                + [k for k, _, _ in LAYER_COLUMNS])
+                + [k for k, _, _ in LAYER_COLUMNS] + extra)
     for i, lf in enumerate(result.layers):
+        write = []
+        if prog is not None:
+            write = [str(int(getattr(prog.layers[i], attr))) if scale is None
+                     else repr(float(getattr(prog.layers[i], attr) * scale))
+                     for _, attr, scale in WRITE_LAYER_COLUMNS]
         wr.writerow([i + 1, "novel" if fp.mark_nm[i] else "conventional",
                      int(fp.tiles_per_layer[i]), int(fp.speedup_per_layer[i]),
                      repr(float(fp.utilization_each_layer[i]))]
-                    + [repr(float(getattr(lf, attr) * scale)) for _, attr, scale in LAYER_COLUMNS])
+                    + [repr(float(getattr(lf, attr) * scale)) for _, attr, scale in LAYER_COLUMNS]
+                    + write)
     return buf.getvalue()
 
 
@@ -253,12 +335,26 @@ def _plots(result, folder: Path) -> list[str]:
     plt.close(fig)
     names.append("area_breakdown.png")
 
+    prog = _programming(result)
     for kind, attrs, unit, scale, title in (
             ("energy", ("energy_adc", "energy_accum", "energy_other"), "pJ", 1e12,
              "Dynamic energy per layer"),
             ("latency", ("latency_adc", "latency_accum", "latency_other"), "ns", 1e9,
              "Latency per layer")):
-        fig, ax = plt.subplots(figsize=(7, 4))
+        if prog is None:
+            fig, ax = plt.subplots(figsize=(7, 4))
+        else:
+            # the read breakdown, and beside it the one-time cost of writing the weights
+            fig, (ax, ax_w) = plt.subplots(1, 2, figsize=(12, 4))
+            vals = [(c.energy if kind == "energy" else c.latency) * scale for c in prog.layers]
+            src = Path(prog.old_source).name if prog.old_source != "erased" else "erased"
+            ax_w.bar(idx, [v if math.isfinite(v) else 0.0 for v in vals], color="tab:red",
+                     label=f"write (from {src})")
+            ax_w.set_xlabel("layer")
+            ax_w.set_ylabel(f"write {kind} ({unit})")
+            ax_w.set_xticks(idx)
+            ax_w.set_title(f"Programming the weights: {kind} per layer")
+            ax_w.legend()
         bottom = [0.0] * n
         for attr, label in zip(attrs, ("ADC", "accumulation", "other")):
             vals = [getattr(lf, attr) * scale for lf in result.layers]
