@@ -34,7 +34,11 @@ otherwise; the clock-pass sensing cycle is in seconds.
 The lower-level NeuroSim-style interface is also public: set `activity_row_read` (and
 `clk_freq`) to per-vector arrays, then `calculate_latency(1e20, column_resistance,
 calculate_clk_freq)` / `calculate_power(column_resistance)` fill `read_latency*`,
-`read_dynamic_energy*` (arrays), `leakage`, `leakage_sram_in_use`.
+`read_dynamic_energy*` (arrays), `leakage`, `leakage_sram_in_use`. The column resistances'
+last axis is the read columns and the leading axes broadcast against the activity: an
+activity of shape (vectors, 1) with resistances (vectors, n, columns) evaluates n
+sub-arrays over the same input vectors in one call (figures of shape (vectors, n), or
+(vectors, 1) where the columns do not enter).
 
 Reference behaviour kept (it only shifts numbers)
 - Row activity is counted over the sub-array's full row count, also for a partly
@@ -285,18 +289,39 @@ class SubArrayResult:
 # The sub-array
 # =========================================================================================
 
+_KWARG_NAMES: dict[Any, frozenset[str] | None] = {}
+
+
+def _keyword_names(fn) -> frozenset[str] | None:
+    """Parameter names of `fn` (None: it takes **kwargs), looked up once per function."""
+    key = getattr(fn, "__func__", fn)
+    try:
+        return _KWARG_NAMES[key]
+    except KeyError:
+        pass
+    except TypeError:  # pragma: no cover - unhashable callable
+        key = None
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        names: frozenset[str] | None = frozenset()
+    else:
+        names = (None if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+                 else frozenset(params))
+    if key is not None:
+        _KWARG_NAMES[key] = names
+    return names
+
+
 def _accepted_kwargs(fn, candidates: dict[str, Any]) -> dict[str, Any]:
     """The subset of `candidates` that `fn` takes as keyword arguments.
 
     Values the reference passes through its global parameter object (column capacitance,
     per-cell row R/C, ...) are handed to the circuits that declare them."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return {}
-    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    names = _keyword_names(fn)
+    if names is None:
         return dict(candidates)
-    return {k: v for k, v in candidates.items() if k in params}
+    return {k: v for k, v in candidates.items() if k in names}
 
 
 def _vec(x, n: int) -> np.ndarray:

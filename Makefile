@@ -25,11 +25,11 @@ build: $(STAMP)
 	fi
 
 run: setup
-	OMP_WAIT_POLICY=PASSIVE $(PY) inference_sim.py
-	OMP_WAIT_POLICY=PASSIVE $(PY) Chip.py
+	OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 $(PY) inference_sim.py
+	OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 $(PY) Chip.py
 
 test: setup
-	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q tests
+	OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q tests
 
 clean:
 	rm -rf $(VENV) build from_neurosim/build FormulaBindings*.so *.egg-info

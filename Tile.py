@@ -13,13 +13,16 @@ object's most recent call; the call order of the reference is therefore kept.
 Data: the weights and inputs of a layer live in a `LayerData` (cell conductances are
 formed per block on demand). A tile, a PE and a sub-array are described by the layer rows
 they hold (an index array, so the novel mapping's interleaved rows need no copy) and a
-column range. The column resistances of every input vector (NeuroSim's
-GetColumnResistance, a PE-level step there) are formed per row block of a PE with one
-matrix product for all its sub-arrays, and each sub-array is then evaluated for all its
-input vectors in one `SubArray.calculate_latency`/`calculate_power` call. Identical input
-vectors are evaluated once and weighted by their count; for SRAM the weights play no
-role, so vectors with the same number of active rows are grouped and sub-arrays over the
-same rows share one evaluation.
+column range. The input vectors over one set of rows are made unique once per layer and
+shared by every PE over those rows; identical vectors are evaluated once and weighted by
+their count. The column resistances of every input vector (NeuroSim's
+GetColumnResistance, a PE-level step there) are formed with matrix products (0/1 vectors
+times the cells' inverse series resistance, looked up per cell from a table over cell
+level, row and column in the sub-array), and all sub-arrays of a PE's row block -- when
+the vectors are few, also those of the next PEs over the same rows -- are evaluated in one
+`SubArray.calculate_latency`/`calculate_power` call with a sub-array axis, in slices of
+bounded size. For SRAM the weights play no role, so vectors with the same number of
+active rows are grouped and sub-arrays over the same rows share one evaluation.
 
 Clock: the sensing cycle depends on the circuit only in the modelled read modes (it uses
 the ADC's reference resistances, not the data), so the clock pass evaluates a probe (the
@@ -138,73 +141,131 @@ class LayerData:
     def num_vectors(self) -> int:
         return int(self.bits.shape[1])
 
-    def conductance(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray | None:
-        """Cell conductances (S) of layer rows `rows`, cell columns c0 .. c0+nc-1."""
-        if not self.needs_weights:
-            return None
+    def cell_levels(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray:
+        """Cell levels (uint8, 0 .. 2^cellBit-1) of layer rows `rows`, cell columns
+        c0 .. c0+nc-1."""
         from chip_traces import weight_cells
         w0 = c0 // self.cps
         w1 = (c0 + nc - 1) // self.cps + 1
         cells = weight_cells(self.levels[rows, w0:w1], self.cell_bit, self.cps)
-        cells = cells[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
-        # the reference's mapping: level/(2^cellBit - 1) * (Gmax - Gmin) + Gmin
-        return cells / float(2 ** self.cell_bit - 1) * (self.g_max - self.g_min) + self.g_min
+        return cells[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
+
+    def level_conductance(self) -> np.ndarray:
+        """Conductance (S) of each cell level: the reference's mapping
+        level/(2^cellBit - 1) * (Gmax - Gmin) + Gmin."""
+        n = 2 ** self.cell_bit
+        return np.arange(n, dtype=float) / float(n - 1) * (self.g_max - self.g_min) + self.g_min
+
+    def conductance(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray | None:
+        """Cell conductances (S) of layer rows `rows`, cell columns c0 .. c0+nc-1."""
+        if not self.needs_weights:
+            return None
+        return self.level_conductance()[self.cell_levels(rows, c0, nc)]
 
 
-class _RowBlock:
-    """One row block of a PE (the rows one sub-array row holds): its input vectors, made
-    unique, and, for RRAM/FeFET, the summed conductance of every column of the PE's width
-    (one matrix product for all sub-arrays of the block; NeuroSim's GetColumnResistance)."""
+def _unique_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First index and count of every distinct column of the 0/1 matrix x (rows x n)."""
+    packed = np.packbits(np.ascontiguousarray(x.T), axis=1)           # (n, bytes)
+    nbytes = packed.shape[1]
+    words = -(-nbytes // 8)
+    if words * 8 != nbytes:
+        packed = np.concatenate([packed, np.zeros((packed.shape[0], words * 8 - nbytes), np.uint8)], axis=1)
+    keys = np.ascontiguousarray(packed).view(np.uint64)                 # (n, words)
+    order = np.lexsort(keys.T[::-1]) if words > 1 else np.argsort(keys[:, 0], kind="stable")
+    sk = keys[order]
+    new = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        new[1:] = np.any(sk[1:] != sk[:-1], axis=1)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(order)))
+    return order[starts], counts
 
-    def __init__(self, pe: "ProcessingUnit", data: LayerData, rows: np.ndarray, c0: int,
-                 width: int, clock: bool):
-        p = pe.param
+
+class _RowSet:
+    """The input vectors seen by one set of layer rows (the rows of one sub-array row of a
+    PE), made unique: every PE over the same rows shares it. `mode`: "probe" keeps the
+    vectors with the fewest and the most active rows (clock pass), "vectors" the distinct
+    vectors (RRAM/FeFET), "counts" one vector per distinct number of active rows (SRAM,
+    where a vector acts only through that number)."""
+
+    def __init__(self, data: LayerData, rows: np.ndarray, num_row_subarray: int, mode: str):
         x = data.bits[rows]
         counts = np.count_nonzero(x, axis=0)
-        self.n_rows = len(rows)
-        if clock:
-            # the sensing cycle depends on the circuit only: a probe of the vectors with
-            # the fewest and the most active rows
+        if mode == "probe":
             pick = np.unique([0, int(np.argmin(counts)), int(np.argmax(counts))])
             mult = np.ones(len(pick))
-        elif data.needs_weights:
-            packed = np.ascontiguousarray(np.packbits(x, axis=0).T)
-            keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-            _, pick, mult = np.unique(keys, return_index=True, return_counts=True)
+        elif mode == "vectors":
+            pick, mult = _unique_columns(x)
         else:
-            # SRAM: a vector acts only through its number of active rows
             _, pick, mult = np.unique(counts, return_index=True, return_counts=True)
         self.weights = mult.astype(float)
         self.counts = counts[pick].astype(float)
-        self.activity = self.counts / float(p.numRowSubArray)
-        self.col_g = None
-        if data.needs_weights:
-            xu = x[:, pick].astype(float)
-            g = data.conductance(rows, c0, width)
-            local = (np.arange(width) % pe.num_col) + 1      # column index inside its sub-array
-            series = (1.0 / g + local[None, :] * float(p.wireResistanceRow)
-                      + (self.n_rows - np.arange(self.n_rows))[:, None] * float(p.wireResistanceCol))
-            if pe.ctx.cell.mem_type == "RRAM" and pe.ctx.cell.access == "CMOS":
-                series += float(p.resistanceAccess)
-            self.col_g = xu.T @ (1.0 / series)               # (vectors, width)
-        else:
-            per_cell = 1.0 / (pe.subarray.res_cell_access + float(p.wireResistanceCol))
-            self.sram_g = self.counts * per_cell
+        self.activity = self.counts / float(num_row_subarray)
+        # the distinct vectors as a (vectors x rows) 0/1 matrix for the conductance sums
+        self.xt = np.ascontiguousarray(x[:, pick].T) if mode != "counts" else None
 
-    def column_resistance(self, pe: "ProcessingUnit", j0: int, nc: int) -> np.ndarray:
-        """Column resistances (vectors x nc) of the sub-array over block columns j0..j0+nc-1."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.col_g is None:
-                return np.repeat((1.0 / self.sram_g)[:, None], nc, axis=1)
-            g = self.col_g[:, j0:j0 + nc]
-            if pe.param.parallelRead:
-                g = g / float(pe.param.numAdd)
-            else:
-                # sequential read: the mean conductance of the active cells; a vector with no
-                # active row has no conducting cell (infinite resistance; it is read 0 times)
-                k = self.counts[:, None]
-                g = np.divide(g, k, out=np.zeros_like(g), where=k > 0)
-            return 1.0 / g
+    @property
+    def num_vectors(self) -> int:
+        return len(self.weights)
+
+
+def _cell_inverse_series(pe: "ProcessingUnit", data: LayerData, rows: np.ndarray, c0: int,
+                         width: int) -> np.ndarray:
+    """1 / (series resistance) of every cell of layer rows `rows`, columns c0..c0+width-1
+    (c0 the first column of a sub-array): the cell, its wire segments along the row (by
+    its column inside the sub-array) and down the column, and the 1T1R access device.
+    The value depends only on the cell level, the row and the column inside the
+    sub-array: it is tabulated for those and looked up per cell."""
+    p = pe.param
+    n = len(rows)
+    C = pe.num_col
+    cw = min(C, width)
+    local = np.arange(cw) + 1                        # column index inside its sub-array
+    g = data.level_conductance()
+    series = (1.0 / g[:, None, None] + (local * float(p.wireResistanceRow))[None, None, :]
+              + ((n - np.arange(n)) * float(p.wireResistanceCol))[None, :, None])
+    if pe.ctx.cell.mem_type == "RRAM" and pe.ctx.cell.access == "CMOS":
+        series += float(p.resistanceAccess)
+    table = (1.0 / series).transpose(1, 2, 0).ravel()   # (row, column in sub-array, level)
+    idx = np.add(pe.cell_index(n, width, cw, len(g)), data.cell_levels(rows, c0, width))
+    return table.take(idx)
+
+
+def _column_resistance(pe: "ProcessingUnit", rs: _RowSet, inv_series: np.ndarray,
+                       sl: slice) -> np.ndarray:
+    """Column resistances (vectors sl x columns) from the summed conductance of each
+    vector's active cells (NeuroSim's GetColumnResistance: one matrix product), formed
+    in cache-sized slices. Parallel read: numAdd / G; sequential read: the inverse of the
+    mean conductance of the active cells, k / G; a vector with no active row has no
+    conducting cell (infinite resistance; it is read 0 times)."""
+    xt = rs.xt[sl]
+    v, width = xt.shape[0], inv_series.shape[1]
+    out = np.empty((v, width))
+    if pe.param.parallelRead:
+        num = np.full(v, float(pe.param.numAdd))
+    else:
+        num = rs.counts[sl]
+    step = max(1, _SLICE // max(width, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(0, v, step):
+            o = out[i:i + step]
+            np.matmul(xt[i:i + step].astype(float), inv_series, out=o)
+            np.divide(num[i:i + step, None], o, out=o)
+    if not pe.param.parallelRead:
+        out[num == 0] = np.inf
+    return out
+
+
+# results of one sub-array evaluation: per-vector figures summed with the vector counts
+_SUMS = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
+         "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
+         "read_dynamic_energy_other")
+
+# matrix elements (vectors x columns) per sub-array evaluation call: bounds the memory of
+# the column resistances and lets small layers share one call across PEs
+_BATCH = 1 << 20
+# elements of the column-resistance slices formed at a time (stay in cache)
+_SLICE = 1 << 17
 
 
 # ------------------------------------------------------------------------------------------
@@ -231,8 +292,10 @@ class ProcessingUnit:
         # clock probe and checks (see the module docstring)
         self.check_clock = False
         self.probe_done = False
-        self.cache_hits = 0
-        self._cache: dict = {}
+        self.cache_hits = 0           # sub-array results reused (same rows and columns)
+        self._rowsets: dict = {}      # per layer: rows -> _RowSet
+        self._results: dict = {}      # per layer: (rows, first column, columns) -> sums
+        self._cell_index: dict = {}
 
     # ---- set-up -----------------------------------------------------------------------
     def initialize(self, num_sub_row_nm: int, num_sub_col_nm: int, num_sub_row_cm: int,
@@ -285,48 +348,125 @@ class ProcessingUnit:
                 "other": sa.area_other * n + bin_.area + bout.area, "array": sa.area_array * n,
                 "adder_tree": tree.area, "buffer_input": bin_.area, "buffer_output": bout.area}
 
-    # ---- one sub-array ---------------------------------------------------------------
-    def _evaluate_subarray(self, block: _RowBlock, key, j0: int, nc: int,
-                           clock: bool) -> dict[str, float]:
-        """All input vectors of one sub-array (columns j0..j0+nc-1 of a row block): the sums
-        over the vectors the reference accumulates (performance pass) or the sensing cycle
-        (clock pass)."""
+    # ---- sub-array evaluation -----------------------------------------------------------
+    def _rowset(self, data: LayerData, rows: np.ndarray, key: bytes, clock: bool) -> _RowSet:
+        if clock:
+            return _RowSet(data, rows, self.num_row, "probe")
+        rs = self._rowsets.get(key)
+        if rs is None:
+            rs = _RowSet(data, rows, self.num_row, "vectors" if data.needs_weights else "counts")
+            self._rowsets[key] = rs
+        return rs
+
+    def _evaluate(self, rs: _RowSet, col_res: np.ndarray, sl: slice, clock: bool):
+        """One SubArray call for vectors `sl` of a row set and n sub-arrays side by side:
+        col_res is (vectors, n, columns). Returns the sensing cycle (clock pass) or, per
+        sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n))."""
         sa = self.subarray
-        if not clock and key is not None:
-            hit = self._cache.get((key, nc))
-            if hit is not None:
-                self.cache_hits += 1
-                return hit
-        col_res = block.column_resistance(self, j0, nc)
-        sa.activity_row_read = block.activity
-        n = len(block.activity)
-        self.evaluations += 1
-        self.vector_evaluations += n
+        v, n = col_res.shape[0], col_res.shape[1]
+        sa.activity_row_read = rs.activity[sl][:, None]
+        self.evaluations += n
+        self.vector_evaluations += v * n
         if clock or self.check_clock:
             sa.calculate_latency(1e20, col_res, True)
-            cycle = float(np.max(np.broadcast_to(np.asarray(sa.read_latency, dtype=float), (n,))))
+            cycle = float(np.max(sa.read_latency))
             self.clock_max = max(self.clock_max, cycle)
             if clock:
                 self.probe_done = True
-                return {"sensing_cycle": cycle}
+                return cycle
         sa.clk_freq = self.clk_freq
         sa.calculate_latency(1e20, col_res, False)
         sa.calculate_power(col_res)
-        out = {}
-        for name in ("read_latency", "read_latency_adc", "read_latency_accum",
-                     "read_latency_other", "read_dynamic_energy", "read_dynamic_energy_adc",
-                     "read_dynamic_energy_accum", "read_dynamic_energy_other"):
-            v = np.broadcast_to(np.asarray(getattr(sa, name), dtype=float), (n,))
-            out[name] = float(np.dot(v, block.weights))
-        out["leakage"] = float(sa.leakage)
-        out["leakage_sram_in_use"] = float(sa.leakage_sram_in_use)
-        if key is not None:
-            self._cache[(key, nc)] = out
+        w = rs.weights[sl]
+        out = np.empty((len(_SUMS), n))
+        for k, name in enumerate(_SUMS):
+            val = np.asarray(getattr(sa, name), dtype=float)
+            out[k] = w @ np.broadcast_to(val, (v, n))
         return out
 
+    def cell_index(self, n: int, width: int, cw: int, levels: int) -> np.ndarray:
+        """Position of each cell (rows x width) at level 0 in a (row, column in sub-array,
+        level) table."""
+        key = (n, width, cw, levels)
+        base = self._cell_index.get(key)
+        if base is None:
+            base = (np.arange(n)[:, None] * cw + (np.arange(width) % self.num_col)[None, :]) * levels
+            self._cell_index = {key: base}
+        return base
+
+    def _probe_cycle(self, data: LayerData, rows: np.ndarray, c0: int, nc: int) -> float:
+        """Clock pass: the sensing cycle of the first sub-array over `rows` (columns
+        c0..c0+nc-1) for its emptiest and fullest input vectors."""
+        rs = self._rowset(data, rows, b"", True)
+        if data.needs_weights:
+            col_res = _column_resistance(self, rs, _cell_inverse_series(self, data, rows, c0, nc),
+                                         slice(None))
+        else:
+            per_cell = 1.0 / (self.subarray.res_cell_access + float(self.param.wireResistanceCol))
+            with np.errstate(divide="ignore"):
+                col_res = np.repeat((1.0 / (rs.counts * per_cell))[:, None], nc, axis=1)
+        return self._evaluate(rs, col_res[:, None, :], slice(None), True)
+
+    def _subarray_result(self, data: LayerData, rows: np.ndarray, c0: int, j: int, nc: int,
+                         width: int) -> dict[str, float]:
+        """Sums over the input vectors of sub-array j (columns c0+j*C .. +nc-1) of the PE
+        whose block of layer rows `rows` spans columns c0..c0+width-1. A request not met
+        by an earlier evaluation evaluates this sub-array and the block's next ones at once
+        (when the vectors are few, also the next column blocks of the layer over the same
+        rows, which later PEs ask for), in slices of at most _BATCH matrix elements."""
+        C = self.num_col
+        key = rows.tobytes()
+        rkey = (key, c0 + j * C if data.needs_weights else None, nc)
+        hit = self._results.get(rkey)
+        if hit is not None:
+            self.cache_hits += 1
+            return hit
+        rs = self._rowset(data, rows, key, False)
+        sa = self.subarray
+        if not data.needs_weights:
+            # SRAM: every column of a vector has the same resistance; the result depends on
+            # the rows and the column count only
+            per_cell = 1.0 / (sa.res_cell_access + float(self.param.wireResistanceCol))
+            with np.errstate(divide="ignore"):
+                r = (1.0 / (rs.counts * per_cell))[:, None, None]
+            sums = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None), False)
+            self._store(rkey, sums[:, 0], sa)
+            return self._results[rkey]
+        # RRAM/FeFET: the sub-arrays of this block, extended to the next column blocks of the
+        # layer when the vectors are few (the PEs there hold the same rows)
+        start, end = c0 + j * C, c0 + width
+        layer_cols = data.levels.shape[1] * data.cps
+        v = rs.num_vectors
+        if width % C == 0 and v * (end - start) < _BATCH:
+            end = min(layer_cols, start + max(end - start, (_BATCH // max(v, 1)) // C * C))
+        span = end - start
+        inv = _cell_inverse_series(self, data, rows, start, span)
+        n_full, rem = divmod(span, C)
+        step = max(1, _BATCH // span)
+        groups = [(0, n_full, C)] if n_full else []
+        if rem:
+            groups.append((n_full * C, 1, rem))
+        acc = [np.zeros((len(_SUMS), n)) for _, n, _ in groups]
+        for i in range(0, v, step):
+            sl = slice(i, min(v, i + step))
+            r = _column_resistance(self, rs, inv, sl)
+            for (first, n, w), a in zip(groups, acc):
+                a += self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl, False)
+        for (first, n, w), a in zip(groups, acc):
+            for q in range(n):
+                self._store((key, start + first + q * w, w), a[:, q], sa)
+        return self._results[rkey]
+
+    def _store(self, rkey, sums: np.ndarray, sa) -> None:
+        out = {name: float(x) for name, x in zip(_SUMS, sums)}
+        out["leakage"] = float(sa.leakage)
+        out["leakage_sram_in_use"] = float(sa.leakage_sram_in_use)
+        self._results[rkey] = out
+
     def new_layer(self) -> None:
-        """Forget per-layer state: the SRAM result cache and the clock probe."""
-        self._cache = {}
+        """Forget per-layer state: the row sets, the sub-array results and the clock probe."""
+        self._rowsets = {}
+        self._results = {}
         self.probe_done = False
 
     # ---- performance -------------------------------------------------------------------
@@ -353,23 +493,15 @@ class ProcessingUnit:
         sub_leak_sram = 0.0
         clock_max = 0.0
 
-        blocks: dict[int, tuple] = {}
-
-        def row_block(i: int, nr: int, width: int):
-            if i not in blocks:
-                block_rows = rows[i * R:i * R + nr]
-                # SRAM results depend on the rows only: share them between sub-arrays
-                key = None if data.needs_weights else block_rows.tobytes()
-                blocks[i] = (_RowBlock(self, data, block_rows, c0, width, clock), key)
-            return blocks[i]
-
         def sub(i: int, j: int) -> dict[str, float]:
-            if clock and self.probe_done:
-                return {"sensing_cycle": self.clock_max}
             nr = min(R, wmr - i * R)
             ncol = min(C, wmc - j * C)
-            block, key = row_block(i, nr, wmc)
-            return self._evaluate_subarray(block, key, j * C, ncol, clock)
+            block_rows = rows[i * R:i * R + nr]
+            if clock:
+                if not self.probe_done:
+                    self._probe_cycle(data, block_rows, c0 + j * C, ncol)
+                return {"sensing_cycle": self.clock_max}
+            return self._subarray_result(data, block_rows, c0, j, ncol, wmc)
 
         if array_dup_row * array_dup_col > 1:
             if array_dup_row < num_sub_row or array_dup_col < num_sub_col:
@@ -396,11 +528,7 @@ class ProcessingUnit:
             else:
                 # the whole (small) matrix sits in one sub-array, no adder tree
                 if wmr > 0 and wmc > 0:
-                    if clock and self.probe_done:
-                        s = {"sensing_cycle": self.clock_max}
-                    else:
-                        block, key = row_block(0, min(wmr, R), min(wmc, C))
-                        s = self._evaluate_subarray(block, key, 0, min(wmc, C), clock)
+                    s = sub(0, 0)
                     if clock:
                         clock_max = s["sensing_cycle"]
                     else:

@@ -48,6 +48,9 @@ table (voltage mode uses the fixed 1 ns).
 """
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 import FormulaBindings as fb
@@ -56,7 +59,8 @@ from .base import AreaModify, Circuit
 from .dff import (GAA_INV, GAA_NAND2, INV, MIN_W, NAND, apply_area_modify, as_result, gaa_layout,
                   given)
 
-__all__ = ["MultilevelSenseAmp", "column_power", "column_latency_table", "SENSE_VREAD"]
+__all__ = ["MultilevelSenseAmp", "column_power", "column_static_energy", "column_latency_table",
+           "SENSE_VREAD"]
 
 # Read voltage assumed by the fitted switching-energy model, per node (V).
 SENSE_VREAD = {130: 0.58, 90: 0.58, 65: 0.55, 45: 0.51, 32: 0.51, 22: 0.55, 14: 0.277,
@@ -131,14 +135,30 @@ _POW_HP = {130: (19.898, 0.17452, 2.367), 90: (13.09, 0.14900, 2.345), 65: (9.95
 _POW_HP_SMALL = (0.5, 0.0210, 2.311)   # nodes below 10 nm (placeholder values of the reference)
 
 
+def _piece_of(x: float, pieces) -> int:
+    """Index of the piece that takes the scalar x (first "x < upper bound"; else the last)."""
+    for i, (upper, _, _, _) in enumerate(pieces[:-1]):
+        if x < upper:
+            return i
+    return len(pieces) - 1
+
+
 def _piecewise(r, pieces):
     """Evaluate a piecewise log/linear fit at resistances r (array), as an if / else-if
     chain on "r < upper bound": the first matching piece wins and the last piece takes
     everything else (NaN included, like the reference's final else-branch)."""
     r = np.asarray(r, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if r.size:
+            lo, hi = float(r.min()), float(r.max())     # NaN if any element is NaN
+            if lo == lo and hi == hi and _piece_of(lo, pieces) == _piece_of(hi, pieces):
+                # the pieces cover ordered ranges: every r lies in one piece
+                _, kind, a, b = pieces[_piece_of(lo, pieces)]
+                return a * np.log(r) + b if kind == "log" else a * r + b
+        log_r = np.log(r) if any(kind == "log" for _, kind, _, _ in pieces) else None
+
         def value(kind, a, b):
-            return a * np.log(r) + b if kind == "log" else a * r + b
+            return a * log_r + b if kind == "log" else a * r + b
         _, kind, a, b = pieces[-1]
         out = value(kind, a, b)
         for upper, kind, a, b in reversed(pieces[:-1]):
@@ -157,6 +177,10 @@ def column_latency_table(res, node: int, column_cap: float, extra_cap: float):
     return lat if lat.ndim else float(lat)
 
 
+def _temperature_factor(p) -> float:
+    return 1 + 1.3e-3 * (float(p.temp) - 300)
+
+
 def column_power(res, ctx, level_output: int, current_mode: bool):
     """Static power (W) of one column's comparators at column resistance `res` (ohm,
     array): the fitted current-mirror power. Infinite resistance: 1 uW; zero: 0."""
@@ -171,8 +195,133 @@ def column_power(res, ctx, level_output: int, current_mode: bool):
             val = s * (level_output - 1) * 1e-6 + a * np.exp(-c * np.log10(r))
         else:
             val = _piecewise(r, _POW_LP[node]) * (level_output - 1)
-        val = np.where(np.isinf(r), 1e-6, np.where(r == 0, 0.0, val))
-    return val * (1 + 1.3e-3 * (float(p.temp) - 300))
+        # open (infinite) and shorted (zero) columns; skipped when no element is either
+        if not (r.size and 0.0 < float(r.min()) and float(r.max()) < np.inf):
+            val = np.where(np.isinf(r), 1e-6, np.where(r == 0, 0.0, val))
+    return val * _temperature_factor(p)
+
+
+# elements per block of the column-energy sums (a few arrays of this size stay in cache)
+_BLOCK = 1 << 16
+
+
+def column_static_energy(res, ctx, level_output: int, current_mode: bool, ref_power: float,
+                         sensing_time: float):
+    """Sum over the last axis (the read columns) of the mirror energy of one conversion,
+    max((column_power(res) + ref_power) * sensing_time, 0) (J); NaN columns add 0.
+
+    Same values as summing the element-wise expression (up to rounding), formed in
+    cache-sized blocks. In a block whose resistances are finite and positive and whose
+    energy is positive on every piece of the fit its columns fall on (each piece is
+    monotonic in ln R or R, so the block's extreme resistances decide), the sum is formed
+    per piece from the sums of ln R (or R) and the column counts: one logarithm per element
+    and no per-piece temporaries. Other blocks are evaluated element-wise."""
+    r = np.asarray(res, dtype=float)
+    if not (r.ndim and r.size):
+        return _static_energy_direct(r, ctx, level_output, current_mode, ref_power, sensing_time)
+    n = r.shape[-1]
+    rows = r.reshape(-1, n)
+    out = np.empty(rows.shape[0])
+    step = max(1, _BLOCK // n)
+    args = (ctx, int(level_output), bool(current_mode), float(ref_power), float(sensing_time))
+    work = (np.empty((min(step, rows.shape[0]), n)), np.empty((min(step, rows.shape[0]), n), bool))
+    for i in range(0, rows.shape[0], step):
+        blk = rows[i:i + step]
+        lo, hi = float(blk.min()), float(blk.max())
+        val = None
+        if 0.0 < lo and hi < np.inf:              # also False when there is a NaN
+            val = _static_energy_fast(blk, lo, hi, *args, work)
+        else:
+            # rows with an open, shorted or NaN column element-wise, the others as above
+            clean = (blk.min(axis=-1) > 0.0) & (blk.max(axis=-1) < np.inf)
+            if clean.any():
+                good = blk[clean]
+                fast = _static_energy_fast(good, float(good.min()), float(good.max()), *args, work)
+                if fast is not None:
+                    val = np.empty(blk.shape[0])
+                    val[clean] = fast
+                    val[~clean] = _static_energy_direct(blk[~clean], *args)
+        out[i:i + step] = _static_energy_direct(blk, *args) if val is None else val
+    return out.reshape(r.shape[:-1])
+
+
+def _static_energy_direct(r, ctx, level_output, current_mode, ref_power, sensing_time):
+    with np.errstate(invalid="ignore"):
+        pt = (column_power(r, ctx, level_output, current_mode) + ref_power) * sensing_time
+        return np.where(pt > 0, pt, 0.0).sum(axis=-1)     # max(P*t, 0); NaN gives 0
+
+
+@functools.lru_cache(maxsize=None)
+def _unscaled_bound(bound: float, scale: float) -> float:
+    """The least resistance r with r*scale >= bound (in floating point), so that
+    "r < it" is exactly the fit's test "r*scale < bound"."""
+    x = bound / scale
+    while x * scale >= bound:
+        x = np.nextafter(x, -np.inf)
+    while x * scale < bound:
+        x = np.nextafter(x, np.inf)
+    return float(x)
+
+
+def _static_energy_fast(rows, lo, hi, ctx, L, current_mode, ref_power, t, work):
+    """column_static_energy of `rows` (evaluations x columns) of finite positive
+    resistances in [lo, hi], or None when a column's energy could be clipped at zero.
+    `work`: a float and a bool buffer of at least rows' shape."""
+    p = ctx.param
+    k_rows, n = rows.shape
+    if not current_mode:
+        return np.full(k_rows, n * max(ref_power * t, 0.0))
+    if not t > 0:
+        return None
+    scale = 0.5 / float(p.readVoltage)
+    tf = _temperature_factor(p)
+    node = int(p.technode)
+    y = work[0][:k_rows]
+    if int(p.deviceroadmap) == 1:
+        s, a, c = _POW_HP.get(node, _POW_HP_SMALL)
+        base = s * (L - 1) * 1e-6                # P = base + a R^-c > 0 at every finite R
+        np.multiply(rows, scale, out=y)
+        np.log10(y, out=y)
+        y *= -c
+        np.exp(y, out=y)
+        sx = y.sum(axis=-1)
+        return ((n * base + a * sx) * tf + n * ref_power) * t
+    pieces = _POW_LP[node]
+    rs_lo, rs_hi = lo * scale, hi * scale
+    k0, k1 = _piece_of(rs_lo, pieces), _piece_of(rs_hi, pieces)
+    used = range(k0, k1 + 1)
+    for k in used:
+        _, kind, a, b = pieces[k]
+        x0 = rs_lo if k == k0 else pieces[k - 1][0]
+        x1 = rs_hi if k == k1 else pieces[k][0]
+        ends = (math.log(x0), math.log(x1)) if kind == "log" else (x0, x1)
+        if not min(((a * x + b) * (L - 1) * tf + ref_power) * t for x in ends) > 0:
+            return None
+    need_log = any(pieces[k][1] == "log" for k in used)
+    if need_log:
+        np.log(rows, out=y)                      # ln(R*scale) = ln R + ln scale
+    log_scale = math.log(scale)
+    total = np.zeros(k_rows)
+    below_cnt = below_y = below_r = 0.0      # sums over the columns below the previous bound
+    for k in used:
+        _, kind, a, b = pieces[k]
+        lin_next = k < k1 and pieces[k + 1][1] == "lin"
+        if k < k1:
+            m = np.less(rows, _unscaled_bound(pieces[k][0], scale), out=work[1][:k_rows])
+            cnt = m.sum(axis=-1).astype(float)
+            sy = np.einsum("ij,ij->i", y, m) if need_log else None
+            sr = np.einsum("ij,ij->i", rows, m) * scale if kind == "lin" or lin_next else None
+        else:
+            cnt = float(n)
+            sy = y.sum(axis=-1) if need_log else None
+            sr = rows.sum(axis=-1) * scale if kind == "lin" else None
+        nk = cnt - below_cnt
+        if kind == "log":
+            total += a * (sy - below_y + nk * log_scale) + b * nk
+        else:
+            total += a * (sr - below_r) + b * nk
+        below_cnt, below_y, below_r = cnt, sy, sr
+    return (total * (L - 1) * tf + n * ref_power) * t
 
 
 class MultilevelSenseAmp(Circuit):
@@ -340,12 +489,10 @@ class MultilevelSenseAmp(Circuit):
         one row of cells charged; 0 otherwise)."""
         self._require_initialized()
         r = np.asarray(column_resistance, dtype=float)
-        p_col = column_power(r, self.ctx, self.level_output, self.current_mode) + self.ref_power
-        t = self.latency_col
-        with np.errstate(invalid="ignore"):
-            pt = p_col * t
-            static = np.where(pt > 0, pt, 0.0)          # max(P*t, 0); NaN gives 0
-        e_col = self.switching_energy(reference_energy_peri) + static
-        e = e_col.sum(axis=-1) * np.asarray(num_read, dtype=float)
+        static = column_static_energy(r, self.ctx, self.level_output, self.current_mode,
+                                      self.ref_power, self.latency_col)
+        n_col = r.shape[-1] if r.ndim else 1
+        e = (self.switching_energy(reference_energy_peri) * n_col + static) \
+            * np.asarray(num_read, dtype=float)
         self.leakage = 0.0
         self.read_dynamic_energy = as_result(e)

@@ -5,7 +5,7 @@ The traces are regenerated in the test with tools/make_traces.py (the case's see
 padding; sha256 checked against config.json). Required: 1e-6 relative for every figure
 NeuroSim printed as a finite number (achieved: about 1e-12, rounding only); figures
 NeuroSim printed as inf/nan (RRAM sequential with cellBit 1, asynchronous mode) must be
-finite here. The VGG8 RRAM cases take 15-30 s each and run only with CHIP_SLOW_TESTS=1.
+finite here. Every case runs, the VGG8 ones included (a few seconds each).
 """
 import hashlib
 import json
@@ -23,7 +23,6 @@ from Chip import estimate
 from conftest import DATA, ROOT
 
 CASES = sorted(p for p in (DATA / "neurosim14").iterdir() if p.is_dir())
-SLOW = {"vgg8_rram_sequential", "vgg8_rram_sequential_cb2"}
 REL = 1e-6
 
 # Figures excluded from the comparison per case (none at present).
@@ -82,9 +81,7 @@ def pairs(ours, ref):
         yield "top", "clk_period_s", ours.get("clk_period_s"), ref["clk_period_s"]
 
 
-@pytest.mark.parametrize("case_dir", [pytest.param(c, marks=pytest.mark.skipif(
-    c.name in SLOW and not os.environ.get("CHIP_SLOW_TESTS"), reason="slow (CHIP_SLOW_TESTS=1)"))
-    for c in CASES], ids=lambda p: p.name)
+@pytest.mark.parametrize("case_dir", CASES, ids=lambda p: p.name)
 def test_case_matches_neurosim(case_dir, trace_cache):
     ref = json.loads((case_dir / "results.json").read_text())
     param, res = run_case(case_dir, trace_cache(case_dir))
