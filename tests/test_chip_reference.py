@@ -10,7 +10,6 @@ finite here. Every case runs, the VGG8 ones included (a few seconds each).
 import hashlib
 import json
 import math
-import os
 import subprocess
 import sys
 
