@@ -1,0 +1,328 @@
+"""Vectorised crossbar evaluation of one layer (the fast path).
+
+Input: unfolded activation codes `[B, Gr*K, P]` (integer-valued floats; `B` images, `Gr` conv
+groups of `K` rows, `P` output positions). Output: the integer matrix product the crossbar
+delivers, `[B, Gr*N, P]`, after the ADC and the shift-and-add (see cim/hardware.py for the
+model). Bits, cell slices, row groups (sub-arrays) and column tiles are tensor dimensions;
+the only Python loop is over chunks of images, to bound memory.
+
+Paths (all exact for the model in cim/hardware.py; tests/test_stage1_reference.py checks
+each against a loop implementation):
+* parallel, general (device variation, drift, faults, read noise, or an ADC step > 1): every
+  conversion (bit plane x input vector x row group x column) with one batched matrix product
+  over the row groups, read noise, ADC, reference subtraction, shift-and-add;
+* parallel, exact devices: a reading is (integer level sum) + g_min * (active rows), so the
+  result is a.q minus what the ADC clips away; only conversions with enough active rows to
+  clip are evaluated (`_exact_devices_chunk`), and a layer none of whose conversions can clip
+  is the plain integer product (`lossless`);
+* sequential, no read noise: each row is converted alone, so each cell's conversion is a
+  fixed number. The per-cell codes fold into one effective integer weight matrix (exact,
+  including variation, drift, faults and sense-amp clipping): `effective_weight`;
+* sequential with read noise: per-cell means and variances of the sense-amp codes, summed
+  over the active rows with matrix products, one normal draw per column and input vector.
+"""
+from __future__ import annotations
+
+import torch
+
+from .hardware import (HardwareParams, adc_convert, bit_plane_weights,
+                       c2c_noise, input_bits, program_cells, sense_amp_moments, slice_weights,
+                       weight_slices)
+
+# Largest intermediate (elements) per chunk of images.
+CHUNK_ELEMENTS = 1 << 20
+
+
+def row_group_index(k: int, rows: int, rows_parallel: int) -> tuple[torch.Tensor, int, int]:
+    """Map the K unrolled rows onto (row group, slot) positions.
+
+    Rows are cut into sub-arrays of `rows`; each sub-array into groups of `rows_parallel`
+    (the last one of a sub-array may be shorter). Returns (index [RG*R] into rows, with value
+    K meaning an empty slot), RG, R."""
+    r = min(rows_parallel, rows)
+    per_sub = -(-rows // r)
+    n_sub = -(-k // rows)
+    rg = n_sub * per_sub
+    idx = torch.full((rg, r), k, dtype=torch.long)
+    i = torch.arange(k)
+    grp = (i // rows) * per_sub + (i % rows) // r
+    slot = (i % rows) % r
+    idx[grp, slot] = i
+    # drop trailing groups that hold no row (last sub-array partly filled)
+    used = (idx < k).any(1)
+    last = int(torch.nonzero(used).max()) + 1 if k > 0 else 0
+    return idx[:last].reshape(-1), last, r
+
+
+class CrossbarEngine:
+    """The programmed crossbar of one layer and its evaluation."""
+
+    def __init__(self, q: torch.Tensor, p: HardwareParams, layer_key: int,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+        """q: signed weight codes [Gr, K, N] (integer-valued)."""
+        self.p = p
+        self.dtype = dtype
+        self.device = torch.device(device)
+        self.layer_key = layer_key
+        gr, k, n = q.shape
+        self.gr, self.k, self.n = gr, k, n
+        self.cps = p.cells_per_weight
+        self.ncol = n * self.cps
+        self.tiles = -(-self.ncol // p.cols)
+        col_tile = torch.arange(self.ncol) // p.cols                    # [Ncol]
+        self.nb = p.input_bits
+        self.max_code = p.adc_max_code
+        self.step = p.adc_step
+        self.wj = bit_plane_weights(self.nb, torch.float64, self.device)
+        self.ws = slice_weights(p, dtype, self.device)
+        self.offset = float(2 ** (p.weight_bits - 1))
+        self.stats_clipped = torch.zeros((), dtype=torch.float64, device=self.device)
+        self.stats_conversions = torch.zeros((), dtype=torch.float64, device=self.device)
+        # Exact devices (no variation, drift, faults or read noise): every cell is exactly
+        # g_min + level, so conversions follow from the integer levels alone.
+        self.exact_devices = not p.has_device_randomness and p.c2c_sigma == 0 and self.step == 1.0
+        levels = None if not self.exact_devices else weight_slices(q.to("cpu"), p)   # [Gr, K, N, cps]
+
+        if p.sequential:
+            mc = self.max_code
+            if self.exact_devices:
+                # one conversion per cell: code(g_min + l) - code(g_min), a table over l
+                lv = torch.arange(p.cell_levels, dtype=torch.float64)
+                table = adc_convert(lv + p.g_min, mc) - adc_convert(torch.tensor(p.g_min), mc)
+                clip_t = (torch.floor(lv + p.g_min + 0.5) > mc).to(torch.float64)
+                if torch.equal(table, lv):
+                    q_eff = q.to("cpu", torch.float64)
+                else:
+                    q_eff = (table[levels.long()] * slice_weights(p, torch.float64)).sum(-1) - self.offset
+                if bool(clip_t.any()):
+                    clip = clip_t[levels.long()].sum(-1)
+                else:
+                    clip = torch.zeros(gr, k, 1, dtype=torch.float64)
+            else:
+                prog = program_cells(q, p, layer_key)
+                g_data = prog.g_data.reshape(gr, k, self.ncol)
+                g_ref_cols = prog.g_ref[:, :, col_tile]
+                if p.c2c_sigma == 0:
+                    e = (adc_convert(g_data, mc) - adc_convert(g_ref_cols, mc)).reshape(gr, k, n, self.cps)
+                    q_eff = (e * slice_weights(p, g_data.dtype)).sum(-1) - self.offset
+                    clip = (torch.floor(g_data + 0.5) > mc)
+                else:
+                    mu_d, var_d, clip = sense_amp_moments(g_data, p.c2c_sigma, mc)
+                    mu_r, var_r, _ = sense_amp_moments(prog.g_ref, p.c2c_sigma, mc)
+                    self.mu = (mu_d - mu_r[:, :, col_tile]).to(dtype=dtype, device=self.device)
+                    self.var_mat = (var_d + var_r[:, :, col_tile]).to(dtype=dtype, device=self.device)
+                    q_eff = None
+            if q_eff is not None:
+                self.q_eff = q_eff.to(dtype=dtype, device=self.device)         # [Gr, K, N]
+            # clipped conversions per row (summed over columns), used with the row activity
+            self.clip_per_row = clip.reshape(gr * k, -1).sum(-1, dtype=torch.float64).to(self.device)
+        else:
+            idx, rg, r = row_group_index(k, p.rows, p.effective_rows_parallel)
+            self.rg, self.r = rg, r
+            self.max_group_rows = int((idx.view(rg, r) < k).sum(1).max()) if rg else 0
+            self.row_idx = idx.to(self.device)
+
+            def arrange(m):          # [Gr, K, X] -> [Gr*RG, R, X], empty slots zero
+                pad = torch.zeros(gr, 1, m.shape[-1], dtype=m.dtype)
+                return torch.cat([m, pad], 1)[:, idx].reshape(gr * rg, r, m.shape[-1])
+
+            if self.exact_devices:
+                # A reading is p + g_min*n (p: integer level sum, n: active rows) and the
+                # reference reads g_min*n, so D = min(p, max_code - round(g_min*n)) exactly.
+                # Largest n whose conversion cannot clip whatever the weights:
+                # n*(L-1) <= max_code - round(g_min*n). Only vectors above it ("risky") need
+                # their partial sums evaluated.
+                self.qmat = q.to(dtype=torch.float64, device=self.device)      # [Gr, K, N]
+                nn_ = torch.arange(r + 1, dtype=torch.float64)
+                ok = nn_ * (p.cell_levels - 1) <= self.max_code - torch.floor(nn_ * p.g_min + 0.5)
+                self.n_safe = int(nn_[ok].max())
+                if self.n_safe < self.max_group_rows:
+                    lv = levels.reshape(gr, k, self.ncol).to(torch.int16)
+                    self.wl = arrange(lv).to(dtype=dtype, device=self.device)  # integer levels
+            else:
+                prog = program_cells(q, p, layer_key)
+                wd = arrange(prog.g_data.reshape(gr, k, self.ncol))
+                wr = arrange(prog.g_ref)
+                self.wd = wd.to(dtype=dtype, device=self.device)
+                self.wr = wr.to(dtype=dtype, device=self.device)
+                if p.c2c_sigma > 0:
+                    self.wd2 = (wd * wd).to(dtype=dtype, device=self.device)
+                    self.wr2 = (wr * wr).to(dtype=dtype, device=self.device)
+
+    # ---- statistics ----------------------------------------------------------------------
+    def reset_stats(self) -> None:
+        self.stats_clipped.zero_()
+        self.stats_conversions.zero_()
+
+    def account_sequential(self, row_activity: torch.Tensor) -> None:
+        """Sequential mode: each active (row, input vector) pair is one conversion per
+        column. row_activity: [Gr*K] number of active input bits per row."""
+        ra = row_activity.to(torch.float64)
+        self.stats_conversions += ra.sum() * self.ncol
+        self.stats_clipped += (ra * self.clip_per_row).sum()
+
+    @property
+    def lossless(self) -> bool:
+        """Parallel mode, exact devices and no conversion that could clip: the crossbar
+        computes exactly a.q, whatever the inputs."""
+        return (not self.p.sequential and self.exact_devices
+                and self.n_safe >= self.max_group_rows)
+
+    def account_parallel(self, images: int, npos: int) -> None:
+        self.stats_conversions += float(self.nb * images * npos * self.gr * self.rg * self.ncol)
+
+    # ---- sequential, deterministic --------------------------------------------------------
+    def effective_weight(self) -> torch.Tensor:
+        """[Gr, K, N] integer weights equal to what the sequential array computes."""
+        return self.q_eff
+
+    # ---- per-conversion paths -------------------------------------------------------------
+    def forward_unfolded(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
+        """unf: [B, Gr*K, P] integer-valued codes. Returns [B, Gr*N, P] (float64)."""
+        b_total, _, npos = unf.shape
+        if self.p.sequential:
+            per_image = self.nb * npos * self.gr * self.ncol * 3
+        elif self.exact_devices:
+            if self.n_safe >= self.max_group_rows:     # no conversion can clip: exact product
+                self.stats_conversions += float(self.nb * b_total * npos * self.gr * self.rg * self.ncol)
+                a = unf.to(torch.float64).view(b_total, self.gr, self.k, npos).permute(1, 0, 3, 2)
+                out = torch.bmm(a.reshape(self.gr, b_total * npos, self.k), self.qmat)
+                return out.view(self.gr, b_total, npos, self.n).permute(1, 0, 3, 2).reshape(
+                    b_total, self.gr * self.n, npos)
+            per_image = self.nb * npos * self.gr * self.rg * (self.r + self.ncol // 2)
+        else:
+            per_image = self.nb * npos * self.gr * self.rg * (self.ncol + self.tiles)
+        chunk = max(1, CHUNK_ELEMENTS // max(per_image, 1))
+        outs = []
+        for start in range(0, b_total, chunk):   # chunks of images only (memory bound)
+            part = unf[start:start + chunk]
+            outs.append(self._chunk(part, image_offset + start))
+        return torch.cat(outs, 0)
+
+    def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes):
+        """Canonical read noise [groups, planes, b*P, width] for the planes kept."""
+        per = [c2c_noise(self.p, self.layer_key, image_offset + i,
+                         (self.nb, npos, groups, width), self.dtype, self.device) for i in range(b)]
+        z = torch.stack(per, 0)[:, planes]                   # [b, na, P, groups, width]
+        return z.permute(3, 1, 0, 2, 4).reshape(groups, planes.numel(), b * npos, width)
+
+    def _planes(self, u: torch.Tensor) -> torch.Tensor:
+        """Bit planes that can hold a 1 (all-zero planes contribute exactly 0 and are
+        skipped): with no negative code, the sign plane and the planes above the largest
+        code are empty."""
+        nb = self.nb
+        if int(u.min()) < 0:
+            return torch.arange(nb, device=u.device)
+        top = int(u.max())
+        first = nb - max(top.bit_length(), 1)             # plane j has weight 2^(nb-1-j)
+        return torch.arange(first, nb, device=u.device)
+
+    def _subtract_reference(self, part: torch.Tensor, ref: torch.Tensor) -> None:
+        """part[..., c] -= ref[..., c // cols] in place (no gather)."""
+        cols, t, ncol = self.p.cols, self.tiles, self.ncol
+        full = min(t, ncol // cols)
+        if full:
+            head = part[..., :full * cols].unflatten(-1, (full, cols))
+            head.sub_(ref[..., :full].unsqueeze(-1))
+        if full < t:
+            part[..., full * cols:].sub_(ref[..., full:full + 1])
+
+    def _exact_devices_chunk(self, cu, unf, planes, b, npos) -> torch.Tensor:
+        """Exact devices: out = a.q (exact) minus what the ADC clips away. Only conversions
+        with more than `n_safe` active rows can clip; their partial sums are evaluated (packed
+        per row group into one batched product) and their excess over the ADC's top code
+        (max_code - round(g_min*n), the reference subtracted) is removed after the
+        shift-and-add. cu: masked codes [GA, b*P, R] (compact integer dtype)."""
+        gr, k, n, rg = self.gr, self.k, self.n, self.rg
+        ga, q, na = gr * rg, b * npos, planes.numel()
+        a = unf.to(torch.float64).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, q, k)
+        out = torch.bmm(a, self.qmat)                                       # [Gr, b*P, N]
+        shifts = (self.nb - 1 - planes).to(cu.dtype).view(1, na, 1, 1)
+        bits = (cu.unsqueeze(1) >> shifts) & 1                              # [GA, na, b*P, R]
+        n_act = bits.sum(-1, dtype=torch.int32)                             # active rows
+        idx = torch.nonzero(n_act > self.n_safe)                            # sorted by ga
+        m = idx.shape[0]
+        if m == 0:
+            return out
+        g_i, j_i, q_i = idx[:, 0], idx[:, 1], idx[:, 2]
+        counts = torch.bincount(g_i, minlength=ga)
+        start = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(m, device=cu.device) - start[g_i]
+        mmax = int(counts.max())
+        xr = torch.zeros(ga, mmax, self.r, dtype=self.dtype, device=cu.device)
+        xr[g_i, rank] = bits[g_i, j_i, q_i].to(self.dtype)
+        part = torch.bmm(xr, self.wl)                                       # [GA, Mmax, Ncol]
+        thr = torch.full((ga, mmax, 1), float(self.max_code), dtype=part.dtype, device=cu.device)
+        thr[g_i, rank, 0] = (self.max_code - torch.floor(n_act[g_i, j_i, q_i].to(torch.float64)
+                                                         * self.p.g_min + 0.5)).clamp_(min=0).to(part.dtype)
+        excess = part.sub_(thr).clamp_(min=0)                               # integers >= 0
+        e = torch.matmul(excess.view(ga, mmax, n, self.cps), self.ws)      # [GA, Mmax, N]
+        self.stats_clipped += excess.clamp_(max=1).sum()                    # clipped conversions
+        e = e[g_i, rank].to(torch.float64)                                  # [M, N]
+        e *= self.wj[planes.to(self.wj.device)][j_i].unsqueeze(1)
+        corr = torch.zeros(gr * q, n, dtype=torch.float64, device=cu.device)
+        corr.index_add_(0, (g_i // rg) * q + q_i, e)
+        out -= corr.view(gr, q, n)
+        return out
+
+    def _shift_add(self, d, unf, planes, b, npos) -> torch.Tensor:
+        """Digital column sums d [Gr, na, b*P, Ncol] -> [Gr, b*P, N]: shift-and-add over the
+        cells of a weight and the input bit planes, minus the offset-binary offset."""
+        gr, k, n, q = self.gr, self.k, self.n, b * npos
+        y = torch.matmul(d.view(gr, d.shape[1], q, n, self.cps), self.ws)  # [Gr, na, b*P, N]
+        wj = self.wj[planes.to(self.wj.device)]
+        out = torch.tensordot(wj, y.to(torch.float64), dims=([0], [1]))    # [Gr, b*P, N]
+        s = unf.reshape(b, gr, k, npos).sum(2, dtype=torch.float64)         # [b, Gr, P]
+        out -= self.offset * s.permute(1, 0, 2).reshape(gr, q, 1)
+        return out
+
+    def _chunk(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
+        p = self.p
+        b, _, npos = unf.shape
+        gr, k, n = self.gr, self.k, self.n
+        q = b * npos
+        u = unf.to(torch.int32)
+        planes = self._planes(u)
+        na = int(planes.numel())
+        shifts = (self.nb - 1 - planes).to(torch.int32).view(1, na, 1, 1)
+        mask = (1 << self.nb) - 1
+        if p.sequential:
+            # codes as [Gr, 1, b*P, K]; bit planes as [Gr, na, b*P, K]
+            cu = (u & mask).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, 1, q, k)
+            x = ((cu >> shifts) & 1).to(self.dtype).reshape(gr, na * q, k)
+            mean = torch.bmm(x, self.mu)
+            var = torch.bmm(x, self.var_mat).clamp_(min=0).sqrt_()
+            z = self._noise(image_offset, b, npos, gr, self.ncol, planes)
+            d = torch.floor(mean.addcmul_(var, z.reshape(gr, na * q, self.ncol)).add_(0.5))
+            out = self._shift_add(d.view(gr, na, q, self.ncol), unf, planes, b, npos)
+        else:
+            rg, r = self.rg, self.r
+            ga = gr * rg
+            v = na * q
+            cdt = torch.uint8 if self.nb <= 8 else torch.int32
+            cu = (u & mask).to(cdt).view(b, gr, k, npos)
+            cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
+            cu = cu.view(b, gr, rg, r, npos).permute(1, 2, 0, 4, 3).reshape(ga, q, r)
+            self.stats_conversions += float(self.nb * q * ga * self.ncol)
+            if self.exact_devices:
+                out = self._exact_devices_chunk(cu, unf, planes, b, npos)
+            else:
+                x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
+                part = torch.bmm(x, self.wd)                                # [GA, V, Ncol]
+                ref = torch.bmm(x, self.wr)                                 # [GA, V, T]
+                if p.c2c_sigma > 0:
+                    z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes)
+                    z = z.reshape(ga, v, -1)
+                    part.addcmul_(torch.bmm(x, self.wd2).sqrt_().mul_(p.c2c_sigma), z[..., :self.ncol])
+                    ref.addcmul_(torch.bmm(x, self.wr2).sqrt_().mul_(p.c2c_sigma), z[..., self.ncol:])
+                if self.step != 1.0:
+                    part.div_(self.step)
+                part.add_(0.5).floor_()
+                self.stats_clipped += torch.count_nonzero(part > self.max_code)
+                part.clamp_(0, self.max_code)
+                self._subtract_reference(part, adc_convert(ref, self.max_code, self.step) / self.step)
+                d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
+                if self.step != 1.0:
+                    d.mul_(self.step)
+                out = self._shift_add(d, unf, planes, b, npos)
+        return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)

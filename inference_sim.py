@@ -1,0 +1,328 @@
+"""Stage 1: hardware-aware inference on the simulated compute-in-memory chip.
+
+    python inference_sim.py                                   # default model, default hardware
+    python inference_sim.py --set operationmode=2 --set levelOutput=16
+    python inference_sim.py --preset neurosim-1.4 --neurosim-csv
+    python inference_sim.py --set model=lenet5 --set checkpoint=checkpoints/lenet5.pt
+
+Runs the model's test set three times: in float, quantized-ideal (weights and activations
+quantized, exact integer products) and hardware mode (the crossbar model of cim/: weight
+slicing into cells, conductances with a finite on/off ratio and a reference column, bit-serial
+inputs, partial sums per row group, ADC, shift-and-add, device non-idealities). Prints the
+three accuracies and per-layer statistics, and writes `layer_record_<model>/`:
+manifest.json, layer<k>.npz (input bits and weight codes of the sampled images),
+accuracy.json, predictions.npz and, with --neurosim-csv, DNN+NeuroSim V1.4 input files in
+neurosim/. The folder appears only when the run succeeds (written to a temporary folder and
+renamed). Bad input (unknown model, checkpoint that does not fit, NaN weights, a model or
+config that cannot be mapped, wrong input shape, missing data) gives one error line and exit
+status 2. See docs/stage1.md and traces.py for the formats.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class Stage1Error(Exception):
+    """Bad input: reported as one line on stderr, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from inferenceConfig import add_config_arguments
+    p = argparse.ArgumentParser(
+        description="Stage 1: accuracy of a network on the simulated CIM chip, and per-layer "
+                    "traces for stage 2 (Chip.py).",
+        epilog="Hardware, model and run settings come from inferenceConfig.py (--set NAME=VALUE; "
+               "e.g. --set model=vgg8, --set num_images=1000, --set d2d_sigma=0.1).")
+    add_config_arguments(p)
+    g = p.add_argument_group("stage 1")
+    g.add_argument("--neurosim-csv", action="store_true",
+                   help="also write DNN+NeuroSim V1.4 files (network.csv, weight<k>.csv, "
+                        "input<k>.csv) into <output>/neurosim/ (first traced image)")
+    g.add_argument("--list-models", action="store_true", help="list the registered models and exit")
+    g.add_argument("--random-init", action="store_true",
+                   help="use freshly initialised weights instead of a checkpoint (smoke tests, timing)")
+    g.add_argument("--calib-images", type=int, default=512,
+                   help="test images used to measure activation ranges when the checkpoint has "
+                        "none (default 512)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--modes", default="float,quantized,hardware",
+                   help="comma-separated passes to run (default all three); traces need 'hardware'")
+    g.add_argument("--no-traces", action="store_true",
+                   help="write only accuracy.json/predictions.npz, no manifest or layer files")
+    return p
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise Stage1Error("run.device = cuda, but CUDA is not available")
+    return torch.device(name)
+
+
+def batches(x: torch.Tensor, bs: int):
+    for i in range(0, x.shape[0], bs):
+        yield i, x[i:i + bs]
+
+
+@torch.no_grad()
+def run_pass(model, ctx, mode: str, x: torch.Tensor, y: torch.Tensor, bs: int, device,
+             progress: bool) -> tuple[np.ndarray, float]:
+    """One pass over the data; returns (predictions, seconds)."""
+    from tqdm import tqdm
+    ctx.begin_pass()
+    preds = np.empty(len(y), dtype=np.int64)
+    t0 = time.perf_counter()
+    n_batches = (len(y) + bs - 1) // bs
+    with ctx.use(mode):
+        for start, xb in tqdm(batches(x, bs), total=n_batches, desc=f"{mode:>9}", unit="batch",
+                              disable=not progress, leave=True, file=sys.stderr):
+            ctx.image_offset = start
+            out = model(xb.to(device, non_blocking=True))
+            if not torch.isfinite(out).all():
+                raise Stage1Error(f"{mode} pass produced NaN/inf outputs (batch at image {start})")
+            preds[start:start + len(xb)] = out.argmax(1).cpu().numpy()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return preds, time.perf_counter() - t0
+
+
+def load_model_and_data(cfg, args):
+    from models import ModelError, build_model, checkpoint_path, get_model_spec, load_checkpoint
+    from models.datasets import DATASETS, DatasetUnavailable, load_split
+    try:
+        spec = get_model_spec(cfg.run.model)
+        model = build_model(spec.name)
+    except ModelError as exc:
+        raise Stage1Error(str(exc)) from exc
+    extra, ckpt = {}, None
+    if args.random_init:
+        torch.manual_seed(cfg.run.seed)
+        model = build_model(spec.name)
+    else:
+        ckpt = checkpoint_path(spec, cfg.run.checkpoint)
+        if ckpt is None:
+            raise Stage1Error(f"model '{spec.name}' has no shipped checkpoint: train one with "
+                              f"`python train.py --model {spec.name}` and pass "
+                              f"--set checkpoint=PATH (or use --random-init)")
+        try:
+            extra = load_checkpoint(model, ckpt)
+        except ModelError as exc:
+            raise Stage1Error(str(exc)) from exc
+        if extra.get("model") not in (None, spec.name):
+            raise Stage1Error(f"checkpoint {ckpt} was trained for model '{extra.get('model')}', "
+                              f"not '{spec.name}'")
+    try:
+        split = load_split(spec.dataset, "test", cfg.run.data_dir)
+    except DatasetUnavailable as exc:
+        raise Stage1Error(str(exc)) from exc
+    info = DATASETS[spec.dataset]
+    n_total = len(split)
+    n = n_total if cfg.run.num_images is None else cfg.run.num_images
+    if n > n_total:
+        raise Stage1Error(f"run.num_images = {n} exceeds the {n_total} images of the "
+                          f"{spec.dataset} test set")
+    if n < n_total:
+        rng = np.random.default_rng(cfg.run.seed)
+        idx = np.sort(rng.choice(n_total, size=n, replace=False))
+    else:
+        idx = np.arange(n_total)
+    x, y = split.tensors(idx)
+    if tuple(x.shape[1:]) != tuple(info.input_shape):
+        raise Stage1Error(f"dataset files in {split.source} hold images of shape "
+                          f"{tuple(x.shape[1:])}, expected {info.input_shape} for {spec.dataset}")
+    return spec, model, extra, ckpt, split, x, y, idx
+
+
+def check_model_io(model, x: torch.Tensor, num_classes: int, name: str) -> None:
+    """One float forward on one image: a clear error if the model cannot take this input."""
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x[:1])
+    except (RuntimeError, ValueError) as exc:
+        raise Stage1Error(f"model '{name}' cannot process inputs of shape {tuple(x.shape[1:])}: "
+                          f"{str(exc).splitlines()[0]}") from exc
+    if out.dim() != 2 or out.shape[1] != num_classes:
+        raise Stage1Error(f"model '{name}' returns shape {tuple(out.shape)}; expected "
+                          f"[batch, {num_classes}] class scores")
+
+
+def layer_manifest_entry(k: int, layer, params) -> dict:
+    from traces import neurosim_row
+    geo = dict(layer.geometry)
+    _, s_w = layer.weight_codes()
+    nb = params.input_bits
+    entry = {"index": k, "name": layer.name, **geo, "pool": layer.pool,
+             "weight_bits": params.weight_bits, "input_bits": nb,
+             "weight_scale": s_w, "input_range": layer.act_range,
+             "input_scale": (layer.act_range / (2 ** (nb - 1) - 1)) if layer.act_range else 1.0}
+    entry["neurosim"] = neurosim_row(entry)
+    entry["stats"] = layer.statistics()
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_models:
+        from models import get_model_spec, list_models
+        for name in list_models():
+            s = get_model_spec(name)
+            print(f"{name:<12} dataset={s.dataset:<14} checkpoint={s.checkpoint or '-':<28} {s.description}")
+        return 0
+    from inferenceConfig import config_from_args
+    cfg = config_from_args(args)        # exits 2 on a bad setting
+    try:
+        run(cfg, args)
+        return 0
+    except Stage1Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(cfg, args) -> dict:
+    """The whole of stage 1 for a validated Config; returns the accuracy record plus
+    `ctx` (the CIM context of the converted model), `model` and `out_dir`."""
+    from cim import HardwareParams, MappingError, calibrate, convert_model
+    from traces import (BIT_ORDER, WEIGHT_ENCODING, TraceError, atomic_output_dir, layer_arrays,
+                        write_neurosim_csv, write_traces)
+    from models.datasets import DATASETS
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in ("float", "quantized", "hardware")]
+    if bad or not modes:
+        raise Stage1Error(f"--modes: unknown {bad or modes}; valid: float, quantized, hardware")
+    if args.calib_images < 1:
+        raise Stage1Error("--calib-images must be >= 1")
+    traces_wanted = not args.no_traces
+    if traces_wanted and "hardware" not in modes:
+        raise Stage1Error("traces come from the hardware pass: add 'hardware' to --modes or "
+                          "pass --no-traces")
+    params = HardwareParams.from_config(cfg)
+    try:
+        params.check_mappable()
+    except ValueError as exc:
+        raise Stage1Error(f"configuration cannot be mapped: {exc}") from exc
+
+    spec, model, extra, ckpt, split, x, y, idx = load_model_and_data(cfg, args)
+    info = DATASETS[spec.dataset]
+    device = pick_device(cfg.run.device)
+    if cfg.run.num_trace_images > len(y):
+        raise Stage1Error(f"run.num_trace_images = {cfg.run.num_trace_images} exceeds the "
+                          f"{len(y)} evaluated images")
+    check_model_io(model, x, info.num_classes, spec.name)
+    model = model.to(device).eval()
+    try:
+        ctx = convert_model(model, params)
+    except MappingError as exc:
+        raise Stage1Error(str(exc)) from exc
+
+    ranges = extra.get("act_ranges") or {}
+    missing = ctx.set_act_ranges(ranges)
+    calib_source = f"checkpoint ({ckpt})"
+    if missing:
+        nc = min(args.calib_images, len(y))
+        try:
+            calibrate(model, ctx, [xb.to(device) for _, xb in batches(x[:nc], cfg.run.batch_size)])
+        except MappingError as exc:
+            raise Stage1Error(str(exc)) from exc
+        calib_source = f"first {nc} evaluated test images (checkpoint has no activation ranges)"
+
+    bs = cfg.run.batch_size
+    progress = not args.no_progress
+    yn = y.numpy()
+    results, preds, seconds = {}, {}, {}
+    print(f"model {spec.name} on {spec.dataset} ({len(y)} test images from {split.source}), "
+          f"device {device}; hardware: {cfg.device.memory_type} {cfg.device.access_type}, "
+          f"{cfg.array.operation_mode}, {cfg.array.rows}x{cfg.array.cols} sub-arrays, "
+          f"{params.effective_rows_parallel} rows/conversion, cellBit {params.cell_bit}, "
+          f"{params.weight_bits}-bit weights, {params.input_bits}-bit inputs, "
+          f"ADC {params.adc_max_code + 1} levels", flush=True)
+    for mode in modes:
+        if mode == "hardware":
+            t0 = time.perf_counter()
+            try:
+                ctx.prepare_hardware()
+            except (MappingError, ValueError) as exc:
+                raise Stage1Error(str(exc)) from exc
+            seconds["program_cells"] = round(time.perf_counter() - t0, 3)
+            ctx.trace_images = cfg.run.num_trace_images if traces_wanted else 0
+        try:
+            p, s = run_pass(model, ctx, mode, x, y, bs, device, progress)
+        except MappingError as exc:
+            raise Stage1Error(str(exc)) from exc
+        preds[mode], seconds[mode] = p, round(s, 3)
+        results[mode] = float((p == yn).mean())
+
+    # ---- report ---------------------------------------------------------------------------
+    order = list(ctx.order) if "hardware" in modes else []
+    print("\naccuracy (top-1)")
+    for mode in modes:
+        print(f"  {mode:<10} {results[mode]:.4f}   ({seconds[mode]:.1f} s)")
+    if order:
+        print("\nper layer (hardware pass): input bit activity per plane (MSB first), ADC clipping")
+        for k, layer in enumerate(order, start=1):
+            st = layer.statistics()
+            act = " ".join(f"{a:.3f}" for a in st.get("input_bit_activity", []))
+            print(f"  {k:>2} {layer.name:<22} {layer.kind:<6} bits [{act}]  "
+                  f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}")
+
+    out_dir = Path(cfg.run.output_dir or f"layer_record_{spec.name}")
+    accuracy = {
+        "model": spec.name, "dataset": spec.dataset, "num_images": int(len(y)),
+        **{m: results[m] for m in modes},
+        "seconds": seconds, "calibration": calib_source,
+        "checkpoint": None if ckpt is None else str(ckpt),
+        "device": str(device), "torch_threads": torch.get_num_threads(),
+        "hardware_params": params.to_dict(),
+        "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    try:
+        with atomic_output_dir(out_dir) as tmp:
+            if traces_wanted:
+                n_tr = cfg.run.num_trace_images
+                manifest = {
+                    "model": spec.name, "dataset": spec.dataset,
+                    "num_trace_images": n_tr,
+                    "trace_image_indices": [int(i) for i in idx[:n_tr]],
+                    "weight_bits": params.weight_bits, "input_bits": params.input_bits,
+                    "cell_bit": params.cell_bit, "cells_per_weight": params.cells_per_weight,
+                    "input_bit_order": BIT_ORDER, "weight_encoding": WEIGHT_ENCODING,
+                    "config": cfg.to_dict(), "hardware_params": params.to_dict(),
+                    "accuracy_file": "accuracy.json",
+                    "layers": [layer_manifest_entry(k, l, params) for k, l in enumerate(order, 1)],
+                }
+                arrays = []
+                for layer in order:
+                    codes = torch.cat(layer.trace_codes, 0).numpy()
+                    wm = layer.weight_matrix()                       # [Gr, K_g, N_g]
+                    wmat = wm.permute(1, 0, 2).reshape(wm.shape[1], -1).cpu().numpy()
+                    arrays.append(layer_arrays(wmat, codes, layer.geometry,
+                                               params.weight_bits, params.input_bits))
+                write_traces(tmp, manifest, arrays)
+                if args.neurosim_csv:
+                    write_neurosim_csv(tmp / "neurosim", manifest, arrays)
+            (tmp / "accuracy.json").write_text(json.dumps(accuracy, indent=1) + "\n")
+            np.savez_compressed(tmp / "predictions.npz", labels=yn.astype(np.int16),
+                                indices=idx.astype(np.int64),
+                                **{m: preds[m].astype(np.int16) for m in modes})
+    except TraceError as exc:
+        raise Stage1Error(str(exc)) from exc
+    print(f"\nwrote {out_dir}/ (accuracy.json"
+          + (", manifest.json, layer1..%d.npz" % len(order) if traces_wanted else "")
+          + (", neurosim/" if traces_wanted and args.neurosim_csv else "") + ")")
+    return {**accuracy, "ctx": ctx, "model": model, "out_dir": out_dir}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
