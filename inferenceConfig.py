@@ -104,6 +104,9 @@ class PrecisionConfig:
     weight_bits: int = _f(8, "weight precision, bits")
     input_bits: int = _f(8, "activation (input) precision, bits")
     adc_levels: int = _f(32, "ADC output levels (32 = 5 bits)")
+    adc_full_scale: float | None = _f(
+        None, "stage 1, parallel read: ADC input range in cell steps (None: adc_levels - 1, "
+              "one code per cell step; larger values mean a coarser step)")
 
 
 @dataclass
@@ -364,6 +367,8 @@ def _check_rules(c: Config) -> None:
             _fail(f"precision.{name}", v, "an integer from 1 to 16")
     if not 2 <= p.adc_levels <= 65536:
         _fail("precision.adc_levels", p.adc_levels, "an integer from 2 to 65536")
+    if p.adc_full_scale is not None and not (p.adc_full_scale > 0 and math.isfinite(p.adc_full_scale)):
+        _fail("precision.adc_full_scale", p.adc_full_scale, "a positive number of cell steps, or None")
     # architecture
     if ar.speed_up_degree < 1:
         _fail("architecture.speed_up_degree", ar.speed_up_degree, "an integer >= 1")

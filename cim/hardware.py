@@ -109,7 +109,7 @@ class HardwareParams:
             drift_time_s=n.drift_time_s, drift_t0_s=n.drift_t0_s, drift_mode=n.drift_mode,
             drift_target=target, stuck_on_rate=n.stuck_on_rate,
             stuck_off_rate=n.stuck_off_rate, seed=n.seed,
-            adc_full_scale=getattr(p, "adc_full_scale", None))
+            adc_full_scale=p.adc_full_scale)
 
     # ---- derived ----------------------------------------------------------------------
     @property

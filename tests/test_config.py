@@ -93,6 +93,7 @@ def test_to_dict_round_trip():
     (None, "stuck_on_rate=1.5", ["nonideal.stuck_on_rate", "fraction"]),
     (None, "pipeline=maybe", ["architecture.pipeline", "true or false"]),
     (None, "clkFreq=nan", ["architecture.clock_freq_hz", "NaN"]),
+    (None, "adc_full_scale=-3", ["precision.adc_full_scale", "positive"]),
 ])
 def test_bad_values_name_field_value_and_choices(preset, setting, words):
     with pytest.raises(ic.ConfigError) as err:
@@ -126,3 +127,11 @@ def test_cli_bad_config_file_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "inferenceConfig.py"), "--config", str(bad)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "cannot parse" in proc.stderr
+
+
+def test_adc_full_scale_reaches_the_stage1_hardware_model():
+    from cim.hardware import HardwareParams
+    c = ic.load_config(None, None, ["operationmode=2", "adc_full_scale=62", "levelOutput=32"])
+    hw = HardwareParams.from_config(c)
+    assert hw.adc_full_scale == 62.0
+    assert HardwareParams.from_config(ic.load_config()).adc_full_scale is None
