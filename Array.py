@@ -1328,6 +1328,16 @@ class SubArray(Circuit):
                 c["shift_add_input"].calculate_power(input_reads)
                 e["shift_add_input"] = c["shift_add_input"].read_dynamic_energy
 
+        def parallel_accumulation_power() -> None:
+            """Adders and registers summing the numAdd row groups of a parallel read."""
+            if na > 1:
+                c["adder"].calculate_power(ncm * (na - 1), n_adc)
+                c["dff"].calculate_power(ncm * (na - 1), n_adc * (math.log2(self.level_output)
+                                                                 + math.ceil(math.log2(na)) / 2),
+                                         self.validated)
+                e["adder"] = c["adder"].read_dynamic_energy
+                e["dff"] = c["dff"].read_dynamic_energy
+
         def leak(*names: str) -> float:
             return float(sum(float(c[n].leakage) for n in names if n in c))
 
@@ -1369,13 +1379,7 @@ class SubArray(Circuit):
                                                           * vdd2 * self.num_row)
                 mux_power()
                 adc_power(na, enc_reads=ncm * na, sequential=False)
-                if na > 1:
-                    c["adder"].calculate_power(ncm * (na - 1), n_adc)
-                    c["dff"].calculate_power(ncm * (na - 1), n_adc * (math.log2(self.level_output)
-                                                                     + math.ceil(math.log2(na)) / 2),
-                                             self.validated)
-                    e["adder"] = c["adder"].read_dynamic_energy
-                    e["dff"] = c["dff"].read_dynamic_energy
+                parallel_accumulation_power()
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
@@ -1435,13 +1439,7 @@ class SubArray(Circuit):
                 c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
                 mux_power()
                 adc_power(na, enc_reads=ncm * na, sequential=False)
-                if na > 1:
-                    c["adder"].calculate_power(ncm * (na - 1), n_adc)
-                    c["dff"].calculate_power(ncm * (na - 1), n_adc * (math.log2(self.level_output)
-                                                                     + math.ceil(math.log2(na)) / 2),
-                                             self.validated)
-                    e["adder"] = c["adder"].read_dynamic_energy
-                    e["dff"] = c["dff"].read_dynamic_energy
+                parallel_accumulation_power()
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["array"] = self.read_dynamic_energy_array
