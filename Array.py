@@ -693,7 +693,6 @@ class SubArray(Circuit):
         return max(self.num_row_parallel // 2, 1)
 
     def _init_adc(self, levels: int, *, parallel: bool, encoder: bool) -> None:
-        p = self.param
         n_adc = _div_int(self.num_col, self.num_col_muxed)
         self.adc_levels = int(levels)
         if self.sar_adc_mode:
@@ -714,7 +713,6 @@ class SubArray(Circuit):
         the sub-array takes no layout constraint from its parent)."""
         self._require_initialized()
         p, tech = self.param, self.tech
-        F = tech.featureSize
         c = self._children
         h = lambda n: c[n].height if n in c else 0.0   # noqa: E731
         w = lambda n: c[n].width if n in c else 0.0    # noqa: E731

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from .hardware import (HardwareParams, adc_convert, bit_plane_weights,
-                       c2c_noise, input_bits, program_cells, sense_amp_moments, slice_weights,
+                       c2c_noise, program_cells, sense_amp_moments, slice_weights,
                        weight_slices)
 
 # Largest intermediate (elements) per chunk of images.

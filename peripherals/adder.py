@@ -66,8 +66,6 @@ class Adder(Circuit):
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
         self._require_initialized()
-        tech = self.tech
-        F = tech.featureSize
         _, h_nand, w_nand = self._nand2_area()
         self.area = self.height = self.width = 0.0
         if given(new_height) and mode == AreaModify.NONE:

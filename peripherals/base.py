@@ -27,7 +27,7 @@ import numpy as np
 import FormulaBindings as fb
 
 __all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "horowitz", "BOLTZMANN",
-           "is_given", "as_result", "apply_area_modify", "logic_cell_height"]
+           "is_given", "as_result", "apply_area_modify", "logic_cell_height", "fold_gates"]
 
 BOLTZMANN = 1.380649e-23  # J/K
 
@@ -200,3 +200,16 @@ def logic_cell_height(tech) -> float:
     if tech.node_nm <= 14:
         return fb.rules.cell_height_in_F(tech.node_nm) * tech.featureSize
     return fb.rules.CELL_HEIGHT * tech.featureSize
+
+
+def fold_gates(n: int, extent: float, unit: float, who: str, what: str) -> tuple[int, float]:
+    """Spread `n` gates of size `unit` along lines of the given `extent` (a height or a
+    width, m): returns how many lines are needed and the pitch each gate then gets along
+    its line (the gates are spread evenly over the lines). `who`/`what` name the circuit
+    and the gate for the error raised when not even one gate fits."""
+    per_line = int(extent / unit)
+    if per_line <= 0:
+        raise ValueError(f"{who}: the given size is smaller than one {what}")
+    lines = math.ceil(n / per_line)
+    per_line = math.ceil(n / lines)
+    return lines, extent / per_line

@@ -23,7 +23,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from .base import Circuit, Context
+from .base import Circuit
 
 __all__ = ["Bus", "BusMode", "UNIT_WIRE_CAP", "RepeaterDesign", "size_repeaters",
            "unit_length_delay", "unit_length_energy"]

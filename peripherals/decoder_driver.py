@@ -9,7 +9,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.mux import tg_resistance, tg_widths_for_resistance
 from peripherals.row_decoder import (COL_MODE, ROW_MODE, apply_area_modify, as_result, is_given,
                                      min_cell_height, min_cell_width)
@@ -62,20 +62,10 @@ class DecoderDriver(Circuit):
         min_h = min_cell_height(tech)
         min_w = min_cell_width(tech)
         if is_given(new_height) and mode == AreaModify.NONE:
-            per_col = int(new_height / min_h)
-            if per_col <= 0:
-                raise ValueError("DecoderDriver: the given height is lower than one gate")
-            self.num_col_tg = math.ceil(n / per_col)
-            per_col = math.ceil(n / self.num_col_tg)
-            self.tg_height = new_height / per_col
+            self.num_col_tg, self.tg_height = fold_gates(n, new_height, min_h, "DecoderDriver", "gate")
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
         elif is_given(new_width) and mode == AreaModify.NONE:
-            per_row = int(new_width / min_w)
-            if per_row <= 0:
-                raise ValueError("DecoderDriver: the given width is narrower than one gate")
-            self.num_row_tg = math.ceil(n / per_row)
-            per_row = math.ceil(n / self.num_row_tg)
-            self.tg_width = new_width / per_row
+            self.num_row_tg, self.tg_width = fold_gates(n, new_width, min_w, "DecoderDriver", "gate")
             num_fold = int(self.tg_width / (0.5 * min_w)) - 1
             # (a gate narrower than one fold is laid out unfolded; the reference would pass 0)
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)

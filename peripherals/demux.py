@@ -2,13 +2,12 @@
 signal to one of several lines. Not used by V1.4's sub-array; ported for completeness."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit
+from peripherals.base import AreaModify, Circuit, fold_gates
 from peripherals.row_decoder import apply_area_modify, as_result, is_given, min_cell_width
 
 __all__ = ["DeMux"]
@@ -48,14 +47,10 @@ class DeMux(Circuit):
         pairs = self.num_input
         if is_given(new_width) and mode == AreaModify.NONE:
             min_w = min_cell_width(tech)
-            per_row = int(new_width / (min_w * 2))
-            if per_row <= 0:
-                raise ValueError("DeMux: the given width is narrower than one gate pair")
-            rows = math.ceil(pairs / per_row)
-            per_row = math.ceil(pairs / rows)
+            rows, pair_width = fold_gates(pairs, new_width, min_w * 2, "DeMux", "gate pair")
             # The reference stores this width (m) in an integer, i.e. 0, and folds -1 times;
             # the real width is used here.
-            tg_width = new_width / per_row / 2
+            tg_width = pair_width / 2
             num_fold = int(tg_width / (0.5 * min_w)) - 1
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
             self.width = new_width

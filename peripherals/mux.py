@@ -12,7 +12,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit
+from peripherals.base import AreaModify, Circuit, fold_gates
 from peripherals.row_decoder import (apply_area_modify, as_result, fin_factor, is_given,
                                      min_cell_width)
 
@@ -100,12 +100,7 @@ class Mux(Circuit):
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 min_w = min_cell_width(tech)
-                per_row = int(new_width / min_w)
-                if per_row <= 0:
-                    raise ValueError("Mux: the given width is narrower than one gate")
-                self.num_row_tg = math.ceil(num_tg / per_row)
-                per_row = math.ceil(num_tg / self.num_row_tg)
-                self.tg_width = new_width / per_row
+                self.num_row_tg, self.tg_width = fold_gates(num_tg, new_width, min_w, "Mux", "gate")
                 num_fold = int(self.tg_width / (0.5 * min_w)) - 1
             # (a gate narrower than one fold is laid out unfolded; the reference would pass 0)
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)

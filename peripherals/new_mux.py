@@ -2,13 +2,12 @@
 voltage / write path). Not used by V1.4's sub-array; ported for completeness."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit
+from peripherals.base import AreaModify, Circuit, fold_gates
 from peripherals.mux import tg_resistance
 from peripherals.row_decoder import apply_area_modify, as_result, is_given, min_cell_width
 
@@ -47,12 +46,9 @@ class NewMux(Circuit):
         num_tg = self.num_input * 3
         if is_given(new_width) and mode == AreaModify.NONE:
             min_w = min_cell_width(tech)
-            per_row = int(new_width / (min_w * 2))
-            if per_row <= 0:
-                raise ValueError("NewMux: the given width is narrower than one gate pair")
-            self.num_row_tg_pair = math.ceil(num_tg / per_row)
-            per_row = math.ceil(num_tg / self.num_row_tg_pair)
-            self.tg_width = new_width / per_row / 2
+            self.num_row_tg_pair, pair_width = fold_gates(num_tg, new_width, min_w * 2, "NewMux",
+                                                          "gate pair")
+            self.tg_width = pair_width / 2
             num_fold = int(self.tg_width / (0.5 * min_w)) - 1
             # (a gate narrower than one fold is laid out unfolded; the reference would pass 0)
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)

@@ -5,13 +5,12 @@ access-transistor gates (WL) and the read voltage to the row's bit line.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.row_decoder import apply_area_modify, as_result, is_given, min_cell_height
 
 __all__ = ["NewSwitchMatrix"]
@@ -65,12 +64,7 @@ class NewSwitchMatrix(Circuit):
         n = self.num_output
         min_h = min_cell_height(tech)
         if is_given(new_height) and mode == AreaModify.NONE:
-            per_col = int(new_height / min_h)
-            if per_col <= 0:
-                raise ValueError("NewSwitchMatrix: the given height is lower than one gate")
-            self.num_col_tg = math.ceil(n / per_col)
-            per_col = math.ceil(n / self.num_col_tg)
-            self.tg_height = new_height / per_col
+            self.num_col_tg, self.tg_height = fold_gates(n, new_height, min_h, "NewSwitchMatrix", "gate")
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
             self.dff.calculate_area(new_height, None, AreaModify.NONE)
             self.height = new_height

@@ -6,13 +6,12 @@ In the sub-array it drives the word lines of SRAM / crossbar arrays in parallel 
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.mux import snap_tg_widths, tg_resistance, tg_widths_for_resistance
 from peripherals.row_decoder import (COL_MODE, ROW_MODE, apply_area_modify, as_result,
                                      is_given, min_cell_height, min_cell_width)
@@ -75,12 +74,8 @@ class SwitchMatrix(Circuit):
         if self.mode == ROW_MODE:
             min_h = min_cell_height(tech)
             if is_given(new_height) and mode == AreaModify.NONE:
-                per_col = int(new_height / min_h)
-                if per_col <= 0:
-                    raise ValueError("SwitchMatrix: the given height is lower than one gate")
-                self.num_col_tg_pair = math.ceil(n / per_col)
-                per_col = math.ceil(n / self.num_col_tg_pair)
-                self.tg_height = new_height / per_col
+                self.num_col_tg_pair, self.tg_height = fold_gates(n, new_height, min_h, "SwitchMatrix",
+                                                                  "gate")
                 _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
                 self.dff.calculate_area(new_height, None, AreaModify.NONE)
                 self.height = new_height
@@ -93,12 +88,9 @@ class SwitchMatrix(Circuit):
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 min_w = min_cell_width(tech)
-                per_row = int(new_width / (min_w * 2))
-                if per_row <= 0:
-                    raise ValueError("SwitchMatrix: the given width is narrower than one gate pair")
-                self.num_row_tg_pair = math.ceil(n / per_row)
-                per_row = math.ceil(n / self.num_row_tg_pair)
-                self.tg_width = new_width / per_row / 2
+                self.num_row_tg_pair, pair_width = fold_gates(n, new_width, min_w * 2, "SwitchMatrix",
+                                                              "gate pair")
+                self.tg_width = pair_width / 2
                 num_fold = int(self.tg_width / (0.5 * min_w)) - 1
                 # a gate narrower than one fold cannot fold less than once
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
