@@ -1163,6 +1163,16 @@ class SubArray(Circuit):
         def ceil_cycles(t) -> np.ndarray:
             return np.ceil(np.asarray(t, dtype=float) * clk)
 
+        def add_shift_add_cycles(adc, accum):
+            """Cycles the weight and input shift-adds add beyond what the reads hide."""
+            if cps > 1:
+                accum = accum + (cps - 1) * n_groups * np.maximum(
+                    ceil_cycles(inner("shift_add_weight")) - (adc + accum) / ncm, 0)
+            if self.num_read_pulse > 1 and n_groups > 0:
+                accum = accum + n_groups * np.maximum(
+                    ceil_cycles(inner("shift_add_input")) - (adc + accum) / n_groups, 0)
+            return accum
+
         g = comp.get
         adc_t = g("adc_multilevel_sense_amp", 0.0) + g("adc_encoder", 0.0) + g("adc_sar", 0.0)
         mux_t = (g("column_mux", 0.0) + g("mux_decoder", 0.0)) if ncm > 1 else 0.0
@@ -1193,12 +1203,7 @@ class SubArray(Circuit):
                 accum = np.zeros(act.shape)
                 if na > 1:
                     accum = accum + ncm * (na - 1) * (ceil_cycles(lat["adder_s"]) - 1)
-                if cps > 1:
-                    accum = accum + (cps - 1) * n_groups * np.maximum(
-                        ceil_cycles(inner("shift_add_weight")) - (adc + accum) / ncm, 0)
-                if self.num_read_pulse > 1 and n_groups > 0:
-                    accum = accum + n_groups * np.maximum(
-                        ceil_cycles(inner("shift_add_input")) - (adc + accum) / n_groups, 0)
+                accum = add_shift_add_cycles(adc, accum)
                 other = 0.0
             else:
                 pre = g("precharger", 0.0) if self.mem_type == "SRAM" else 0.0
@@ -1220,12 +1225,7 @@ class SubArray(Circuit):
                 adc = rows * ncm
                 # quirk kept: negative when no row is active and the adder needs > 1 cycle
                 accum = ncm * (rows - 1) * (ceil_cycles(lat["adder_s"]) - 1)
-                if cps > 1:
-                    accum = accum + (cps - 1) * n_groups * np.maximum(
-                        ceil_cycles(inner("shift_add_weight")) - (adc + accum) / ncm, 0)
-                if self.num_read_pulse > 1 and n_groups > 0:
-                    accum = accum + n_groups * np.maximum(
-                        ceil_cycles(inner("shift_add_input")) - (adc + accum) / n_groups, 0)
+                accum = add_shift_add_cycles(adc, accum)
                 other = 0.0
             else:
                 adc = (adc_t + self.column_delay) * (rows * ncm) * beta

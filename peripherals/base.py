@@ -27,7 +27,8 @@ import numpy as np
 import FormulaBindings as fb
 
 __all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "horowitz", "BOLTZMANN",
-           "is_given", "as_result", "apply_area_modify", "logic_cell_height", "fold_gates"]
+           "is_given", "as_result", "apply_area_modify", "logic_cell_height", "fold_gates",
+           "dense_row_gate_height"]
 
 BOLTZMANN = 1.380649e-23  # J/K
 
@@ -213,3 +214,13 @@ def fold_gates(n: int, extent: float, unit: float, who: str, what: str) -> tuple
     lines = math.ceil(n / per_line)
     per_line = math.ceil(n / lines)
     return lines, extent / per_line
+
+
+def dense_row_gate_height(n: int, height: float, min_height: float) -> float:
+    """Height each of `n` row gates gets in a column of `height`; when the rows are too
+    dense for one gate each, the gates spread over several columns and get more height."""
+    h = height / n
+    if h < min_height:
+        num_col = math.ceil(min_height / h)
+        h = height / math.ceil(n / num_col)
+    return h

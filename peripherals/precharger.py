@@ -1,13 +1,12 @@
 """Bit-line precharger of SRAM arrays: per column two precharge PMOS and one equalizer."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.row_decoder import apply_area_modify, as_result, is_given
 
 __all__ = ["Precharger"]
@@ -57,11 +56,9 @@ class Precharger(Circuit):
         h_unit = h_pre * 2 + h_eq
         w_unit = max(w_pre, w_eq)
         if is_given(new_width) and mode == AreaModify.NONE:
-            per_row = min(int(new_width / w_unit), self.num_col)
-            if per_row <= 0:
-                raise ValueError("Precharger: the given width is narrower than one unit")
+            rows, _ = fold_gates(self.num_col, new_width, w_unit, "Precharger", "unit")
             self.width = new_width
-            self.height = math.ceil(self.num_col / per_row) * h_unit
+            self.height = rows * h_unit
         else:
             self.width = self.num_col * w_unit
             self.height = h_unit

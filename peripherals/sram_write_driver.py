@@ -1,13 +1,12 @@
 """SRAM write driver: three inverters per column (two drive BL, one BL-bar)."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.row_decoder import apply_area_modify, as_result, is_given
 
 __all__ = ["SRAMWriteDriver"]
@@ -45,11 +44,9 @@ class SRAMWriteDriver(Circuit):
         _, h_inv, w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech, R.CELL_HEIGHT * tech.featureSize)
         h_unit, w_unit = h_inv * 3, w_inv
         if is_given(new_width) and mode == AreaModify.NONE:
-            per_row = min(int(new_width / w_unit), self.num_col)
-            if per_row <= 0:
-                raise ValueError("SRAMWriteDriver: the given width is narrower than one unit")
+            rows, _ = fold_gates(self.num_col, new_width, w_unit, "SRAMWriteDriver", "unit")
             self.width = new_width
-            self.height = math.ceil(self.num_col / per_row) * h_unit
+            self.height = rows * h_unit
         else:
             self.width = self.num_col * w_unit
             self.height = h_unit

@@ -3,13 +3,12 @@ row), the row driver that follows a decoder in multifunctional memory/neuro arra
 V1.4's sub-array constructs it but never initializes it; it is ported for completeness."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, dense_row_gate_height
 from peripherals.row_decoder import apply_area_modify, as_result, is_given, min_cell_height
 
 __all__ = ["WLDecoderOutput"]
@@ -59,17 +58,12 @@ class WLDecoderOutput(Circuit):
         _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, min_h)
         _, h_nmos, w_nmos = fb.gate_area(INV, 1, self.width_nmos, 0.0, tech, min_h)
         if is_given(new_height) and mode == AreaModify.NONE:
-            tg_height = new_height / n
-            if tg_height < min_h:
-                num_col_tg = math.ceil(min_h / tg_height)
-                tg_height = new_height / math.ceil(n / num_col_tg)
+            tg_height = dense_row_gate_height(n, new_height, min_h)
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, tg_height)
             h_unit = max(h_inv, h_nor, h_nmos, h_tg)
-            per_col = int(new_height / h_unit)
-            if per_col <= 0:
-                raise ValueError("WLDecoderOutput: the given height is lower than one driver")
+            num_col_unit, _ = fold_gates(n, new_height, h_unit, "WLDecoderOutput", "driver")
             self.height = new_height
-            self.width = (w_nor + w_inv + w_nmos + w_tg) * math.ceil(n / per_col)
+            self.width = (w_nor + w_inv + w_nmos + w_tg) * num_col_unit
         else:
             self.height = max(h_inv, h_nor, h_tg, h_nmos) * n
             self.width = w_nor + w_inv + w_tg + w_nmos

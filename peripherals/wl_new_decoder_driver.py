@@ -5,13 +5,12 @@ line (access-transistor gates) and its bit line. It follows the row decoder.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, horowitz
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, dense_row_gate_height
 from peripherals.row_decoder import apply_area_modify, as_result, is_given, min_cell_height
 
 __all__ = ["WLNewDecoderDriver"]
@@ -59,17 +58,10 @@ class WLNewDecoderDriver(Circuit):
         _, h_inv, w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech, min_h)
         _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, min_h)
         if is_given(new_height) and mode == AreaModify.NONE:
-            tg_height = new_height / n
-            if tg_height < min_h:
-                # rows too dense for one gate each: spread the gates over several columns
-                num_col_tg = math.ceil(min_h / tg_height)
-                tg_height = new_height / math.ceil(n / num_col_tg)
+            tg_height = dense_row_gate_height(n, new_height, min_h)
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, tg_height)
             h_unit = max(h_inv, h_nand, h_tg)
-            per_col = int(new_height / h_unit)
-            if per_col <= 0:
-                raise ValueError("WLNewDecoderDriver: the given height is lower than one driver")
-            num_col_unit = math.ceil(n / per_col)
+            num_col_unit, _ = fold_gates(n, new_height, h_unit, "WLNewDecoderDriver", "driver")
             self.height = new_height
             self.width = (3 * w_nand + w_inv + 2 * w_tg) * num_col_unit
         else:
