@@ -603,6 +603,8 @@ def _progress_bar(quiet: bool):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from chip_traces import TraceError, default_trace_folder, load_traces
+    from outputs import RunOutputs
+    from validation import InputError
     import report
 
     try:
@@ -620,36 +622,71 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     folder = args.traces or str(default_trace_folder(cfg))
+    inputs = [folder, args.network, args.old_traces, args.config]
     update, close = _progress_bar(args.quiet)
     try:
-        traces = load_traces(folder, args.network, int(param.synapseBit), int(param.numBitInput),
-                             float(param.algoWeightMin), float(param.algoWeightMax), args.image,
-                             progress=(lambda k: update("traces", k, 0)) if update else None)
-        old = None
-        if args.old_traces:
-            from programming import check_same_network
-            old = load_traces(args.old_traces, args.network, int(param.synapseBit),
-                              int(param.numBitInput), float(param.algoWeightMin),
-                              float(param.algoWeightMax), args.image)
-            check_same_network(traces, old)
-        result = estimate(param, traces, update, write_cost=True, old_traces=old)
-    except (TraceError, ConfigError) as exc:
+        with RunOutputs(inputs) as out:
+            # every output is reserved (checked writable, not an input) before the run
+            staged_json = out.file(args.json, "--json") if args.json else None
+            staged_csv = out.file(args.csv, "--csv") if args.csv else None
+            staged_plots = out.files_in(args.plots, "--plots") if args.plots else None
+            traces = load_traces(folder, args.network, int(param.synapseBit),
+                                 int(param.numBitInput), float(param.algoWeightMin),
+                                 float(param.algoWeightMax), args.image,
+                                 progress=(lambda k: update("traces", k, 0)) if update else None)
+            old = None
+            if args.old_traces:
+                from programming import check_same_network
+                old = load_traces(args.old_traces, args.network, int(param.synapseBit),
+                                  int(param.numBitInput), float(param.algoWeightMin),
+                                  float(param.algoWeightMax), args.image)
+                check_same_network(traces, old)
+            result = _estimate_checked(param, traces, update, old)
+            close()
+            text = report.text_report(result, param, cfg, traces)
+            if staged_json:
+                report.write_json(result, staged_json)
+            if staged_csv:
+                report.write_csv(result, staged_csv)
+            if staged_plots:
+                report.write_plots(result, staged_plots)
+            out.commit()
+    except (TraceError, ConfigError, InputError) as exc:
         close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    close()
-    print(report.text_report(result, param, cfg, traces))
-    try:
-        if args.json:
-            report.write_json(result, args.json)
-        if args.csv:
-            report.write_csv(result, args.csv)
-        if args.plots:
-            report.write_plots(result, args.plots)
     except OSError as exc:
-        print(f"error: cannot write output: {exc}", file=sys.stderr)
+        close()
+        print(f"error: cannot write output: {exc.filename or ''} ({exc.strerror or exc}); "
+              f"nothing was written", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        close()
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+    print(text)
     return 0
+
+
+def _estimate_checked(param, traces, update, old):
+    """estimate() with numerical warnings kept out of stderr (they go into the report's
+    messages) and arithmetic failures turned into one error line."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        try:
+            result = estimate(param, traces, update, write_cost=True, old_traces=old)
+        except (ZeroDivisionError, OverflowError, FloatingPointError) as exc:
+            raise ConfigError(f"the settings make the chip model fail ({type(exc).__name__}: "
+                              f"{str(exc)[:60]}); check the --set / --config values against "
+                              f"`--list-settings`") from None
+    seen = []
+    for w in caught:
+        text = f"numerical warning in the chip model: {str(w.message)[:80]}"
+        if text not in seen:
+            seen.append(text)
+    result.messages.extend(seen[:5])
+    return result
 
 
 if __name__ == "__main__":

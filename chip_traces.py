@@ -25,20 +25,23 @@ Any problem raises `TraceError` with one message naming the file and the layer.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
+                        check_readable_file, load_json_text, read_text, short)
+
 __all__ = ["TraceError", "LayerTrace", "NetworkTraces", "load_traces", "read_network_csv",
            "num_in_vector", "weight_cells", "default_trace_folder"]
 
 
-class TraceError(ValueError):
+class TraceError(InputError):
     """Bad or missing trace input; the message names the file and the layer."""
 
 
@@ -98,10 +101,12 @@ def _check_rows(rows: list[list[int]], source: str) -> list[list[int]]:
 def read_network_csv(path: str | os.PathLike) -> list[list[int]]:
     """Read a NetWork.csv (8 integer columns per layer, comma separated, no header)."""
     p = Path(path)
-    if not p.is_file():
-        raise TraceError(f"{p}: network file not found")
+    try:
+        text = read_text(p, "network file", 16 << 20)
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
     rows = []
-    for n, line in enumerate(p.read_text().splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
             continue
@@ -109,8 +114,9 @@ def read_network_csv(path: str | os.PathLike) -> list[list[int]]:
             vals = [float(v) for v in line.split(",") if v.strip() != ""]
         except ValueError:
             raise TraceError(f"{p}, line {n}: not a list of numbers: {line[:60]!r}") from None
-        if any(not math.isfinite(v) or v != int(v) for v in vals):
-            raise TraceError(f"{p}, line {n}: network entries must be integers: {line[:60]!r}")
+        if any(not math.isfinite(v) or v != int(v) or abs(v) > 1 << 24 for v in vals):
+            raise TraceError(f"{p}, line {n}: network entries must be integers up to 2^24: "
+                             f"{line[:60]!r}")
         rows.append([int(v) for v in vals])
     return _check_rows(rows, str(p))
 
@@ -122,9 +128,18 @@ def read_network_csv(path: str | os.PathLike) -> list[list[int]]:
 _COMMA, _NL, _DOT, _MINUS, _SPACE, _ZERO = 44, 10, 46, 45, 32, 48
 
 
+def _check_file(path: Path, what: str, layer: int) -> int:
+    """Size of a trace file that exists and is readable, else TraceError."""
+    try:
+        return check_readable_file(path, f"{what} file of layer {layer}")
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+
+
 def _read_bytes(path: Path, what: str, layer: int) -> bytes:
-    if not path.is_file():
-        raise TraceError(f"{path}: {what} file of layer {layer} not found")
+    size = _check_file(path, what, layer)
+    # the general reader holds the bytes and a float64 per value (<= 4 bytes per file byte)
+    Budget.from_env().check(5 * size, f"{path} ({what} file of layer {layer})")
     data = path.read_bytes()
     if not data.strip():
         raise TraceError(f"{path}: {what} file of layer {layer} is empty")
@@ -139,9 +154,12 @@ def _line_chunks(path: Path, max_bytes: int = 1 << 22):
     lines, at most `max_bytes`, so big files are parsed in bounded memory."""
     size = path.stat().st_size
     with open(path, "rb") as f:
-        first = f.readline()
+        first = f.readline(1 << 26)
     line_len = len(first)
     if line_len < 2 or not first.endswith(b"\n") or size % line_len:
+        return None
+    crlf = first.endswith(b"\r\n")
+    if crlf and line_len < 3:
         return None
     per = max(1, max_bytes // line_len)
 
@@ -151,17 +169,24 @@ def _line_chunks(path: Path, max_bytes: int = 1 << 22):
                 block = f.read(per * line_len)
                 if not block:
                     return
-                yield block
+                # CRLF lines: drop the CR of every line (a misplaced one fails the checks)
+                yield block.replace(b"\r\n", b"\n") if crlf else block
 
-    return line_len, size // line_len, chunks()
+    return line_len - crlf, size // line_len, chunks()
 
 
 def _generic_matrix(data: bytes, path: Path, layer: int, what: str) -> np.ndarray:
     """Slow but general: any decimal number format, CR/LF line ends, spaces."""
-    lines = [ln for ln in data.decode("ascii", errors="replace").splitlines() if ln.strip()]
+    text = data.decode("ascii", errors="replace")
+    del data
     ncol = None
-    out = []
-    for n, line in enumerate(lines, start=1):
+    out: list[np.ndarray] = []
+    rows: list[list[float]] = []
+    n = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        n += 1
         parts = line.split(",")
         if parts and parts[-1].strip() == "":
             parts = parts[:-1]
@@ -171,12 +196,17 @@ def _generic_matrix(data: bytes, path: Path, layer: int, what: str) -> np.ndarra
             raise TraceError(f"{path}, line {n}: {len(parts)} values, the first line has {ncol} "
                              f"(truncated or ragged {what} file of layer {layer})")
         try:
-            out.append([float(v) for v in parts])
+            rows.append([float(v) for v in parts])
         except ValueError:
             bad = next(v for v in parts if not _is_float(v))
             raise TraceError(f"{path}, line {n}: {bad.strip()[:20]!r} is not a number "
                              f"({what} file of layer {layer})") from None
-    return np.asarray(out, dtype=np.float64)
+        if len(rows) * ncol >= 1 << 16:        # bounded list of Python floats
+            out.append(np.asarray(rows, dtype=np.float64))
+            rows = []
+    if rows or not out:
+        out.append(np.asarray(rows, dtype=np.float64).reshape(len(rows), ncol or 0))
+    return np.concatenate(out) if len(out) > 1 else out[0]
 
 
 def _is_float(s: str) -> bool:
@@ -189,8 +219,7 @@ def _is_float(s: str) -> bool:
 
 def _parse_bits_csv(path: Path, layer: int) -> np.ndarray:
     """0/1 matrix of an input file, uint8."""
-    if not path.is_file():
-        raise TraceError(f"{path}: input file of layer {layer} not found")
+    _check_file(path, "input", layer)
     lines = _line_chunks(path)
     if lines is not None and lines[0] % 2 == 0:
         line_len, nrow, chunks = lines
@@ -282,8 +311,7 @@ def _fixed_width_values(data: bytes, path: Path) -> np.ndarray | None:
 def _parse_weight_csv(path: Path, layer: int, synapse_bit: int, wmin: float,
                       wmax: float) -> np.ndarray:
     """NeuroSim weight levels (int16) of a weight file."""
-    if not path.is_file():
-        raise TraceError(f"{path}: weight file of layer {layer} not found")
+    _check_file(path, "weight", layer)
     lines = _line_chunks(path)
     if lines is not None:
         line_len, nrow, chunks = lines
@@ -423,15 +451,28 @@ def _finish_layer(k: int, row: list[int], levels: np.ndarray, bits: np.ndarray,
 
 
 def _load_csv_folder(folder: Path, network: list[list[int]], synapse_bit: int,
-                     input_bits: int, wmin: float, wmax: float, progress) -> list[LayerTrace]:
+                     input_bits: int, wmin: float, wmax: float, progress,
+                     pairs: list[tuple[Path, Path]] | None = None) -> list[LayerTrace]:
+    if pairs is not None and len(pairs) != len(network):
+        raise TraceError(f"{folder / 'trace_command.sh'}: lists {len(pairs)} layers, the "
+                         f"network has {len(network)}; wrong --network file?")
     layers = []
     for k, row in enumerate(network, start=1):
-        wpath, xpath = folder / f"weight{k}.csv", folder / f"input{k}.csv"
+        wpath, xpath = pairs[k - 1] if pairs is not None else (
+            folder / f"weight{k}.csv", folder / f"input{k}.csv")
         levels = _parse_weight_csv(wpath, k, synapse_bit, wmin, wmax)
         bits = _parse_bits_csv(xpath, k)
         layers.append(_finish_layer(k, row, levels, bits, input_bits, str(wpath), str(xpath)))
         if progress:
             progress(k)
+    if pairs is not None:
+        listed = {p.name for pair in pairs for p in pair}
+        extra_files = sorted(p.name for p in folder.glob("*.csv")
+                             if p.name.startswith(("weight", "input")) and p.name not in listed)
+        if extra_files:
+            raise TraceError(f"{folder}: {', '.join(extra_files[:3])} not listed in "
+                             f"trace_command.sh; the folder holds more layers than it lists")
+        return layers
     extra = folder / f"weight{len(network) + 1}.csv"
     if extra.exists():
         raise TraceError(f"{extra}: the folder holds more layers than the network "
@@ -441,83 +482,192 @@ def _load_csv_folder(folder: Path, network: list[list[int]], synapse_bit: int,
 
 def _load_npz_folder(path: Path, network: list[list[int]] | None, synapse_bit: int,
                      input_bits: int):
+    """traces.npz: `w<k>` integer weight codes [rows, C_out], `x<k>` packed input bits
+    [rows, ceil(cols/8)], `x<k>_shape` [rows, cols], `meta` (JSON text: wbits,
+    network_rows). Every array is checked before use (validation.NpzReader)."""
     try:
-        z = np.load(path, allow_pickle=False)
-        files = set(z.files)
-        meta = json.loads(str(z["meta"])) if "meta" in files else {}
-    except Exception as exc:
-        raise TraceError(f"{path}: cannot read ({exc})") from exc
+        with NpzReader(path, "traces.npz") as z:
+            return _read_npz(z, path, network, synapse_bit, input_bits)
+    except TraceError:
+        raise
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+
+
+def _read_npz(z: NpzReader, path: Path, network, synapse_bit: int, input_bits: int):
+    meta: dict[str, Any] = {}
+    if "meta" in z:
+        raw = z.array("meta", "U", ndim=0)
+        meta = load_json_text(str(raw), f"{path}[meta]")
+        if not isinstance(meta, dict):
+            raise TraceError(f"{path}: 'meta' must hold a JSON object, got {short(meta)}")
     if network is None:
-        if "network_rows" not in meta:
+        rows = meta.get("network_rows")
+        if rows is None:
             raise TraceError(f"{path}: no network rows stored; pass --network FILE")
-        network = _check_rows([[int(v) for v in r[:8]] for r in meta["network_rows"]], str(path))
-    wb = int(meta.get("wbits", synapse_bit))
+        if not isinstance(rows, list) or not all(
+                isinstance(r, list) and len(r) >= 8 and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in r[:8]) for r in rows):
+            raise TraceError(f"{path}: meta.network_rows must be a list of rows of 8 integers, "
+                             f"got {short(rows)}")
+        network = _check_rows([[int(v) for v in r[:8]] for r in rows], f"{path}[meta]")
+    wb = meta.get("wbits", synapse_bit)
+    if not isinstance(wb, int) or isinstance(wb, bool):
+        raise TraceError(f"{path}: meta.wbits {short(wb)} is not an integer")
     if wb != synapse_bit:
         raise TraceError(f"{path}: traces hold {wb}-bit weights, the configuration says "
                          f"{synapse_bit} (synapseBit)")
+    half = 2 ** (synapse_bit - 1)
     layers = []
     for k, row in enumerate(network, start=1):
         for key in (f"w{k}", f"x{k}", f"x{k}_shape"):
-            if key not in files:
+            if key not in z:
                 raise TraceError(f"{path}: array {key} of layer {k} is missing")
-        q = z[f"w{k}"].astype(np.int64)
-        levels = (q + 2 ** (synapse_bit - 1)).astype(np.int16)
-        shape = tuple(int(v) for v in z[f"x{k}_shape"])
-        bits = np.unpackbits(z[f"x{k}"], axis=1, count=shape[1])
+        where = f"{path}[w{k}] (layer {k})"
+        q = z.array(f"w{k}", "iu", ndim=2)
+        check_array(q, f"{where}: {synapse_bit}-bit weight codes", -half, half)
+        levels = (q.astype(np.int64) + half).astype(np.int16)
+        shape = z.array(f"x{k}_shape", "iu", ndim=1, shape=(2,))
+        pshape, pdt = z.header(f"x{k}")
+        if pdt != np.uint8:
+            raise TraceError(f"{path}[x{k}] (layer {k}): dtype {pdt}, expected uint8 "
+                             f"(np.packbits output)")
+        dims = check_packed_bits(_HeaderShape(pshape), shape, f"{path}[x{k}] (layer {k})", 2)
+        bits = np.unpackbits(z.array(f"x{k}", "u", ndim=2), axis=1, count=dims[1])
         layers.append(_finish_layer(k, row, levels, bits, input_bits, f"{path}[w{k}]",
                                     f"{path}[x{k}]"))
+    extra = f"w{len(network) + 1}"
+    if extra in z:
+        raise TraceError(f"{path}: holds more layers than the network ({len(network)}, array "
+                         f"{extra}); wrong --network file?")
     return network, layers
+
+
+class _HeaderShape:
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+
+_ENTRY_PAIRS = ("ifm", "kernel", "stride", "dilation")
+
+
+def _entry_row(entry: dict[str, Any], k: int, mpath: Path) -> list[int]:
+    """The NeuroSim network row of a manifest layer entry, after checking its fields."""
+    from traces import neurosim_row
+    where = f"{mpath}, layer {k}"
+    for key in _ENTRY_PAIRS:
+        v = entry.get(key)
+        if not (isinstance(v, list) and len(v) == 2 and all(
+                isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 1 << 24 for x in v)):
+            raise TraceError(f"{where}: '{key}' must be two positive integers, got {short(v)}")
+    for key in ("in_channels", "out_channels", "groups"):
+        v = entry.get(key)
+        if not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1 << 24):
+            raise TraceError(f"{where}: '{key}' must be a positive integer, got {short(v)}")
+    if entry.get("pool") is not None and not isinstance(entry.get("pool"), dict):
+        raise TraceError(f"{where}: 'pool' must be an object or null, got "
+                         f"{short(entry.get('pool'))}")
+    row = neurosim_row(entry)
+    if row is None:
+        raise TraceError(f"{where} ({short(entry.get('name'))}): groups={entry.get('groups')}, "
+                         f"dilation={entry.get('dilation')}, stride={entry.get('stride')} "
+                         f"cannot be expressed as a NeuroSim network row")
+    return [int(v) for v in row]
 
 
 def _load_stage1(folder: Path, network: list[list[int]] | None, synapse_bit: int,
                  input_bits: int, image: int, progress):
-    from traces import TraceError as Stage1TraceError, neurosim_row, read_traces
+    from traces import TraceError as Stage1TraceError, read_layer, read_manifest
+    mpath = folder / "manifest.json"
     try:
-        manifest, arrays = read_traces(folder, unpack=False)
+        manifest = read_manifest(folder)
     except Stage1TraceError as exc:
-        raise TraceError(str(exc)) from exc
-    entries = manifest.get("layers") or []
-    if not entries:
-        raise TraceError(f"{folder / 'manifest.json'}: the network has no layers")
+        raise TraceError(str(exc)) from None
+    entries = manifest["layers"]
     if manifest.get("weight_bits") != synapse_bit or manifest.get("input_bits") != input_bits:
-        raise TraceError(f"{folder / 'manifest.json'}: traces were written with "
-                         f"{manifest.get('weight_bits')}-bit weights and "
-                         f"{manifest.get('input_bits')}-bit inputs; the configuration says "
-                         f"{synapse_bit} and {input_bits}")
+        raise TraceError(f"{mpath}: traces were written with "
+                         f"{short(manifest.get('weight_bits'))}-bit weights and "
+                         f"{short(manifest.get('input_bits'))}-bit inputs; the configuration "
+                         f"says {synapse_bit} and {input_bits}")
     if network is None:
-        network = []
-        for k, e in enumerate(entries, start=1):
-            row = neurosim_row(e)
-            if row is None:
-                raise TraceError(f"{folder / 'manifest.json'}, layer {k} ({e.get('name')}): "
-                                 f"groups={e.get('groups')}, dilation={e.get('dilation')}, "
-                                 f"stride={e.get('stride')} cannot be expressed as a NeuroSim "
-                                 f"network row")
-            network.append([int(v) for v in row])
-        network = _check_rows(network, str(folder / "manifest.json"))
+        network = _check_rows([_entry_row(e, k, mpath) for k, e in enumerate(entries, start=1)],
+                              str(mpath))
     elif len(network) != len(entries):
-        raise TraceError(f"{folder / 'manifest.json'}: {len(entries)} layers, the network file "
+        raise TraceError(f"{mpath}: {len(entries)} layers, the network file "
                          f"has {len(network)}")
     layers = []
-    for k, (row, arr) in enumerate(zip(network, arrays), start=1):
-        src = str(folder / entries[k - 1]["file"])
+    half = 2 ** (synapse_bit - 1)
+    for k, (row, entry) in enumerate(zip(network, entries), start=1):
+        src = str(folder / entry["file"])
         try:
-            q = arr["weight_codes"].astype(np.int64)
-            shape = tuple(int(v) for v in arr["input_bits_shape"])
-            packed = arr["input_bits"]
-        except KeyError as exc:
-            raise TraceError(f"{src}: array {exc} of layer {k} is missing") from None
-        if len(shape) != 3 or not 0 <= image < shape[0]:
-            raise TraceError(f"{src}: no traced image {image} (layer {k} holds {shape[0]})")
-        bits = np.unpackbits(packed[image], axis=-1, count=shape[-1])
-        half = 2 ** (synapse_bit - 1)
-        if q.size and (q.min() < -half or q.max() > half):
-            raise TraceError(f"{src}: weight codes of layer {k} exceed {synapse_bit} bits")
+            arr = read_layer(folder, entry, k, synapse_bit, slice(image, image + 1), True)
+        except (Stage1TraceError, InputError) as exc:
+            raise TraceError(str(exc)) from None
+        n_img = int(arr["input_bits_shape"][0])
+        if not 0 <= image < n_img:
+            raise TraceError(f"{src}: no traced image {image} (layer {k} holds {n_img})")
+        bits = arr["input_bits"][0]
+        q = arr["weight_codes"].astype(np.int64)
         layers.append(_finish_layer(k, row, (q + half).astype(np.int16), bits, input_bits,
                                     src, src))
         if progress:
             progress(k)
     return network, layers
+
+
+_TRACE_COMMAND = "trace_command.sh"
+
+
+def read_trace_command(folder: Path, synapse_bit: int, input_bits: int):
+    """The layout of a DNN+NeuroSim V1.4 PyTorch-wrapper folder from its trace_command.sh:
+    `<main> <NetWork csv> <weight bits> <input bits> <sub-array> <parallel read>` followed by
+    one `weight<name>.csv input<name>.csv` pair per layer in execution order (paths as the
+    wrapper saw them; the files are looked up by name in `folder`). Returns
+    (network file candidates, [(weight path, input path), ...])."""
+    path = folder / _TRACE_COMMAND
+    try:
+        text = read_text(path, "wrapper command file", 1 << 20)
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+    tokens = text.split()
+    first_csv = next((i for i, t in enumerate(tokens) if t.lower().endswith(".csv")), None)
+    if first_csv is None or len(tokens) < first_csv + 5:
+        raise TraceError(f"{path}: expected `main NETWORK.csv WBITS IBITS SUBARRAY PARALLEL "
+                         f"weight<L>.csv input<L>.csv ...` (DNN+NeuroSim V1.4 wrapper), got "
+                         f"{short(text.strip(), 60)}")
+    nums = tokens[first_csv + 1:first_csv + 5]
+    if not all(re.fullmatch(r"\d{1,6}", t) for t in nums):
+        raise TraceError(f"{path}: the four numbers after the network file must be integers "
+                         f"(weight bits, input bits, sub-array size, parallel rows), got "
+                         f"{short(' '.join(nums), 60)}")
+    wbits, ibits = int(nums[0]), int(nums[1])
+    if (wbits, ibits) != (synapse_bit, input_bits):
+        raise TraceError(f"{path}: traces were written with {wbits}-bit weights and {ibits}-bit "
+                         f"inputs, the configuration says {synapse_bit} and {input_bits} "
+                         f"(--set synapseBit={wbits} --set numBitInput={ibits})")
+    files = tokens[first_csv + 5:]
+    if not files or len(files) % 2:
+        raise TraceError(f"{path}: expected weight/input file pairs after the numbers, got "
+                         f"{len(files)} names")
+    pairs = []
+    for k in range(len(files) // 2):
+        w, x = (PurePosixName(files[2 * k]), PurePosixName(files[2 * k + 1]))
+        if not (w.startswith("weight") and x.startswith("input") and w.endswith(".csv")
+                and x.endswith(".csv")):
+            raise TraceError(f"{path}: layer {k + 1}: expected a weight<L>.csv input<L>.csv "
+                             f"pair, got {short(w, 40)} {short(x, 40)}")
+        pairs.append((folder / w, folder / x))
+    net = tokens[first_csv]
+    candidates = [folder / PurePosixName(net)]
+    rel = Path(net)
+    if not rel.is_absolute() and ".." not in rel.parts:
+        candidates.append(folder.parent / rel)
+    return candidates, pairs
+
+
+def PurePosixName(token: str) -> str:
+    """The file name of a path as written in trace_command.sh."""
+    return token.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 def default_trace_folder(cfg: Any) -> Path:
@@ -544,6 +694,21 @@ def load_traces(folder: str | os.PathLike, network_file: str | os.PathLike | Non
     if (folder / "manifest.json").is_file():
         network, layers = _load_stage1(folder, network, synapse_bit, input_bits, image, progress)
         return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder), "stage1")
+    if (folder / _TRACE_COMMAND).is_file():
+        candidates, pairs = read_trace_command(folder, synapse_bit, input_bits)
+        if network is None:
+            for cand in [folder / "network.csv", folder / "NetWork.csv"] + candidates:
+                if cand.is_file():
+                    network = read_network_csv(cand)
+                    break
+            else:
+                raise TraceError(f"{folder}: no network file (looked for network.csv and "
+                                 f"{', '.join(str(c) for c in candidates)}); pass "
+                                 f"--network FILE")
+        layers = _load_csv_folder(folder, network, synapse_bit, input_bits, weight_min,
+                                  weight_max, progress, pairs)
+        return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder),
+                             "neurosim-wrapper")
     if (folder / "weight1.csv").is_file() or (folder / "input1.csv").is_file():
         if network is None:
             for name in ("network.csv", "NetWork.csv"):

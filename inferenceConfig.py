@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 
+from validation import InputError, load_json_text, load_yaml, read_text, short
+
 __all__ = [
     "Config", "ConfigError", "DeviceConfig", "ArrayConfig", "PrecisionConfig",
     "TechnologyConfig", "ArchitectureConfig", "NonIdealConfig", "RunConfig",
@@ -37,7 +39,7 @@ __all__ = [
 SUPPORTED_NODES_NM = (130, 90, 65, 45, 32, 22, 14, 10, 7, 5, 3, 2, 1)
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration value that cannot be used; the message says which and why."""
 
 
@@ -214,25 +216,49 @@ class Config:
     def set(self, name: str, value: Any, source: str = "--set") -> None:
         """Set one value. `name` is `section.field`, a unique field name or a NeuroSim
         name; `value` may be a string (as typed on the command line) or a typed value."""
+        if not isinstance(name, str):
+            raise ConfigError(f"{source}: setting names must be text, got {short(name)} "
+                              f"({type(name).__name__})")
+        if not (value is None or isinstance(value, (str, int, float, bool))):
+            raise ConfigError(f"{source}: '{name}' must be a single value, got a "
+                              f"{type(value).__name__} {short(value)}")
         if name in NEUROSIM_NAMES:
+            self._typed_names()[NEUROSIM_NAMES[name].path] = name
             NEUROSIM_NAMES[name].apply(self, value, source)
             return
         section, fname = _resolve_name(name, source)
+        if "." not in name and section != "param_overrides":
+            self._typed_names()[f"{section}.{fname}"] = name
         if section == "param_overrides":
             self._set_param_override(fname, value, source)
             return
         self._assign(section, fname, value, source, label=f"{section}.{fname}")
+
+    def _typed_names(self) -> dict[str, str]:
+        """section.field -> the name the user typed for it (a NeuroSim or short name), for
+        messages; kept on the instance, outside the dataclass fields."""
+        names = self.__dict__.get("_typed")
+        if names is None:
+            names = self.__dict__["_typed"] = {}
+        return names
 
     def update(self, data: dict[str, Any], source: str) -> None:
         """Apply a nested ({"device": {"cell_bit": 2}}) or flat ({"cellBit": 2}) mapping."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a mapping of names to values, got {type(data).__name__}")
         for key, value in data.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"{source}: setting names must be text, got {short(key)} "
+                                  f"({type(key).__name__}); quote it or use a name such as "
+                                  f"cellBit")
             if key in SECTIONS and isinstance(value, dict):
                 for fname, fvalue in value.items():
                     self.set(f"{key}.{fname}", fvalue, source)
             elif key == "param_overrides" and isinstance(value, dict):
                 for fname, fvalue in value.items():
+                    if not isinstance(fname, str):
+                        raise ConfigError(f"{source}: setting names must be text, got "
+                                          f"{short(fname)}")
                     self._set_param_override(fname, fvalue, source)
             else:
                 self.set(key, value, source)
@@ -240,7 +266,10 @@ class Config:
     def _assign(self, section: str, fname: str, value: Any, source: str, label: str) -> None:
         obj = getattr(self, section)
         hint = get_type_hints(type(obj))[fname]
-        setattr(obj, fname, _coerce(value, hint, label, source))
+        try:
+            setattr(obj, fname, _coerce(value, hint, label, source))
+        except ConfigError as exc:
+            raise ConfigError(self._with_typed_name(str(exc))) from None
 
     def _set_param_override(self, name: str, value: Any, source: str) -> None:
         fields = _neurosim_param_fields()
@@ -249,7 +278,9 @@ class Config:
         kind = fields[name]
         hint = {"int": int, "float": float, "bool": bool, "optional_float": float | None,
                 "str": str}.get(kind, float)
-        self.param_overrides[name] = _coerce(value, hint, name, source)
+        value = _coerce(value, hint, name, source)
+        _check_param_range(name, kind, value)
+        self.param_overrides[name] = value
 
     # ---- validation ------------------------------------------------------------------
     def validate(self) -> "Config":
@@ -263,9 +294,29 @@ class Config:
                 setattr(obj, f.name, _coerce(value, hints[f.name], label, "config"))
                 choices = f.metadata.get("choices")
                 if choices is not None and value not in choices:
-                    _fail(label, value, "one of " + ", ".join(map(str, choices)))
-        _check_rules(self)
+                    self._fail_typed(label, value, "one of " + ", ".join(map(str, choices)))
+        try:
+            _check_rules(self)
+        except ConfigError as exc:
+            raise ConfigError(self._with_typed_name(str(exc))) from None
+        for name, value in self.param_overrides.items():
+            _check_param_range(name, _neurosim_param_fields().get(name, "float"), value)
         return self
+
+    def _with_typed_name(self, message: str) -> str:
+        """'invalid value for 'array.rows'' -> '... 'numRowSubArray (array.rows)'' when the
+        user typed numRowSubArray."""
+        for path, typed in self._typed_names().items():
+            old = f"'{path}'"
+            if old in message and typed != path:
+                return message.replace(old, f"'{typed} ({path})'", 1)
+        return message
+
+    def _fail_typed(self, label: str, value: Any, valid: str) -> None:
+        try:
+            _fail(label, value, valid)
+        except ConfigError as exc:
+            raise ConfigError(self._with_typed_name(str(exc))) from None
 
     # ---- derived and exported views --------------------------------------------------
     @property
@@ -312,7 +363,7 @@ class Config:
 # --------------------------------------------------------------------------------------
 
 def _fail(label: str, value: Any, valid: str) -> None:
-    raise ConfigError(f"invalid value for '{label}': {value!r}. Valid: {valid}.")
+    raise ConfigError(f"invalid value for '{label}': {short(value)}. Valid: {valid}.")
 
 
 def _is_pow2(n: int) -> bool:
@@ -339,17 +390,19 @@ def _check_rules(c: Config) -> None:
         _fail("device.cell_bit", d.cell_bit, "1 for SRAM (an SRAM cell stores one bit)")
     if d.cell_bit > p.weight_bits:
         _fail("device.cell_bit", d.cell_bit, f"at most precision.weight_bits = {p.weight_bits}")
-    if not d.r_on > 0:
-        _fail("device.r_on", d.r_on, "a positive resistance in ohm")
-    if not d.r_off > d.r_on:
-        _fail("device.r_off", d.r_off, f"greater than device.r_on = {d.r_on:g} ohm")
-    for name in ("read_pulse_width", "access_voltage", "write_voltage", "write_pulse_width"):
-        if not getattr(d, name) > 0:
-            _fail(f"device.{name}", getattr(d, name), "a positive number")
+    if not 1.0 <= d.r_on <= 1e12:
+        _fail("device.r_on", d.r_on, "a resistance from 1 to 1e12 ohm")
+    if not d.r_on < d.r_off <= 1e15:
+        _fail("device.r_off", d.r_off, f"greater than device.r_on = {d.r_on:g} ohm and at "
+                                       f"most 1e15 ohm")
+    for name, top, unit in (("read_pulse_width", 1.0, "s"), ("access_voltage", 100.0, "V"),
+                            ("write_voltage", 100.0, "V"), ("write_pulse_width", 1.0, "s")):
+        if not 0 < getattr(d, name) <= top:
+            _fail(f"device.{name}", getattr(d, name), f"a positive number up to {top:g} {unit}")
     for name in ("max_levels_ltp", "max_levels_ltd"):
         if not 1 <= getattr(d, name) <= 65536:
             _fail(f"device.{name}", getattr(d, name), "an integer from 1 to 65536")
-    if d.read_voltage is not None and not d.read_voltage > 0:
+    if d.read_voltage is not None and not 0 < d.read_voltage <= 100:
         _fail("device.read_voltage", d.read_voltage, "a positive voltage, or None for the node default")
     # array
     for name in ("rows", "cols"):
@@ -370,27 +423,31 @@ def _check_rules(c: Config) -> None:
     if p.adc_full_scale is not None and not (p.adc_full_scale > 0 and math.isfinite(p.adc_full_scale)):
         _fail("precision.adc_full_scale", p.adc_full_scale, "a positive number of cell steps, or None")
     # architecture
-    if ar.speed_up_degree < 1:
-        _fail("architecture.speed_up_degree", ar.speed_up_degree, "an integer >= 1")
-    if not ar.clock_freq_hz > 0:
-        _fail("architecture.clock_freq_hz", ar.clock_freq_hz, "a positive frequency in Hz")
+    if not 1 <= ar.speed_up_degree <= 1 << 20:
+        _fail("architecture.speed_up_degree", ar.speed_up_degree, "an integer from 1 to 2^20")
+    if not 0 < ar.clock_freq_hz <= 1e12:
+        _fail("architecture.clock_freq_hz", ar.clock_freq_hz, "a frequency above 0 and up to "
+                                                              "1e12 Hz")
     for name in ("input_toggle", "output_toggle", "global_bus_delay_tolerance", "local_bus_delay_tolerance"):
         v = getattr(ar, name)
         if not 0 <= v <= 1:
             _fail(f"architecture.{name}", v, "a number from 0 to 1")
-    if ar.max_global_bus_width < 1:
-        _fail("architecture.max_global_bus_width", ar.max_global_bus_width, "an integer >= 1")
-    if ar.tree_folded_ratio < 1:
-        _fail("architecture.tree_folded_ratio", ar.tree_folded_ratio, "an integer >= 1")
+    if not 1 <= ar.max_global_bus_width <= 1 << 24:
+        _fail("architecture.max_global_bus_width", ar.max_global_bus_width,
+              "an integer from 1 to 2^24")
+    if not 1 <= ar.tree_folded_ratio <= 1 << 10:
+        _fail("architecture.tree_folded_ratio", ar.tree_folded_ratio, "an integer from 1 to 1024")
     # non-idealities
-    for name in ("d2d_sigma", "c2c_sigma", "drift_nu"):
+    for name in ("d2d_sigma", "c2c_sigma"):
         v = getattr(n, name)
-        if not (v >= 0 and math.isfinite(v)):
-            _fail(f"nonideal.{name}", v, "a finite number >= 0")
+        if not 0 <= v <= 10:
+            _fail(f"nonideal.{name}", v, "a relative deviation from 0 to 10")
+    if not 0 <= n.drift_nu <= 1:
+        _fail("nonideal.drift_nu", n.drift_nu, "an exponent from 0 to 1")
     for name in ("drift_time_s", "drift_t0_s"):
         v = getattr(n, name)
-        if not (v > 0 and math.isfinite(v)):
-            _fail(f"nonideal.{name}", v, "a finite time > 0 s")
+        if not 0 < v <= 1e12:
+            _fail(f"nonideal.{name}", v, "a time above 0 and up to 1e12 s (30000 years)")
     for name in ("stuck_on_rate", "stuck_off_rate"):
         v = getattr(n, name)
         if not 0 <= v <= 1:
@@ -398,15 +455,54 @@ def _check_rules(c: Config) -> None:
     if n.stuck_on_rate + n.stuck_off_rate > 1:
         _fail("nonideal.stuck_off_rate", n.stuck_off_rate,
               f"at most 1 - nonideal.stuck_on_rate = {1 - n.stuck_on_rate:g}")
-    if n.drift_target_conductance is not None and not n.drift_target_conductance > 0:
+    if n.drift_target_conductance is not None and not 0 < n.drift_target_conductance <= 1e3:
         _fail("nonideal.drift_target_conductance", n.drift_target_conductance, "a positive conductance in S, or None")
     # run
-    if r.batch_size < 1:
-        _fail("run.batch_size", r.batch_size, "an integer >= 1")
+    if not 1 <= r.batch_size <= 1 << 16:
+        _fail("run.batch_size", r.batch_size, "an integer from 1 to 65536")
     if r.num_images is not None and r.num_images < 1:
         _fail("run.num_images", r.num_images, "an integer >= 1, or None for the whole test set")
-    if r.num_trace_images < 1:
-        _fail("run.num_trace_images", r.num_trace_images, "an integer >= 1")
+    if not 1 <= r.num_trace_images <= 100_000:
+        _fail("run.num_trace_images", r.num_trace_images, "an integer from 1 to 100000")
+    if not 0 <= r.seed < 2 ** 63 or not 0 <= n.seed < 2 ** 63:
+        _fail("run.seed" if not 0 <= r.seed < 2 ** 63 else "nonideal.seed",
+              r.seed if not 0 <= r.seed < 2 ** 63 else n.seed, "an integer from 0 to 2^63-1")
+
+
+# Pass-through Param.cpp values (no typed field): finite, and of the sign of NeuroSim's
+# default, within generous bounds; a few need a tighter rule.
+_PARAM_INT_MAX = 1 << 24
+_PARAM_FLOAT_MAX = 1e12
+_PARAM_RULES: dict[str, tuple[float, float, str]] = {
+    "algoWeightMin": (-1e6, -1e-12, "a negative number (the smallest algorithm weight)"),
+    "algoWeightMax": (1e-12, 1e6, "a positive number (the largest algorithm weight)"),
+    "operationmodeBack": (0, 6, "an integer from 0 to 6"),
+}
+_PARAM_ZERO_OK = {"numWritePulse", "readNoise", "nonlinearity", "buffernumber",
+                  "buffersizeratio", "multipleCells", "neuro", "multifunctional",
+                  "parallelWrite", "numlut", "numWriteColMuxed", "avgWeightBit",
+                  "operationmodeBack"}
+
+
+def _check_param_range(name: str, kind: str, value: Any) -> None:
+    """Ranges of pass-through DNN+NeuroSim Param.cpp values."""
+    if value is None or kind in ("bool", "str") or isinstance(value, bool):
+        return
+    v = float(value)
+    if name in _PARAM_RULES:
+        lo, hi, text = _PARAM_RULES[name]
+        if not lo <= v <= hi:
+            _fail(name, value, text)
+        return
+    top = _PARAM_INT_MAX if kind == "int" else _PARAM_FLOAT_MAX
+    if name in _PARAM_ZERO_OK:
+        if not 0 <= v <= top:
+            _fail(name, value, f"a finite number from 0 to {top:g}")
+    elif kind == "int":
+        if not 1 <= v <= top:
+            _fail(name, value, f"an integer from 1 to {top}")
+    elif not 0 < v <= top:
+        _fail(name, value, f"a finite number above 0 and up to {top:g}")
 
 
 # --------------------------------------------------------------------------------------
@@ -491,10 +587,10 @@ class _Alias:
         section, fname = self.path.split(".")
         if self.to_ours is not None:
             key = _normalise_key(value)
-            if key not in self.to_ours:
+            if not isinstance(key, (str, int, float, bool)) or key not in self.to_ours:
                 raise ConfigError(
-                    f"invalid value for '{self.name_for_message(cfg)}' ({self.path}): {value!r}. "
-                    f"Valid: {self.valid}.")
+                    f"invalid value for '{self.name_for_message(cfg)} ({self.path})': "
+                    f"{short(value)}. Valid: {self.valid}.")
             value = self.to_ours[key]
         cfg._assign(section, fname, value, source, label=f"{self.path}")
 
@@ -686,19 +782,21 @@ PRESETS: dict[str, Callable[[], Config]] = {
 # Loading and the command line
 # --------------------------------------------------------------------------------------
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def _read_config_file(path: str) -> dict[str, Any]:
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--config: file not found: {path}")
-    text = p.read_text()
     try:
+        text = read_text(p, "--config file", MAX_CONFIG_BYTES)
         if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-            data = yaml.safe_load(text)
+            data = load_yaml(text, f"--config: cannot parse {path}")
         else:
-            data = json.loads(text)
-    except Exception as exc:  # parse errors of either format
-        raise ConfigError(f"--config: cannot parse {path}: {exc}") from exc
+            data = load_json_text(text, f"--config: cannot parse {path}")
+    except ConfigError:
+        raise
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -12,8 +12,10 @@ inputs, partial sums per row group, ADC, shift-and-add, device non-idealities). 
 three accuracies and per-layer statistics, and writes `layer_record_<model>/`:
 manifest.json, layer<k>.npz (input bits and weight codes of the sampled images),
 accuracy.json, predictions.npz and, with --neurosim-csv, DNN+NeuroSim V1.4 input files in
-neurosim/. The folder appears only when the run succeeds (written to a temporary folder and
-renamed). Bad input (unknown model, checkpoint that does not fit, NaN weights, a model or
+neurosim/. The folder appears only when the run succeeds (staged and renamed by
+outputs.RunOutputs); an existing folder is replaced only if stage 1 wrote it (its
+manifest.json), and an unwritable one is refused before the run. The dataset is never
+downloaded (or its folder created) unless --download is given. Bad input (unknown model, checkpoint that does not fit, NaN weights, a model or
 config that cannot be mapped, wrong input shape, missing data) gives one error line and exit
 status 2. See docs/stage1.md and traces.py for the formats.
 """
@@ -56,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--modes", default="float,quantized,hardware",
                    help="comma-separated passes to run (default all three); traces need 'hardware'")
     g.add_argument("--no-traces", action="store_true",
-                   help="write only accuracy.json/predictions.npz, no manifest or layer files")
+                   help="write only accuracy.json/predictions.npz and a manifest.json without "
+                        "layers, no layer files")
+    g.add_argument("--download", action="store_true",
+                   help="download the dataset into data_dir (or data/<name>/) if it is not on "
+                        "disk; without it a missing dataset is an error saying where it belongs")
     return p
 
 
@@ -121,7 +127,8 @@ def load_model_and_data(cfg, args):
             raise Stage1Error(f"checkpoint {ckpt} was trained for model '{extra.get('model')}', "
                               f"not '{spec.name}'")
     try:
-        split = load_split(spec.dataset, "test", cfg.run.data_dir)
+        split = load_split(spec.dataset, "test", cfg.run.data_dir,
+                           download=bool(getattr(args, "download", False)))
     except DatasetUnavailable as exc:
         raise Stage1Error(str(exc)) from exc
     info = DATASETS[spec.dataset]
@@ -180,21 +187,55 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<12} dataset={s.dataset:<14} checkpoint={s.checkpoint or '-':<28} {s.description}")
         return 0
     from inferenceConfig import config_from_args
+    from validation import InputError
     cfg = config_from_args(args)        # exits 2 on a bad setting
     try:
         run(cfg, args)
         return 0
-    except Stage1Error as exc:
+    except (Stage1Error, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+def output_folder(cfg) -> Path:
+    """Stage 1's output folder for a Config."""
+    if cfg.run.output_dir:
+        return Path(cfg.run.output_dir)
+    from models import ModelError, get_model_spec
+    try:
+        return Path(f"layer_record_{get_model_spec(cfg.run.model).name}")
+    except ModelError as exc:
+        raise Stage1Error(str(exc)) from exc
 
 
 def run(cfg, args) -> dict:
     """The whole of stage 1 for a validated Config; returns the accuracy record plus
-    `ctx` (the CIM context of the converted model), `model` and `out_dir`."""
+    `ctx` (the CIM context of the converted model), `model` and `out_dir`. The output
+    folder is reserved (checked) before any work and committed only at the end."""
+    from outputs import RunOutputs
+    from validation import InputError
+    out_dir = output_folder(cfg)
+    inputs = [cfg.run.checkpoint, cfg.run.data_dir, getattr(args, "config", None)]
+    with RunOutputs(inputs) as out:
+        try:
+            staged = out.folder(out_dir, "run.output_dir")
+        except InputError as exc:
+            raise Stage1Error(str(exc)) from None
+        result = _run(cfg, args, staged, out_dir)
+        out.commit()
+    print(f"\nwrote {out_dir}/ (accuracy.json, manifest.json"
+          + (", layer1..%d.npz" % result["num_layers"] if result["traces"] else "")
+          + (", neurosim/" if result["traces"] and args.neurosim_csv else "") + ")")
+    return result
+
+
+def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
     from cim import HardwareParams, MappingError, calibrate, convert_model
-    from traces import (BIT_ORDER, WEIGHT_ENCODING, TraceError, atomic_output_dir, layer_arrays,
-                        write_neurosim_csv, write_traces)
+    from traces import (BIT_ORDER, WEIGHT_ENCODING, TraceError, write_layer_npz,
+                        write_manifest, write_neurosim_csv)
     from models.datasets import DATASETS
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -276,7 +317,7 @@ def run(cfg, args) -> dict:
             print(f"  {k:>2} {layer.name:<22} {layer.kind:<6} bits [{act}]  "
                   f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}")
 
-    out_dir = Path(cfg.run.output_dir or f"layer_record_{spec.name}")
+    from outputs import dumps_strict
     accuracy = {
         "model": spec.name, "dataset": spec.dataset, "num_images": int(len(y)),
         **{m: results[m] for m in modes},
@@ -287,41 +328,43 @@ def run(cfg, args) -> dict:
         "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    manifest = {"model": spec.name, "dataset": spec.dataset, "traces": traces_wanted,
+                "weight_bits": params.weight_bits, "input_bits": params.input_bits,
+                "config": cfg.to_dict(), "accuracy_file": "accuracy.json", "layers": []}
     try:
-        with atomic_output_dir(out_dir) as tmp:
-            if traces_wanted:
-                n_tr = cfg.run.num_trace_images
-                manifest = {
-                    "model": spec.name, "dataset": spec.dataset,
-                    "num_trace_images": n_tr,
-                    "trace_image_indices": [int(i) for i in idx[:n_tr]],
-                    "weight_bits": params.weight_bits, "input_bits": params.input_bits,
-                    "cell_bit": params.cell_bit, "cells_per_weight": params.cells_per_weight,
-                    "input_bit_order": BIT_ORDER, "weight_encoding": WEIGHT_ENCODING,
-                    "config": cfg.to_dict(), "hardware_params": params.to_dict(),
-                    "accuracy_file": "accuracy.json",
-                    "layers": [layer_manifest_entry(k, l, params) for k, l in enumerate(order, 1)],
-                }
-                arrays = []
-                for layer in order:
-                    codes = torch.cat(layer.trace_codes, 0).numpy()
-                    wm = layer.weight_matrix()                       # [Gr, K_g, N_g]
-                    wmat = wm.permute(1, 0, 2).reshape(wm.shape[1], -1).cpu().numpy()
-                    arrays.append(layer_arrays(wmat, codes, layer.geometry,
-                                               params.weight_bits, params.input_bits))
-                write_traces(tmp, manifest, arrays)
-                if args.neurosim_csv:
-                    write_neurosim_csv(tmp / "neurosim", manifest, arrays)
-            (tmp / "accuracy.json").write_text(json.dumps(accuracy, indent=1) + "\n")
-            np.savez_compressed(tmp / "predictions.npz", labels=yn.astype(np.int16),
-                                indices=idx.astype(np.int64),
-                                **{m: preds[m].astype(np.int16) for m in modes})
+        if traces_wanted:
+            n_tr = cfg.run.num_trace_images
+            manifest.update({
+                "num_trace_images": n_tr,
+                "trace_image_indices": [int(i) for i in idx[:n_tr]],
+                "cell_bit": params.cell_bit, "cells_per_weight": params.cells_per_weight,
+                "input_bit_order": BIT_ORDER, "weight_encoding": WEIGHT_ENCODING,
+                "hardware_params": params.to_dict(),
+                "layers": [layer_manifest_entry(k, l, params) for k, l in enumerate(order, 1)],
+            })
+            firsts = []
+            for k, (entry, layer) in enumerate(zip(manifest["layers"], order), start=1):
+                # traced images are unfolded and packed a chunk at a time (bounded memory)
+                codes = torch.cat(layer.trace_codes, 0).numpy()
+                wm = layer.weight_matrix()                       # [Gr, K_g, N_g]
+                wmat = wm.permute(1, 0, 2).reshape(wm.shape[1], -1).cpu().numpy()
+                entry["file"] = f"layer{k}.npz"
+                info = write_layer_npz(tmp / entry["file"], wmat, codes, layer.geometry,
+                                       params.weight_bits, params.input_bits)
+                entry["weight_shape"] = info["weight_shape"]
+                entry["input_bits_shape"] = info["input_bits_shape"]
+                firsts.append(info["first"])
+            if args.neurosim_csv:
+                write_neurosim_csv(tmp / "neurosim", manifest, firsts)
+        write_manifest(tmp, manifest)
+        (tmp / "accuracy.json").write_text(dumps_strict(accuracy)[0])
+        np.savez_compressed(tmp / "predictions.npz", labels=yn.astype(np.int16),
+                            indices=idx.astype(np.int64),
+                            **{m: preds[m].astype(np.int16) for m in modes})
     except TraceError as exc:
         raise Stage1Error(str(exc)) from exc
-    print(f"\nwrote {out_dir}/ (accuracy.json"
-          + (", manifest.json, layer1..%d.npz" % len(order) if traces_wanted else "")
-          + (", neurosim/" if traces_wanted and args.neurosim_csv else "") + ")")
-    return {**accuracy, "ctx": ctx, "model": model, "out_dir": out_dir}
+    return {**accuracy, "ctx": ctx, "model": model, "out_dir": out_dir,
+            "traces": traces_wanted, "num_layers": len(order)}
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 reference results.json, plus the weight programming cost when it was priced), the per-layer
 CSV and PNG plots of the breakdowns.
 
-Every file is written to a temporary name next to its destination and renamed into place
-when complete, so an interrupted run never leaves a partial file.
+Files go through `outputs.RunOutputs`: written under a staging name next to the destination
+and renamed into place when complete (normal permissions), so an interrupted run never leaves
+a partial file. JSON is strict: a non-finite number is written as null and named in
+`messages`.
 """
 from __future__ import annotations
 
@@ -71,11 +73,9 @@ AREA_COLUMNS = [("area_um2", "area"), ("cim_array_area_um2", "array"), ("ic_area
 
 
 def _num(x: float) -> Any:
-    """JSON-safe number: non-finite values as the strings 'inf', '-inf', 'nan'."""
-    x = float(x)
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    """A float; non-finite values are written as null by the strict JSON writer, which
+    names them in `messages` (json_text)."""
+    return float(x)
 
 
 def _programming(result):
@@ -267,23 +267,29 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
 # ------------------------------------------------------------------------------------------
 
 def _atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from outputs import RunOutputs
+    with RunOutputs() as out:
+        out.file(path, "output").write_bytes(data)
+        out.commit()
+
+
+def json_text(result) -> str:
+    """results.json text, strict JSON: non-finite numbers become null and are listed in
+    `messages`."""
+    from outputs import dumps_strict
+    data = results_dict(result)
+    text, found = dumps_strict(data)
+    if found:
+        data.setdefault("messages", [])
+        data["messages"] = list(data["messages"]) + [
+            "not finite, written as null: " + ", ".join(found[:10])
+            + (f" and {len(found) - 10} more" if len(found) > 10 else "")]
+        text, _ = dumps_strict(data)
+    return text
 
 
 def write_json(result, path: str | os.PathLike) -> None:
-    _atomic_write(path, (json.dumps(results_dict(result), indent=1) + "\n").encode())
+    _atomic_write(path, json_text(result).encode())
 
 
 def csv_text(result) -> str:
@@ -375,18 +381,14 @@ def _plots(result, folder: Path) -> list[str]:
 
 
 def write_plots(result, folder: str | os.PathLike) -> list[str]:
-    """PNG plots and the per-layer CSV into `folder` (created if missing). Built in a
-    temporary folder first; files are moved into place only when all are complete."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True) if folder.parent != folder else None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
+    """PNG plots and the per-layer CSV into `folder` (created if missing; other files in it
+    are left alone). Built in a staging folder first; moved into place only when all are
+    complete."""
+    from outputs import RunOutputs
+    with RunOutputs() as out:
+        tmp = out.files_in(folder, "--plots")
         names = _plots(result, tmp)
         (tmp / "layers.csv").write_text(csv_text(result))
         names.append("layers.csv")
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            os.replace(tmp / name, folder / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        out.commit()
     return names

@@ -36,12 +36,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
+                        confined_path, load_json_text, read_text, short)
 
 FORMAT = "cimsim-layer-record"
 VERSION = 1
@@ -52,10 +55,11 @@ WEIGHT_ENCODING = ("signed codes q (weight = q * weight_scale); the crossbar sto
                    "2^(b-1) in ceil(b/cellBit) cells, most significant cell first")
 
 __all__ = ["FORMAT", "VERSION", "TraceError", "codes_to_bits", "unfold_codes", "layer_arrays",
-           "write_traces", "read_traces", "write_neurosim_csv", "neurosim_row", "atomic_output_dir"]
+           "write_traces", "read_traces", "write_neurosim_csv", "neurosim_row", "atomic_output_dir",
+           "write_layer_npz", "write_manifest", "read_manifest", "read_layer"]
 
 
-class TraceError(ValueError):
+class TraceError(InputError):
     """A trace folder that is missing, malformed or cannot be exported."""
 
 
@@ -132,32 +136,29 @@ def layer_arrays(weight_codes: np.ndarray, input_codes: np.ndarray, geo: dict[st
 # ------------------------------------------------------------------------------------------
 
 class atomic_output_dir:
-    """Write into a temporary sibling folder; on success replace `final` with it, on error
-    delete it (no partial traces are ever left in `final`)."""
+    """Write into a staging folder; on success it replaces `final` (only if `final` is
+    absent, empty or a folder stage 1 wrote), on error or SIGINT/SIGTERM it is deleted.
+    A thin wrapper of `outputs.RunOutputs.folder`."""
 
-    def __init__(self, final: str | os.PathLike):
+    def __init__(self, final: str | os.PathLike, inputs=()):
         self.final = Path(final)
+        self.inputs = inputs
 
     def __enter__(self) -> Path:
-        parent = self.final.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o777 & ~umask)
-        return self.tmp
+        from outputs import RunOutputs
+        self.out = RunOutputs(self.inputs).__enter__()
+        try:
+            return self.out.folder(self.final, "output folder")
+        except BaseException:
+            self.out.__exit__(None, None, None)
+            raise
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        old = None
-        if self.final.exists():
-            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
-            self.final.rename(old)
-        self.tmp.rename(self.final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            if exc_type is None:
+                self.out.commit()
+        finally:
+            self.out.__exit__(exc_type, exc, tb)
         return False
 
 
@@ -174,38 +175,166 @@ def write_traces(folder: str | os.PathLike, manifest: dict[str, Any],
         entry["weight_shape"] = list(arrays["weight_codes"].shape)
         entry["input_bits_shape"] = [int(v) for v in arrays["input_bits_shape"]]
         np.savez_compressed(folder / entry["file"], **arrays)
+    write_manifest(folder, manifest)
+
+
+def write_manifest(folder: str | os.PathLike, manifest: dict[str, Any]) -> list[str]:
+    """manifest.json (strict JSON; returns the keys whose non-finite values became null)."""
+    from outputs import dumps_strict
     manifest.setdefault("format", FORMAT)
     manifest.setdefault("version", VERSION)
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    text, found = dumps_strict(manifest)
+    (Path(folder) / "manifest.json").write_text(text)
+    return found
 
 
-def read_traces(folder: str | os.PathLike, unpack: bool = True):
-    """Read a trace folder. Returns (manifest, layers), layers[k-1] a dict with
-    `weight_codes`, `input_codes`, and `input_bits` ([n_img, K, P*nb] 0/1 uint8 if `unpack`,
-    else packed with `input_bits_shape`)."""
+def _npy_stream(zf: zipfile.ZipFile, name: str, dtype, shape: tuple[int, ...]):
+    """An open zip member with the .npy header of an array of `shape`; the caller writes
+    the C-order data."""
+    f = zf.open(name + ".npy", "w", force_zip64=True)
+    np.lib.format.write_array_header_2_0(
+        f, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+            "shape": tuple(int(v) for v in shape)})
+    return f
+
+
+def write_layer_npz(path: str | os.PathLike, weight_codes: np.ndarray, input_codes: np.ndarray,
+                    geo: dict[str, Any], weight_bits: int, input_bits: int,
+                    chunk_bytes: int = 1 << 26) -> dict[str, Any]:
+    """Write one layer<k>.npz (the arrays of `layer_arrays`) with the input bits made and
+    packed a few images at a time, so memory stays bounded by one chunk whatever the number
+    of traced images. Returns the weight and input-bit shapes and `first`: the arrays of
+    `layer_arrays` for the first image only (for the NeuroSim CSV export)."""
+    wdt = np.int8 if weight_bits <= 8 else np.int16
+    idt = np.int8 if input_bits <= 8 else np.int16
+    codes = np.ascontiguousarray(input_codes)
+    n = codes.shape[0]
+    one = layer_arrays(weight_codes, codes[:1].astype(np.int64), geo, weight_bits, input_bits)
+    k, cols = (int(v) for v in one["input_bits_shape"][1:])
+    per_image = k * cols * 9 + 1                # int64 unfolding + bits, per image
+    step = max(1, chunk_bytes // per_image)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for name, arr in (("weight_codes", np.ascontiguousarray(weight_codes).astype(wdt)),
+                          ("input_bits_shape", np.asarray([n, k, cols], dtype=np.int64))):
+            with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, arr, allow_pickle=False)
+        with _npy_stream(zf, "input_bits", np.uint8, (n, k, (cols + 7) // 8)) as f:
+            for i in range(0, n, step):
+                part = codes_to_bits(unfold_codes(codes[i:i + step].astype(np.int64), geo),
+                                     input_bits)
+                f.write(np.packbits(part, axis=-1).tobytes())
+        with _npy_stream(zf, "input_codes", idt, codes.shape) as f:
+            for i in range(0, n, step):
+                f.write(codes[i:i + step].astype(idt).tobytes())
+    return {"weight_shape": list(np.shape(weight_codes)), "input_bits_shape": [n, k, cols],
+            "first": one}
+
+
+MAX_MANIFEST_BYTES = 64 << 20
+_LAYER_FILE = re.compile(r"layer(\d+)\.npz")
+
+
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
+    """The validated manifest.json of a stage-1 folder: our format and version, a list of
+    layer entries, each with a plain `file` name inside the folder; no other layer<k>.npz
+    than those listed."""
     folder = Path(folder)
     mpath = folder / "manifest.json"
     if not mpath.is_file():
         raise TraceError(f"{folder}: no manifest.json (run `python inference_sim.py` first)")
     try:
-        manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{mpath}: not valid JSON: {exc}") from exc
+        manifest = load_json_text(read_text(mpath, "manifest", MAX_MANIFEST_BYTES), str(mpath))
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+    if not isinstance(manifest, dict):
+        raise TraceError(f"{mpath}: expected a JSON object, got {type(manifest).__name__}")
     if manifest.get("format") != FORMAT:
-        raise TraceError(f"{mpath}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+        raise TraceError(f"{mpath}: format {short(manifest.get('format'))}, expected {FORMAT!r}")
     if manifest.get("version") != VERSION:
-        raise TraceError(f"{mpath}: version {manifest.get('version')!r}, this reader reads {VERSION}")
-    layers = []
-    for entry in manifest["layers"]:
-        path = folder / entry["file"]
-        if not path.is_file():
-            raise TraceError(f"{folder}: missing {entry['file']}")
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        shape = tuple(int(v) for v in arrays["input_bits_shape"])
-        if unpack:
-            arrays["input_bits"] = np.unpackbits(arrays["input_bits"], axis=-1, count=shape[-1])
-        layers.append(arrays)
+        raise TraceError(f"{mpath}: version {short(manifest.get('version'))}, this reader "
+                         f"reads {VERSION}")
+    layers = manifest.get("layers")
+    if not isinstance(layers, list):
+        raise TraceError(f"{mpath}: 'layers' must be a list of layer entries"
+                         + (" (missing)" if layers is None else f", got {type(layers).__name__}"))
+    if not layers:
+        raise TraceError(f"{mpath}: the network has no layers"
+                         + (" (written with --no-traces)" if manifest.get("traces") is False
+                            else ""))
+    listed = set()
+    for k, entry in enumerate(layers, start=1):
+        if not isinstance(entry, dict) or "file" not in entry:
+            raise TraceError(f"{mpath}: layer {k} must be an object with a 'file' entry, got "
+                             f"{short(entry)}")
+        try:
+            path = confined_path(folder, entry["file"], f"{mpath}, layer {k}")
+        except InputError as exc:
+            raise TraceError(str(exc)) from None
+        listed.add(path.name)
+    extra = sorted(p.name for p in folder.glob("layer*.npz")
+                   if _LAYER_FILE.fullmatch(p.name) and p.name not in listed)
+    if extra:
+        raise TraceError(f"{mpath}: lists {len(layers)} layers but the folder also holds "
+                         f"{', '.join(extra[:3])}; the manifest and the layer files disagree")
+    return manifest
+
+
+def read_layer(folder: str | os.PathLike, entry: dict[str, Any], k: int, weight_bits: int,
+               images: slice | None = None, unpack: bool = True,
+               budget: Budget | None = None) -> dict[str, np.ndarray]:
+    """The checked arrays of one layer file: `weight_codes` (integers within the weight
+    bits), `input_bits_shape` and `input_bits` (exactly the packed size of that shape;
+    only `images` of them; unpacked if `unpack`), and `input_codes` if present."""
+    folder = Path(folder)
+    path = confined_path(folder, entry["file"], f"{folder / 'manifest.json'}, layer {k}")
+    where = f"{path} (layer {k})"
+    half = 2 ** (weight_bits - 1)
+    try:
+        with NpzReader(path, f"layer {k} traces", budget) as z:
+            q = z.array("weight_codes", "iu", ndim=2)
+            check_array(q, f"{where}: weight_codes ({weight_bits}-bit codes)", -half, half)
+            shape = z.array("input_bits_shape", "iu", ndim=1, shape=(3,))
+            pshape, pdt = z.header("input_bits")
+            if pdt != np.uint8:
+                raise TraceError(f"{where}: input_bits has dtype {pdt}, expected uint8 "
+                                 f"(np.packbits output)")
+            dims = check_packed_bits(_Shape(pshape), shape, where, 3, budget)
+            if unpack and images is None:
+                (budget or Budget.from_env()).check(int(np.prod(dims)),
+                                                    f"{where}: input bits unpacked")
+            packed = z.array("input_bits", "u", ndim=3)
+            out = {"weight_codes": q, "input_bits_shape": shape}
+            sel = packed if images is None else packed[images]
+            out["input_bits"] = (np.unpackbits(sel, axis=-1, count=dims[-1]) if unpack
+                                 else sel)
+            if "input_codes" in z:
+                out["input_codes"] = z.array("input_codes", "iu")
+    except TraceError:
+        raise
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+    return out
+
+
+class _Shape:
+    """Stands for an array in check_packed_bits when only its header shape is known."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+
+def read_traces(folder: str | os.PathLike, unpack: bool = True):
+    """Read a trace folder. Returns (manifest, layers), layers[k-1] a dict with
+    `weight_codes`, `input_codes`, and `input_bits` ([n_img, K, P*nb] 0/1 uint8 if `unpack`,
+    else packed with `input_bits_shape`). Every array is checked (see read_layer)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    wb = manifest.get("weight_bits")
+    if not isinstance(wb, int) or isinstance(wb, bool) or not 1 <= wb <= 16:
+        raise TraceError(f"{folder / 'manifest.json'}: weight_bits {short(wb)} is not an "
+                         f"integer from 1 to 16")
+    layers = [read_layer(folder, e, k, wb, None, unpack)
+              for k, e in enumerate(manifest["layers"], start=1)]
     return manifest, layers
 
 

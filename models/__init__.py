@@ -109,9 +109,13 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> dict[str, Any]:
     """Load weights into `model` (strict: every key and shape must match; no NaN/inf).
 
     Returns the checkpoint's extra fields (`act_ranges`, `meta`, `model`)."""
+    from validation import Budget, InputError, check_readable_file, short
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"checkpoint not found: {path}")
+    try:
+        size = check_readable_file(path, "checkpoint")
+        Budget.from_env().check(2 * size, f"checkpoint {path}")
+    except InputError as exc:
+        raise ModelError(str(exc)) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused, corrupt file, ...
@@ -126,6 +130,13 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> dict[str, Any]:
         state, extra = obj, {}
     else:
         raise ModelError(f"{path}: not a state_dict or a cimsim checkpoint dict")
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        bad = state if not isinstance(state, dict) else next(
+            (f"{k!s:.40}: {type(v).__name__}" for k, v in state.items()
+             if not (isinstance(k, str) and isinstance(v, torch.Tensor))), None)
+        raise ModelError(f"checkpoint {path}: 'state_dict' must map parameter names to tensors, "
+                         f"found {short(bad)}")
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]

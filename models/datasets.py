@@ -12,7 +12,8 @@ Where the files come from, in order:
 2. the repository's `data/<name>/` (the Fashion-MNIST **test** set is committed there, so the
    default run needs no network);
 3. a system folder (`/usr/share/datasets/fashion-mnist`, Debian's `dataset-fashion-mnist`);
-4. a download into `data/<name>/` when online.
+4. a download into `data_dir` (else `data/<name>/`), only when asked (`download=True`; stage 1:
+   `--download`); nothing is created otherwise.
 If none works, `DatasetUnavailable` says which files are missing, where they were looked for
 and how to get them.
 
@@ -121,21 +122,30 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (optionally gzip'd): magic 0x0000TTDD, DD dimension sizes, data."""
+    """Read an IDX file (optionally gzip'd): magic 0x0000TTDD, DD dimension sizes, data.
+    The declared size is checked against the memory budget (validation.Budget) before the
+    data are read, and the file must hold exactly that many bytes."""
+    from validation import Budget
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(np.int64)
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    offset = 4 + 4 * ndim
-    count = int(np.prod(dims)) if ndim else 0
-    if len(raw) - offset != count * dtype.itemsize:
+        head = f.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+            raise ValueError(f"{path}: not an IDX file (bad magic number)")
+        ndim = head[3]
+        rawdims = f.read(4 * ndim)
+        if len(rawdims) != 4 * ndim:
+            raise ValueError(f"{path}: truncated IDX header")
+        dims = tuple(int(v) for v in np.frombuffer(rawdims, dtype=">u4"))
+        dtype = np.dtype(_IDX_DTYPES[head[2]])
+        count = int(np.prod(dims, dtype=object)) if ndim else 0
+        nbytes = count * dtype.itemsize
+        Budget.from_env().check(nbytes, f"{path} (IDX {'x'.join(map(str, dims))})")
+        raw = f.read(nbytes)
+        extra = f.read(1)
+    if len(raw) != nbytes or extra:
         raise ValueError(f"{path}: truncated or corrupt IDX file "
-                         f"({len(raw) - offset} data bytes, expected {count * dtype.itemsize})")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(tuple(dims)).copy()
+                         f"({len(raw)}{'+' if extra else ''} data bytes, expected {nbytes})")
+    return np.frombuffer(raw, dtype=dtype, count=count).reshape(dims).copy()
 
 
 def _load_idx_split(info: DatasetInfo, folder: Path, split: str) -> Split:
@@ -175,11 +185,13 @@ def _load_cifar_split(info: DatasetInfo, folder: Path, split: str) -> Split:
         archive = folder / info.files[split][0]
         source = str(archive)
         with tarfile.open(archive, "r:gz") as tar:
-            names = {Path(n).name: n for n in tar.getnames()}
+            from validation import Budget
+            infos = {Path(i.name).name: i for i in tar.getmembers() if i.isfile()}
             for m in members:
-                if m not in names:
+                if m not in infos:
                     raise ValueError(f"{archive}: member {m} missing")
-                blobs.append((tar.extractfile(names[m]).read(), f"{archive}:{m}"))
+                Budget.from_env().check(infos[m].size, f"{archive}:{m}")
+                blobs.append((tar.extractfile(infos[m]).read(), f"{archive}:{m}"))
     parts = [_parse_cifar_records(b, meta["label_bytes"], meta["label_index"], w) for b, w in blobs]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
@@ -247,7 +259,7 @@ def load_split(name: str, split: str = "test", data_dir: str | os.PathLike | Non
         if _has_files(info, folder, split):
             try:
                 return loader(info, folder, split)
-            except (ValueError, OSError, tarfile.TarError) as exc:
+            except (ValueError, OSError, EOFError, tarfile.TarError, gzip.BadGzipFile) as exc:
                 raise DatasetUnavailable(f"{name} {split} set in {folder} cannot be read: {exc}") from exc
     errors: list[str] = []
     if download:
@@ -261,7 +273,8 @@ def load_split(name: str, split: str = "test", data_dir: str | os.PathLike | Non
         hint = (" On Debian/Ubuntu `apt-get install dataset-fashion-mnist` installs the full set "
                 "in /usr/share/datasets/fashion-mnist.")
     why = ("; download failed (offline?): " + "; ".join(errors[-2:])) if errors else \
-        ("; download disabled" if not download else "")
+        ("; nothing downloaded (pass --download to fetch them into "
+         f"{candidates[0]})" if not download else "")
     raise DatasetUnavailable(
         f"{name} {split} set not found (looked in: {looked}){why}. Needed files: "
         f"{', '.join(info.files[split])} from {info.urls[0]}; put them in one of those folders "
