@@ -660,6 +660,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write output: {exc.filename or ''} ({exc.strerror or exc}); "
               f"nothing was written", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("error: out of memory; nothing was written (the input needs more memory than "
+              "is available; CIMSIM_MEMORY_BUDGET bounds what one input may claim)",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         close()
         print("interrupted; no output was written", file=sys.stderr)

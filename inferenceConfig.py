@@ -220,7 +220,7 @@ class Config:
             raise ConfigError(f"{source}: setting names must be text, got {short(name)} "
                               f"({type(name).__name__})")
         if not (value is None or isinstance(value, (str, int, float, bool))):
-            raise ConfigError(f"{source}: '{name}' must be a single value, got a "
+            raise ConfigError(f"{source}: {short(name)} must be a single value, got a "
                               f"{type(value).__name__} {short(value)}")
         if name in NEUROSIM_NAMES:
             self._typed_names()[NEUROSIM_NAMES[name].path] = name
@@ -749,7 +749,7 @@ def _unknown_name_message(name: str, source: str) -> str:
         pass
     close = difflib.get_close_matches(name, candidates, n=4, cutoff=0.6)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return (f"{source}: unknown setting '{name}'.{hint} Valid names: section.field "
+    return (f"{source}: unknown setting {short(name)}.{hint} Valid names: section.field "
             f"(sections: {', '.join(SECTIONS)}), a unique field name, or a DNN+NeuroSim "
             f"Param.cpp name; `--list-settings` prints them all.")
 
@@ -809,13 +809,13 @@ def load_config(preset: str | None = None, config_file: str | None = None,
     """Build a validated Config: preset, then file, then NAME=VALUE settings."""
     name = preset or "default"
     if name not in PRESETS:
-        raise ConfigError(f"--preset: unknown preset '{name}'. Valid: {', '.join(PRESETS)}.")
+        raise ConfigError(f"--preset: unknown preset {short(name)}. Valid: {', '.join(PRESETS)}.")
     cfg = PRESETS[name]()
     if config_file:
         cfg.update(_read_config_file(config_file), source=f"--config {config_file}")
     for item in settings or []:
         if "=" not in item:
-            raise ConfigError(f"--set: expected NAME=VALUE, got {item!r}")
+            raise ConfigError(f"--set: expected NAME=VALUE, got {short(item)}")
         key, value = item.split("=", 1)
         cfg.set(key.strip(), value, source=f"--set {item}")
     return cfg.validate()
