@@ -553,11 +553,14 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Stage 2: chip area, latency, energy, TOPS and TOPS/W of a network on a "
-                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator).")
+                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator).",
+        epilog="CIMSIM_MEMORY_BUDGET (e.g. 16G; default 4G) bounds the memory one input may "
+               "claim; bad input gets one error line and exit status 2.")
     parser.add_argument("--traces", metavar="DIR", default=None,
                         help="trace folder: stage 1's layer_record_<model>/ (default: the "
                              "configured model's), a DNN+NeuroSim folder (weight<k>.csv, "
-                             "input<k>.csv) or a traces.npz")
+                             "input<k>.csv), a DNN+NeuroSim V1.4 wrapper folder "
+                             "(trace_command.sh + weightConv0_.csv ...) or a traces.npz")
     parser.add_argument("--network", metavar="FILE", default=None,
                         help="network CSV (8 columns per layer); default: from the traces")
     parser.add_argument("--old-traces", metavar="DIR", default=None,
@@ -566,7 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "state (every cell at its lowest conductance)")
     parser.add_argument("--image", type=int, default=0,
                         help="which traced image to use (stage-1 traces with several images)")
-    parser.add_argument("--json", metavar="OUT", default=None, help="write the results as JSON")
+    parser.add_argument("--json", metavar="OUT", default=None,
+                        help="write the results as strict JSON (non-finite numbers as null, "
+                             "named in 'messages')")
     parser.add_argument("--csv", metavar="OUT", default=None, help="write the per-layer table as CSV")
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help="write PNG plots of the area/latency/energy breakdowns")

@@ -9,7 +9,16 @@ Three folder formats are read:
   The format is exactly what the V1.4 wrapper writes (see the reference README, "Trace
   format"). Well-formed files take a vectorised fast path; anything else (other number
   formats, CRLF line ends) is parsed by a general text reader.
+* **DNN+NeuroSim V1.4 PyTorch-wrapper folder** (`layer_record_<model>/` of its
+  `Inference_pytorch`): `weight<name>.csv` / `input<name>.csv` per layer (e.g.
+  `weightConv0_.csv`) in the order its `trace_command.sh` lists them after the network file
+  and the four numbers (weight bits, input bits, sub-array, parallel rows); the network file is
+  `--network`, `network.csv` in the folder, or the one the command names (in the folder or
+  relative to the folder's parent, the wrapper's working folder).
 * `traces.npz` as written by `tools/make_traces.py --format npz` (weight codes + packed bits).
+
+Every file goes through `validation.py` first (readable regular file, UTF-8 text, npz
+headers and sizes against the memory budget, exact packed sizes, integer codes in range).
 
 Every layer becomes a `LayerTrace` holding
 

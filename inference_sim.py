@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stage 1: accuracy of a network on the simulated CIM chip, and per-layer "
                     "traces for stage 2 (Chip.py).",
         epilog="Hardware, model and run settings come from inferenceConfig.py (--set NAME=VALUE; "
-               "e.g. --set model=vgg8, --set num_images=1000, --set d2d_sigma=0.1).")
+               "e.g. --set model=vgg8, --set num_images=1000, --set d2d_sigma=0.1). "
+               "CIMSIM_MEMORY_BUDGET (e.g. 16G; default 4G) bounds the memory one input may "
+               "claim.")
     add_config_arguments(p)
     g = p.add_argument_group("stage 1")
     g.add_argument("--neurosim-csv", action="store_true",
@@ -163,6 +165,21 @@ def check_model_io(model, x: torch.Tensor, num_classes: int, name: str) -> None:
                           f"[batch, {num_classes}] class scores")
 
 
+def traced_bytes_per_image(model, x1: torch.Tensor) -> int:
+    """Memory the traces keep per traced image: the int16 input codes of every Conv2d /
+    Linear layer (measured on one float forward pass)."""
+    sizes: list[int] = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: sizes.append(inp[0][:1].numel()))
+             for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    try:
+        with torch.no_grad():
+            model(x1)
+    finally:
+        for h in hooks:
+            h.remove()
+    return 2 * sum(sizes)
+
+
 def layer_manifest_entry(k: int, layer, params) -> dict:
     from traces import neurosim_row
     geo = dict(layer.geometry)
@@ -266,6 +283,12 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         raise Stage1Error(f"run.num_trace_images = {cfg.run.num_trace_images} exceeds the "
                           f"{len(y)} evaluated images")
     check_model_io(model, x, info.num_classes, spec.name)
+    if traces_wanted:
+        from validation import Budget
+        Budget.from_env().check(
+            cfg.run.num_trace_images * traced_bytes_per_image(model, x[:1]),
+            f"run.num_trace_images = {cfg.run.num_trace_images} (the layer inputs kept for "
+            f"the traces)", "lower run.num_trace_images")
     model = model.to(device).eval()
     try:
         ctx = convert_model(model, params)
