@@ -608,7 +608,7 @@ def _progress_bar(quiet: bool):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from chip_traces import TraceError, default_trace_folder, load_traces
-    from outputs import RunOutputs
+    from outputs import RunOutputs, failure_exit
     from validation import InputError
     import report
 
@@ -656,24 +656,10 @@ def main(argv: list[str] | None = None) -> int:
             if staged_plots:
                 report.write_plots(result, staged_plots)
             out.commit()
-    except (TraceError, ConfigError, InputError) as exc:
+    except (TraceError, ConfigError, InputError, OSError, MemoryError,
+            KeyboardInterrupt) as exc:
         close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        close()
-        print(f"error: cannot write output: {exc.filename or ''} ({exc.strerror or exc}); "
-              f"nothing was written", file=sys.stderr)
-        return 2
-    except MemoryError:
-        print("error: out of memory; nothing was written (the input needs more memory than "
-              "is available; CIMSIM_MEMORY_BUDGET bounds what one input may claim)",
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        close()
-        print("interrupted; no output was written", file=sys.stderr)
-        return 130
+        return failure_exit(exc)
     print(text)
     return 0
 

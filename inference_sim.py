@@ -209,17 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(cfg, args)
         return 0
-    except (Stage1Error, InputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except MemoryError:
-        print("error: out of memory; nothing was written (the input needs more memory than "
-              "is available; CIMSIM_MEMORY_BUDGET bounds what one input may claim)",
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; no output was written", file=sys.stderr)
-        return 130
+    except (Stage1Error, InputError, OSError, MemoryError, KeyboardInterrupt) as exc:
+        from outputs import failure_exit
+        return failure_exit(exc)
 
 
 def output_folder(cfg) -> Path:

@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable
 from validation import InputError, load_json_text, short
 
 __all__ = ["RunOutputs", "OutputError", "strict_json", "dumps_strict", "is_own_folder",
-           "OWN_MARKER"]
+           "OWN_MARKER", "failure_exit"]
 
 OWN_MARKER = "manifest.json"
 # names the trace readers read from an input folder
@@ -386,6 +386,26 @@ class RunOutputs:
                     d.rmdir()
             self.outs.clear()
             self.made_dirs.clear()
+
+
+def failure_exit(exc: BaseException) -> int:
+    """Print the one line for a run that ended with `exc` (after RunOutputs cleaned up) and
+    return the exit status: 2 for bad input, a failed write or memory exhaustion, 130 for
+    SIGINT/SIGTERM."""
+    import sys
+    if isinstance(exc, KeyboardInterrupt):
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+    if isinstance(exc, MemoryError):
+        print("error: out of memory; nothing was written (the input needs more memory than "
+              "is available; CIMSIM_MEMORY_BUDGET bounds what one input may claim)",
+              file=sys.stderr)
+    elif isinstance(exc, OSError) and not isinstance(exc, InputError):
+        print(f"error: {exc.filename or 'file system'}: {exc.strerror or exc}; nothing was "
+              f"written", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
 
 
 # ------------------------------------------------------------------------------------------
