@@ -772,3 +772,28 @@ def test_fuzz_config_bytes(tmp_path_factory, text):
         load_config(None, str(path), [])
     except ConfigError as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 500
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["renameat2", "fallback"])
+def test_folder_replacement_never_deletes_a_foreign_folder(tmp_path, monkeypatch, atomic):
+    """The old folder is swapped out atomically (renameat2) or, where that is missing, moved
+    to a private trash folder first; a folder that is not ours found there is put back,
+    never deleted."""
+    import outputs
+    if not atomic:
+        monkeypatch.setattr(outputs, "_RENAMEAT2", None)
+    final = tmp_path / "rec"
+    for i in range(2):
+        with stage1.atomic_output_dir(final) as tmp:
+            (tmp / "manifest.json").write_text('{"format": "cimsim-layer-record", "i": %d}' % i)
+    assert json.loads((final / "manifest.json").read_text())["i"] == 1
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "x").write_text("new")
+    shutil.rmtree(final)
+    final.mkdir()
+    (final / "user.txt").write_text("mine")      # appeared after the up-front check
+    with pytest.raises(outputs.OutputError, match="did not write"):
+        outputs._install_folder(staged, final)
+    assert (final / "user.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec", "staged"]
