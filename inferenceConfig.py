@@ -20,7 +20,6 @@ import argparse
 import copy
 import dataclasses
 import difflib
-import json
 import math
 import sys
 from dataclasses import dataclass, field

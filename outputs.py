@@ -40,7 +40,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from validation import InputError, load_json_text, short
+from validation import InputError, load_json_text
+
 
 __all__ = ["RunOutputs", "OutputError", "strict_json", "dumps_strict", "is_own_folder",
            "OWN_MARKER", "failure_exit"]

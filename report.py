@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 

@@ -34,7 +34,6 @@ Use `read_traces(folder)` to get the manifest and the arrays (input bits unpacke
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import zipfile
