@@ -376,7 +376,11 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
             if args.neurosim_csv:
                 write_neurosim_csv(tmp / "neurosim", manifest, firsts)
         write_manifest(tmp, manifest)
-        (tmp / "accuracy.json").write_text(dumps_strict(accuracy)[0])
+        text, found = dumps_strict(accuracy)
+        if found:
+            accuracy["messages"] = ["not finite, written as null: " + ", ".join(found[:10])]
+            text = dumps_strict(accuracy)[0]
+        (tmp / "accuracy.json").write_text(text)
         np.savez_compressed(tmp / "predictions.npz", labels=yn.astype(np.int16),
                             indices=idx.astype(np.int64),
                             **{m: preds[m].astype(np.int16) for m in modes})

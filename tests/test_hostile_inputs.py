@@ -499,11 +499,21 @@ def stage1_inproc(args, capsys):
 
 
 def _stage1_folders(w):
+    import gzip
     (w / "keep").mkdir()
     (w / "keep" / "a.txt").write_text("x\n")
     (w / "afile").write_text("x\n")
     (w / "data").mkdir()
     (w / "data" / "ck.pt").write_bytes(b"")
+    # IDX files whose headers claim 10^9 images (a 2 kB gzip bomb header), or too few bytes
+    for name, dims in (("bomb", (10 ** 9, 28, 28)), ("short", (100, 28, 28))):
+        d = w / name
+        d.mkdir()
+        head = bytes([0, 0, 8, 3]) + np.array(dims, dtype=">u4").tobytes()
+        (d / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(head + b"\0" * 1000))
+        (d / "t10k-labels-idx1-ubyte.gz").write_bytes(
+            gzip.compress(bytes([0, 0, 8, 1]) + np.array([100], dtype=">u4").tobytes()
+                          + b"\0" * 100))
 
 
 @pytest.mark.parametrize("sets, fragment", [
@@ -514,10 +524,12 @@ def _stage1_folders(w):
     (["output_dir=data", "checkpoint=data/ck.pt"], "input"),
     (["output_dir=afile/sub"], "is a file"),
     (["data_dir=missing"], "--download"),
+    (["data_dir=bomb"], "memory budget"),
+    (["data_dir=short"], "truncated"),
     (["num_trace_images=1000000"], "num_trace_images"),
     (["checkpoint=data"], "folder"),
 ], ids=["foreign folder", "a file", "cwd", "parent", "holds the checkpoint",
-        "below a file", "missing data", "absurd trace count", "checkpoint is a folder"])
+        "below a file", "missing data", "IDX header bomb", "truncated IDX", "absurd trace count", "checkpoint is a folder"])
 def test_stage1_refusals(work, capsys, sets, fragment):
     _stage1_folders(work)
     before = {p: p.read_bytes() for p in work.rglob("*") if p.is_file()}
