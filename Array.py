@@ -96,6 +96,12 @@ _ROW_MODE, _COL_MODE = 0, 1
 
 # Wire capacitance per length used for the array lines, F/m.
 _WIRE_CAP_PER_M = 0.2e-15 / 1e-6
+# nvCap read-out (NeuroSim V1.5): op-amp area per half read column (m^2), sense power per
+# ADC level step (W, for 1 ns per conversion), array read power per 128 columns (W, for the
+# charge delay plus 1 ns)
+_NVCAP_OPAMP_AREA = 656e-15
+_NVCAP_SENSE_POWER_PER_LEVEL = 1.7e-6 / 2
+_NVCAP_ARRAY_POWER = 0.29e-3
 
 
 # =========================================================================================
@@ -378,6 +384,10 @@ class SubArray(Circuit):
         self.current_mode = bool(p.currentMode)
         self.validated = bool(p.validated)
         self.synchronous = bool(p.synchronous)
+        # charge-domain cells (nvCap): no column current; the nvCap recipe below
+        self.charge_sensing = self.cell.kind.column_current == "none"
+        # NeuroSim V1.5's word-line periphery (its "20241031" change; nvCap has only that)
+        self.wl_v15 = int(p.subArrayRevision) == 15 or self.charge_sensing
         self.activity_row_read: float | np.ndarray = 0.0
         # write activities are never set in the inference flow; the reference's write
         # terms therefore see zero writes
@@ -536,7 +546,13 @@ class SubArray(Circuit):
         else:
             ron, roff = cell.resistance_on, cell.resistance_off
             P = self.num_row_parallel
-            if self.access == "CMOS":
+            if self.charge_sensing:
+                # nvCap: no access-device sizing and no per-cell row R/C (the reference never
+                # sets them for this cell, so its switch matrix sees none: unit_cap = 0)
+                self.res_mem_cell_on = ron
+                self.res_mem_cell_off = roff
+                self.res_mem_cell_avg = 1.0 / (1.0 / ron * P / 2.0 + 1.0 / roff * P / 2.0) * P
+            elif self.access == "CMOS":
                 res_cell_access = ron * R.IR_DROP_TOLERANCE
                 self.width_access_cmos = (fb.on_resistance(fin * F, NMOS, tech) * R.LINEAR_REGION_RATIO
                                           / res_cell_access)
@@ -567,7 +583,8 @@ class SubArray(Circuit):
                 self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
         self._scratch["column_cap"] = self.cap_col
 
-        if self.conventional_parallel and nbuf > 0 and (self.mem_type == "SRAM" or self.access == "CMOS"):
+        if (self.conventional_parallel and nbuf > 0 and not self.charge_sensing
+                and (self.mem_type == "SRAM" or self.access == "CMOS")):
             # row repeaters (nodes with buffernumber > 0): section resistance and the
             # inverter widths that give the target drive resistance
             self.section_res = self.res_row / (nbuf + 1)
@@ -648,7 +665,20 @@ class SubArray(Circuit):
             self._new("bl_level_shifter", "level_shifter", "LevelShifter").initialize(num_row, act0, clk)
             self._new("sl_level_shifter", "level_shifter", "LevelShifter").initialize(
                 num_col, self.activity_col_write, clk)
-        if self.conventional_sequential:
+        if self.charge_sensing:
+            # nvCap (conventional parallel only): the crossbar-style word-line switch matrix
+            # even with an access device, and shift-adds sized with the numAdd bits
+            res_tg = self.res_mem_cell_avg / self.num_row_parallel
+            switch_matrix("wl_switch_matrix", _ROW_MODE, num_row, res_tg * num_row / num_col)
+            switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg * num_row)
+            mux(res_tg, _div_int(num_col, ncm))
+            self._init_adc(self.level_output, parallel=True, encoder=True)
+            adder_bit = int(math.log2(self.level_output) + math.ceil(math.log2(self.num_add)))
+            num_adder = _div_int(num_col, ncm)
+            partial_sum_adder(num_adder, adder_bit)
+            steps = (cps - 1) * self.avg_weight_bit + 1
+            shift_adds(num_adder, adder_bit, steps, adder_bit + steps)
+        elif self.conventional_sequential:
             num_adder = _div_int(num_col, ncm)
             res_tg = self.res_mem_cell_on
             adder_bit = log2_rows + self.avg_weight_bit
@@ -806,17 +836,57 @@ class SubArray(Circuit):
                 self.area_other = a("wl_switch_matrix") + a("sram_write_driver") + mux_a() + buffer_area
         else:
             ls = self.cell.write_voltage > 1.5
-            if ls:
-                c["wl_level_shifter"].calculate_area(ha, None, NONE)
-                c["bl_level_shifter"].calculate_area(ha, None, NONE)
+            if ls and not self.charge_sensing:
+                # quirk kept (nvCap): the reference never sizes its source-line level
+                # shifter, whose area and height stay 0
                 c["sl_level_shifter"].calculate_area(None, wa, NONE)
-            ls_w = (w("wl_level_shifter") + w("bl_level_shifter")) if ls else 0.0
             ls_h = h("sl_level_shifter") if ls else 0.0
-            ls_a = (a("wl_level_shifter") + a("bl_level_shifter") + a("sl_level_shifter")) if ls else 0.0
-            if self.conventional_sequential:
-                c["wl_decoder"].calculate_area(ha, None, NONE)
+
+            def size_word_lines(height_wl: float, *names: str) -> None:
+                """The word-line side (level shifters, decoder, drivers or switch matrix)
+                along `height_wl`: the array height (V1.4), or the sub-array height less
+                the mux decoder's (V1.5, once the column periphery is stacked)."""
+                if ls:
+                    c["wl_level_shifter"].calculate_area(height_wl, None, NONE)
+                    c["bl_level_shifter"].calculate_area(height_wl, None, NONE)
+                for n in names:
+                    c[n].calculate_area(height_wl, None, NONE)
+
+            def wl_height(column_height: float) -> float:
+                return column_height - h("mux_decoder") if self.wl_v15 else ha
+
+            def ls_wa() -> tuple[float, float]:
+                if not ls:
+                    return 0.0, 0.0
+                return (w("wl_level_shifter") + w("bl_level_shifter"),
+                        a("wl_level_shifter") + a("bl_level_shifter") + a("sl_level_shifter"))
+
+            if self.charge_sensing:
+                # nvCap recipe (NeuroSim V1.5): the voltage sense amp without its divider
+                # (a tenth of the multilevel sense amp) plus one op-amp per read column
+                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
+                area_mux()
+                area_adc()
+                if not self.sar_adc_mode:
+                    sa = c["multilevel_sense_amp"]
+                    sa.area /= 10
+                    sa.area += 0.5 * self.num_col / ncm * 5 * _NVCAP_OPAMP_AREA
+                    sa.height = sa.area / sa.width
+                area_accum(adder_dff=self.num_add > 1)
+                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
+                               + h("multilevel_sa_encoder") + h("shift_add_weight") + h("shift_add_input")
+                               + adder_h() + h("sar_adc"))
+                size_word_lines(wl_height(self.height), "wl_switch_matrix")
+                ls_w, ls_a = ls_wa()
+                self.width = max(ls_w + w("wl_switch_matrix"), mux_dec_w()) + wa
+                self.used_area = (self.area_array + ls_a + a("wl_switch_matrix") + a("sl_switch_matrix")
+                                  + mux_a() + a("multilevel_sense_amp") + a("multilevel_sa_encoder")
+                                  + a("shift_add_weight") + a("shift_add_input") + adder_a() + a("sar_adc"))
+                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
+                self.area_accum = a("shift_add_weight") + a("shift_add_input") + adder_a()
+                self.area_other = (ls_a + a("wl_switch_matrix") + a("sl_switch_matrix") + mux_a())
+            elif self.conventional_sequential:
                 drv = "wl_new_decoder_driver" if self.access == "CMOS" else "wl_decoder_driver"
-                c[drv].calculate_area(ha, None, NONE)
                 c["sl_switch_matrix"].calculate_area(None, wa, NONE)
                 area_mux()
                 area_adc()
@@ -826,6 +896,8 @@ class SubArray(Circuit):
                 self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
                                + h("multilevel_sa_encoder") + h("adder") + h("dff") + h("shift_add_input")
                                + h("shift_add_weight") + h("sar_adc"))
+                size_word_lines(wl_height(self.height), "wl_decoder", drv)
+                ls_w, ls_a = ls_wa()
                 self.width = max(ls_w + w("wl_decoder") + w("wl_new_decoder_driver") + w("wl_decoder_driver"),
                                  mux_dec_w()) + wa
                 self.used_area = (self.area_array + ls_a + a("wl_decoder") + a("wl_decoder_driver")
@@ -838,7 +910,6 @@ class SubArray(Circuit):
                                    + a("sl_switch_matrix") + mux_a())
             else:
                 drv = "wl_new_switch_matrix" if self.access == "CMOS" else "wl_switch_matrix"
-                c[drv].calculate_area(ha, None, NONE)
                 c["sl_switch_matrix"].calculate_area(None, wa, NONE)
                 area_mux()
                 area_adc()
@@ -847,6 +918,8 @@ class SubArray(Circuit):
                 self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
                                + h("multilevel_sa_encoder") + h("shift_add_weight") + h("shift_add_input")
                                + adder_h() + h("sar_adc"))
+                size_word_lines(wl_height(self.height), drv)
+                ls_w, ls_a = ls_wa()
                 self.width = (max(ls_w + w("wl_new_switch_matrix") + w("wl_switch_matrix"), mux_dec_w())
                               + wa + buffer_area / self.length_col)
                 self.used_area = (self.area_array + ls_a + a("wl_switch_matrix") + a("wl_new_switch_matrix")
@@ -1028,6 +1101,16 @@ class SubArray(Circuit):
                 comp["precharger"] = float(c["precharger"].read_latency)
                 adc(True)
                 mux_and_decoder(0.0)
+        elif self.charge_sensing:
+            # nvCap: the charge moves to the reference capacitor in chargeDelay per 128
+            # parallel rows (replaces the RC column delay; no column ramp)
+            self.column_delay = cell.charge_delay / 128 * self.num_row_parallel
+            sm = c["wl_switch_matrix"]
+            sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw,
+                                 **_accepted_kwargs(sm.calculate_latency, self._scratch))
+            comp["wl_switch_matrix"] = float(sm.read_latency)
+            mux_and_decoder(0.0)
+            adc(True)
         else:
             if self.conventional_sequential:
                 tau = self.cap_col * self.res_mem_cell_avg
@@ -1105,6 +1188,8 @@ class SubArray(Circuit):
             if self.conventional_sequential:
                 row = g("wl_decoder", 0.0) + g("wl_new_decoder_driver", 0.0) + g("wl_decoder_driver", 0.0)
                 t = max(row, mux) + self.column_delay + adc
+            elif self.charge_sensing:
+                t = max(g("wl_switch_matrix", 0.0), mux) + self.column_delay + adc
             else:
                 row = g("wl_new_switch_matrix", 0.0) + g("wl_switch_matrix", 0.0) + self._buffer_latency
                 t = max(row, mux) + adc
@@ -1255,6 +1340,14 @@ class SubArray(Circuit):
         vdd2 = tech.vdd * tech.vdd
         ncm = self.num_col_muxed
         rows = self.num_row * act
+        if self.charge_sensing:
+            # nvCap: the selected word lines at the read voltage, and the array's charge
+            # transfer power for the charge delay plus 1 ns per row group
+            return (self.cap_row2 * cell.read_voltage ** 2 * rows * ncm
+                    + _NVCAP_ARRAY_POWER * (self.column_delay + 1e-9) * self.num_col / 128 * self.num_add)
+        if self.mem_type != "SRAM" and self.wl_v15:
+            # V1.5: the selected word lines (and their repeaters) swing to the access voltage
+            vdd2 = cell.access_voltage * cell.access_voltage
         repeaters = (self.drive_cap_in + self.drive_cap_out) * vdd2 * float(p.buffernumber) * 2 * rows
         if self.mem_type == "SRAM":
             if self.conventional_sequential:
@@ -1397,7 +1490,34 @@ class SubArray(Circuit):
         else:
             self.leakage_sram_in_use = 0.0
             num_read_cells = int(math.ceil(self.num_col / ncm))
-            if self.conventional_sequential:
+            if self.charge_sensing:
+                # nvCap recipe: sense power fixed per column and conversion (not the column
+                # resistance, which is infinite), op-amp and charge transfer in the array term
+                c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
+                e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
+                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                mux_power()
+                if self.sar_adc_mode:
+                    adc_power(na, enc_reads=None, sequential=False)
+                else:
+                    n_cols = np.shape(column_resistance)[-1]
+                    per_col = _NVCAP_SENSE_POWER_PER_LEVEL * (self.level_output - 1) * 1e-9
+                    e["adc_multilevel_sense_amp"] = np.full(act.shape, per_col * n_cols * na)
+                    c["multilevel_sa_encoder"].calculate_power(ncm * na)
+                    e["adc_encoder"] = c["multilevel_sa_encoder"].read_dynamic_energy
+                parallel_accumulation_power()
+                shift_adds((cps - 1) * n_groups, n_groups)
+                self.read_dynamic_energy_array = self.array_read_energy(act)
+                e["array"] = self.read_dynamic_energy_array
+                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
+                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
+                other_keys = ("wl_switch_matrix", "column_mux", "mux_decoder")
+                self.leakage = leak("wl_switch_matrix", "sl_switch_matrix", "multilevel_sense_amp",
+                                    "multilevel_sa_encoder", "shift_add_weight", "shift_add_input",
+                                    "dff", "adder")
+                if ncm > 1:
+                    self.leakage += leak("mux", "mux_decoder")
+            elif self.conventional_sequential:
                 rows = self.num_row * act
                 c["wl_decoder"].calculate_power(rows * ncm, nw)
                 e["wl_decoder"] = c["wl_decoder"].read_dynamic_energy

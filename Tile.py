@@ -402,9 +402,7 @@ class ProcessingUnit:
             col_res = _column_resistance(self, rs, _cell_inverse_series(self, data, rows, c0, nc),
                                          slice(None))
         else:
-            per_cell = 1.0 / (self.subarray.res_cell_access + float(self.param.wireResistanceCol))
-            with np.errstate(divide="ignore"):
-                col_res = np.repeat((1.0 / (rs.counts * per_cell))[:, None], nc, axis=1)
+            col_res = np.repeat(self._row_count_resistance(rs)[:, None], nc, axis=1)
         return self._evaluate(rs, col_res[:, None, :], slice(None), True)
 
     def _subarray_result(self, data: LayerData, rows: np.ndarray, c0: int, j: int, nc: int,
@@ -424,11 +422,9 @@ class ProcessingUnit:
         rs = self._rowset(data, rows, key, False)
         sa = self.subarray
         if not data.needs_weights:
-            # SRAM: every column of a vector has the same resistance; the result depends on
-            # the rows and the column count only
-            per_cell = 1.0 / (sa.res_cell_access + float(self.param.wireResistanceCol))
-            with np.errstate(divide="ignore"):
-                r = (1.0 / (rs.counts * per_cell))[:, None, None]
+            # SRAM, nvCap: every column of a vector has the same resistance; the result
+            # depends on the rows and the column count only
+            r = self._row_count_resistance(rs)[:, None, None]
             sums = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None), False)
             self._store(rkey, sums[:, 0], sa)
             return self._results[rkey]
@@ -456,6 +452,16 @@ class ProcessingUnit:
             for q in range(n):
                 self._store((key, start + first + q * w, w), a[:, q], sa)
         return self._results[rkey]
+
+    def _row_count_resistance(self, rs: _RowSet) -> np.ndarray:
+        """Column resistance (ohm) per input vector of a cell whose weights do not count:
+        SRAM, the active rows' access paths in parallel; a charge-sensing cell (nvCap), no
+        column current at all (NeuroSim's column conductance stays 0: infinite)."""
+        if self.ctx.cell.kind.column_current == "none":
+            return np.full(rs.num_vectors, np.inf)
+        per_cell = 1.0 / (self.subarray.res_cell_access + float(self.param.wireResistanceCol))
+        with np.errstate(divide="ignore"):
+            return 1.0 / (rs.counts * per_cell)
 
     def _store(self, rkey, sums: np.ndarray, sa) -> None:
         out = {name: float(x) for name, x in zip(_SUMS, sums)}

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import cells
+
 __all__ = ["results_dict", "text_report", "write_json", "write_csv", "write_plots",
            "LAYER_COLUMNS"]
 
@@ -164,7 +166,7 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
     w("=" * 78 + "\n")
     w("Chip estimation (DNN+NeuroSim V1.4 model)\n")
     if param is not None:
-        mem = {1: "SRAM", 2: "RRAM", 3: "FeFET"}.get(int(param.memcelltype), "?")
+        mem = {k.code: k.name for k in cells.CELLS.values()}.get(int(param.memcelltype), "?")
         mode = "parallel" if param.parallelRead else "sequential"
         w(f"  {mem} {mode} read, cellBit {int(param.cellBit)}, {int(param.technode)} nm "
           f"{'HP' if int(param.deviceroadmap) == 1 else 'LSTP'}, sub-array "
