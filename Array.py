@@ -78,6 +78,8 @@ import numpy as np
 
 import FormulaBindings as fb
 
+import cells
+
 from peripherals.base import AreaModify, Circuit, Context, horowitz
 
 __all__ = [
@@ -109,46 +111,24 @@ _NVCAP_ARRAY_POWER = 0.29e-3
 # =========================================================================================
 
 def weight_values(weights, synapse_bit: int, w_min: float = -1.0, w_max: float = 1.0) -> np.ndarray:
-    """Map real weights in [w_min, w_max] to the integers the array stores.
-
-    The range is stretched onto [0, 2^synapse_bit] and rounded half away from zero (the
-    reference adds +-0.5, then truncates towards zero). With the default range a weight
-    w becomes round(2^(b-1) * w + 2^(b-1))."""
-    w = np.asarray(weights, dtype=float)
-    top = float(2 ** synapse_bit)
-    scaled = top / (w_max - w_min) * (w - w_max) + top
-    scaled = np.where(scaled >= 0, scaled + 0.5, scaled - 0.5)
-    return np.trunc(scaled).astype(np.int64)
+    """Real weights in [w_min, w_max] to the stored integers (cells.weight_levels)."""
+    return cells.weight_levels(weights, synapse_bit, w_min, w_max)
 
 
 def weight_codes_to_values(codes, synapse_bit: int) -> np.ndarray:
-    """Integer weight codes q (weight = q / 2^(b-1), as in the trace files) to the stored
-    integers q + 2^(b-1). Same result as `weight_values(q / 2**(b-1), b)`."""
-    return np.asarray(codes, dtype=np.int64) + 2 ** (synapse_bit - 1)
+    """Integer weight codes q to the stored integers q + 2^(b-1) (cells.code_levels)."""
+    return cells.code_levels(codes, synapse_bit)
 
 
 def split_into_cells(values, num_cells: int, cell_bit: int) -> np.ndarray:
-    """Split stored integers into `num_cells` cells of `cell_bit` bits each, most
-    significant cell first: (rows, cols) -> (rows, cols * num_cells).
-
-    Bits above num_cells*cell_bit are dropped (as in the reference, which keeps taking
-    remainders); negative values (impossible for in-range weights) follow C's truncating
-    division like the reference."""
-    v = np.asarray(values, dtype=np.int64)
-    base = 2 ** cell_bit
-    digits = []
-    rest = v.copy()
-    for _ in range(num_cells):            # loop over the few cells of one weight only
-        digits.append(np.fmod(rest, base))
-        rest = (rest - np.fmod(rest, base)) // base
-    cells = np.stack(digits[::-1], axis=-1)          # (..., num_cells), MSB first
-    return cells.reshape(v.shape[:-1] + (v.shape[-1] * num_cells,))
+    """Stored integers to `num_cells` cells of `cell_bit` bits, most significant first
+    (cells.split_levels), as int64."""
+    return cells.split_levels(values, num_cells, cell_bit, dtype=np.int64)
 
 
 def levels_to_conductance(levels, cell_bit: int, g_max: float, g_min: float) -> np.ndarray:
-    """Cell level (0 .. 2^cell_bit - 1) to conductance, linear between g_min and g_max (S)."""
-    lv = np.asarray(levels, dtype=float)
-    return lv / (2 ** cell_bit - 1) * (g_max - g_min) + g_min
+    """Cell level (0 .. 2^cell_bit - 1) to conductance (cells.level_conductance)."""
+    return cells.level_conductance(levels, cell_bit, g_max, g_min)
 
 
 def layer_conductance(weights, param: fb.Param, *, codes: bool = True) -> np.ndarray:
@@ -836,11 +816,12 @@ class SubArray(Circuit):
                 self.area_other = a("wl_switch_matrix") + a("sram_write_driver") + mux_a() + buffer_area
         else:
             ls = self.cell.write_voltage > 1.5
-            if ls and not self.charge_sensing:
-                # quirk kept (nvCap): the reference never sizes its source-line level
-                # shifter, whose area and height stay 0
+            if ls:
                 c["sl_level_shifter"].calculate_area(None, wa, NONE)
-            ls_h = h("sl_level_shifter") if ls else 0.0
+            # quirk kept (nvCap): the reference never sizes its source-line level shifter,
+            # which then adds no height and no area (it is sized here for the write model)
+            sl_ls = ls and not self.charge_sensing
+            ls_h = h("sl_level_shifter") if sl_ls else 0.0
 
             def size_word_lines(height_wl: float, *names: str) -> None:
                 """The word-line side (level shifters, decoder, drivers or switch matrix)
@@ -859,7 +840,8 @@ class SubArray(Circuit):
                 if not ls:
                     return 0.0, 0.0
                 return (w("wl_level_shifter") + w("bl_level_shifter"),
-                        a("wl_level_shifter") + a("bl_level_shifter") + a("sl_level_shifter"))
+                        a("wl_level_shifter") + a("bl_level_shifter")
+                        + (a("sl_level_shifter") if sl_ls else 0.0))
 
             if self.charge_sensing:
                 # nvCap recipe (NeuroSim V1.5): the voltage sense amp without its divider

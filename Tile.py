@@ -144,17 +144,17 @@ class LayerData:
     def cell_levels(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray:
         """Cell levels (uint8, 0 .. 2^cellBit-1) of layer rows `rows`, cell columns
         c0 .. c0+nc-1."""
-        from chip_traces import weight_cells
+        import cells
         w0 = c0 // self.cps
         w1 = (c0 + nc - 1) // self.cps + 1
-        cells = weight_cells(self.levels[rows, w0:w1], self.cell_bit, self.cps)
-        return cells[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
+        lv = cells.split_levels(self.levels[rows, w0:w1], self.cps, self.cell_bit)
+        return lv[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
 
     def level_conductance(self) -> np.ndarray:
         """Conductance (S) of each cell level: the reference's mapping
         level/(2^cellBit - 1) * (Gmax - Gmin) + Gmin."""
-        n = 2 ** self.cell_bit
-        return np.arange(n, dtype=float) / float(n - 1) * (self.g_max - self.g_min) + self.g_min
+        import cells
+        return cells.level_conductances(self.cell_bit, self.g_max, self.g_min)
 
     def conductance(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray | None:
         """Cell conductances (S) of layer rows `rows`, cell columns c0 .. c0+nc-1."""

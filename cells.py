@@ -34,7 +34,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["CellKind", "CELLS", "register_cell", "get_cell", "cell_for_code",
+__all__ = ["CellKind", "CellDevice", "CELLS", "register_cell", "get_cell", "cell_for_code",
            "load_cell_file", "CELL_FILE_FIELDS", "weight_levels", "code_levels",
            "split_levels", "level_conductance", "level_conductances"]
 
@@ -52,6 +52,7 @@ class CellKind:
     nodes_nm: tuple[int, ...] | None = None          # None: every node the technology has
     min_node_nm: int | None = None                   # smallest node (RRAM: 22 nm)
     device: Mapping[str, Any] = field(default_factory=dict)   # fixed NeuroSim Param values
+    neurosim: str = "V1.4"                           # the NeuroSim version that models it
 
     @property
     def weights_matter(self) -> bool:
@@ -123,10 +124,40 @@ register_cell(CellKind(
 register_cell(CellKind(
     name="nvCap", code=4, description="non-volatile capacitive cell (NeuroSim V1.5), charge read",
     layout="resistive", column_current="none", write="fefet", read_modes=("parallel",),
-    nodes_nm=(22,),
+    nodes_nm=(22,), neurosim="V1.5",
     device={"heightInFeatureSize1T1R": 2.0, "widthInFeatureSize1T1R": 2.0,
             "resistanceOn": 1e20, "resistanceOff": 25e20,
             "readVoltage": 0.06, "accessVoltage": 0.06}))
+
+
+@dataclass(frozen=True)
+class CellDevice:
+    """A configured cell: its kind and the device numbers in force (the typed settings,
+    then what the kind fixes, then a cell file). Stage 1 reads its conductance range from
+    here; stage 2 gets the same numbers through the design parameters."""
+    kind: CellKind
+    r_on: float          # ohm
+    r_off: float         # ohm
+
+    @property
+    def on_off_ratio(self) -> float:
+        """Roff / Ron; infinite for a cell that stores a bit digitally (SRAM)."""
+        return math.inf if self.kind.layout == "sram" else self.r_off / self.r_on
+
+    @property
+    def g_max(self) -> float:
+        return 1.0 / self.r_on
+
+    @property
+    def g_min(self) -> float:
+        return 0.0 if math.isinf(self.on_off_ratio) else 1.0 / self.r_off
+
+    @classmethod
+    def from_config(cls, cfg) -> "CellDevice":
+        kind = get_cell(cfg.device.memory_type)
+        values = cfg.cell_device_values()
+        return cls(kind=kind, r_on=float(values.get("resistanceOn", cfg.device.r_on)),
+                   r_off=float(values.get("resistanceOff", cfg.device.r_off)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -217,11 +248,15 @@ def split_levels(levels, cells_per_weight: int, cell_bit: int, dtype=np.uint8) -
     cell first; bits above cells_per_weight * cell_bit are dropped (NeuroSim keeps taking
     remainders). Negative inputs (impossible for in-range weights) follow C's truncating
     remainder, as NeuroSim's split does."""
-    v = np.asarray(levels, dtype=np.int64)
-    base = 1 << cell_bit
-    shifts = cell_bit * np.arange(cells_per_weight - 1, -1, -1, dtype=np.int64)
-    mag = np.abs(v)[..., None] >> shifts                      # (..., C, cells)
-    cells = np.where(v[..., None] < 0, -(mag % base), mag % base)
+    v = np.asarray(levels)
+    shifts = cell_bit * np.arange(cells_per_weight - 1, -1, -1)
+    mask = (1 << cell_bit) - 1
+    if v.size == 0 or v.min() >= 0:
+        cells = (v.astype(np.uint32)[..., None] >> shifts.astype(np.uint32)) & np.uint32(mask)
+    else:
+        v = v.astype(np.int64)
+        mag = (np.abs(v)[..., None] >> shifts) & mask          # (..., C, cells)
+        cells = np.where(v[..., None] < 0, -mag, mag)
     return cells.reshape(v.shape[:-1] + (v.shape[-1] * cells_per_weight,)).astype(dtype)
 
 

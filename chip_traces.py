@@ -53,6 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+import cells
 from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
                         check_readable_file, load_json_text, read_text, short)
 
@@ -546,24 +547,14 @@ def weights_to_levels(w: np.ndarray, synapse_bit: int, wmin: float, wmax: float,
         bad = np.argwhere((w < wmin - 1e-9) | (w > wmax + 1e-9))[0]
         raise TraceError(f"{path}: weight {w[tuple(bad)]:g} at row {bad[0] + 1}, column "
                          f"{bad[1] + 1} is outside [{wmin:g}, {wmax:g}] (layer {layer})")
-    top = 2.0 ** synapse_bit
-    x = top / (wmax - wmin) * (w - wmax) + top
-    x = np.where(x >= 0, x + 0.5, x - 0.5)
-    return np.trunc(x).astype(np.int16)
+    return cells.weight_levels(w, synapse_bit, wmin, wmax, dtype=np.int16)
 
 
 def weight_cells(levels: np.ndarray, cell_bit: int, cells_per_weight: int) -> np.ndarray:
     """Split weight levels into `cells_per_weight` cells of `cell_bit` bits, most significant
     first: uint8 [rows, C_out*cells_per_weight] of cell levels 0..2^cellBit-1. Bits above
     cells_per_weight*cell_bit are dropped, as NeuroSim's split does."""
-    lv = np.asarray(levels).astype(np.uint32)
-    rows, cols = lv.shape
-    out = np.empty((rows, cols, cells_per_weight), dtype=np.uint8)
-    mask = (1 << cell_bit) - 1
-    for k in range(cells_per_weight):          # the few cells of one weight
-        shift = cell_bit * (cells_per_weight - 1 - k)
-        out[:, :, k] = (lv >> shift) & mask
-    return out.reshape(rows, cols * cells_per_weight)
+    return cells.split_levels(levels, cells_per_weight, cell_bit)
 
 
 # ------------------------------------------------------------------------------------------

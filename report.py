@@ -164,7 +164,9 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
     out = io.StringIO()
     w = out.write
     w("=" * 78 + "\n")
-    w("Chip estimation (DNN+NeuroSim V1.4 model)\n")
+    v15 = (int(param.subArrayRevision) == 15
+           or cells.cell_for_code(int(param.memcelltype)).neurosim == "V1.5")
+    w(f"Chip estimation (DNN+NeuroSim {'V1.5' if v15 else 'V1.4'} model)\n")
     if param is not None:
         mem = {k.code: k.name for k in cells.CELLS.values()}.get(int(param.memcelltype), "?")
         mode = "parallel" if param.parallelRead else "sequential"
