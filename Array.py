@@ -69,7 +69,6 @@ Where the reference breaks, this model does the physically sensible thing
 """
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,41 +274,6 @@ class SubArrayResult:
 # The sub-array
 # =========================================================================================
 
-_KWARG_NAMES: dict[Any, frozenset[str] | None] = {}
-
-
-def _keyword_names(fn) -> frozenset[str] | None:
-    """Parameter names of `fn` (None: it takes **kwargs), looked up once per function."""
-    key = getattr(fn, "__func__", fn)
-    try:
-        return _KWARG_NAMES[key]
-    except KeyError:
-        pass
-    except TypeError:  # pragma: no cover - unhashable callable
-        key = None
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        names: frozenset[str] | None = frozenset()
-    else:
-        names = (None if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
-                 else frozenset(params))
-    if key is not None:
-        _KWARG_NAMES[key] = names
-    return names
-
-
-def _accepted_kwargs(fn, candidates: dict[str, Any]) -> dict[str, Any]:
-    """The subset of `candidates` that `fn` takes as keyword arguments.
-
-    Values the reference passes through its global parameter object (column capacitance,
-    per-cell row R/C, ...) are handed to the circuits that declare them."""
-    names = _keyword_names(fn)
-    if names is None:
-        return dict(candidates)
-    return {k: v for k, v in candidates.items() if k in names}
-
-
 def _vec(x, n: int) -> np.ndarray:
     """A circuit figure as a length-n float array (scalars broadcast)."""
     a = np.asarray(x, dtype=float)
@@ -403,12 +367,31 @@ class SubArray(Circuit):
         return self._children.get(name)
 
     @property
+    def uses_row_repeaters(self) -> bool:
+        """Parallel read with row repeaters (nodes with buffernumber > 0) on a driven word
+        line (SRAM or 1T1R)."""
+        return (self.conventional_parallel and float(self.param.buffernumber) > 0
+                and not self.charge_sensing and (self.mem_type == "SRAM" or self.access == "CMOS"))
+
+    def row_line_rc(self) -> dict[str, float]:
+        """What the word-line switch matrix's delay model reads of the row it drives (NeuroSim
+        keeps it in its global parameters): per-cell capacitance `unit_cap` (F) and
+        resistance `unit_res` (ohm) and the repeater input capacitance `drive_cap_in` (F), as
+        set when the array was sized (the bare line for SRAM, none for nvCap). A row with
+        repeaters passes its own values (`_repeater_chain`)."""
+        return {"unit_cap": self.unit_cap, "unit_res": self.unit_res,
+                "drive_cap_in": self.drive_cap_in}
+
+    @property
     def scratch(self) -> dict[str, float]:
-        """Values the reference hands to the peripheral circuits through its global
-        parameter object: column capacitance (F), the array's dummy-column geometry (m),
-        the SRAM access resistance (ohm), per-cell row capacitance/resistance and the
-        repeater input capacitance (F, ohm), the reference-column energy (J)."""
-        return dict(self._scratch)
+        """The values NeuroSim hands to the peripheral circuits through its global parameter
+        object, as one read-only view (column capacitance, the dummy-column geometry, the
+        access resistance the sense amps reference, the word line's per-cell R/C and repeater
+        input capacitance, the reference-column energy)."""
+        return {"column_cap": self.cap_col, "array_height": self.ref_array_height,
+                "array_width_unit": self.ref_array_width_unit,
+                "res_cell_access": self.sense_res_cell_access,
+                "reference_energy_peri": self.reference_energy_peri, **self.row_line_rc()}
 
     # ------------------------------------------------------------------ initialize
     def initialize(self, num_row: int, num_col: int, unit_wire_res: float) -> None:
@@ -491,16 +474,11 @@ class SubArray(Circuit):
         self.section_res = 0.0
         self.drive_cap_in = self.drive_cap_out = 0.0
         self.h_inv = self.w_inv = 0.0
-        self._scratch = {
-            "column_cap": self.cap_col,
-            "array_height": array_height,
-            "array_width_unit": array_width_unit,
-            "res_cell_access": 0.0,
-            "unit_cap": 0.0,
-            "unit_res": 0.0,
-            "drive_cap_in": 0.0,
-            "reference_energy_peri": 0.0,
-        }
+        # values NeuroSim passes to circuits through its global parameters (see `scratch`)
+        self.ref_array_height = array_height
+        self.ref_array_width_unit = array_width_unit
+        self.sense_res_cell_access = 0.0
+        self.unit_cap = self.unit_res = 0.0
         nbuf = float(p.buffernumber)
 
         if self.mem_type == "SRAM":
@@ -509,8 +487,8 @@ class SubArray(Circuit):
             self.cap_cell_access = fb.drain_cap(wacc, NMOS, tech)
             # per-cell row R/C for the switch-matrix delay model: the bare wire, sampled
             # before the access-gate load is added below (as the reference does)
-            self._scratch["unit_cap"] = self.cap_row1 / float(p.numColSubArray)
-            self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+            self.unit_cap = self.cap_row1 / float(p.numColSubArray)
+            self.unit_res = self.res_row / float(p.numColSubArray)
             if node <= 14:
                 self.cap_col += tech.cap_draintotal * cell.width_access_cmos * tech.effective_width * num_row
             else:
@@ -522,7 +500,7 @@ class SubArray(Circuit):
                 self.cap_row1 += fb.gate_cap(wacc, tech) * num_col
                 if self.num_col_muxed > 1:
                     # the sense amps take their reference range from the access resistance
-                    self._scratch["res_cell_access"] = self.res_cell_access
+                    self.sense_res_cell_access = self.res_cell_access
         else:
             ron, roff = cell.resistance_on, cell.resistance_off
             P = self.num_row_parallel
@@ -549,8 +527,8 @@ class SubArray(Circuit):
                                                + 1.0 / (roff + res_cell_access) * P / 2.0) * P
                 wacc = self.width_access_cmos * fin * F
                 self.cap_row2 += fb.gate_cap(wacc, tech) * num_col
-                self._scratch["unit_cap"] = self.cap_row2 / float(p.numColSubArray)
-                self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+                self.unit_cap = self.cap_row2 / float(p.numColSubArray)
+                self.unit_res = self.res_row / float(p.numColSubArray)
                 self.cap_col += fb.drain_cap(wacc, NMOS, tech) * num_row
             else:
                 self.res_mem_cell_on = ron
@@ -559,12 +537,15 @@ class SubArray(Circuit):
                 self.res_mem_cell_avg = 1.0 / (1.0 / ron * P / 2.0 + 1.0 / roff * P / 2.0) * P
                 # the reference leaves the per-cell row R/C unset for the crossbar; the
                 # word line (capRow1) is the line its switch matrix drives
-                self._scratch["unit_cap"] = self.cap_row1 / float(p.numColSubArray)
-                self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
-        self._scratch["column_cap"] = self.cap_col
+                self.unit_cap = self.cap_row1 / float(p.numColSubArray)
+                self.unit_res = self.res_row / float(p.numColSubArray)
+        # energy of one reference-column activation, read by the SRAM parallel sense amps
+        self.reference_energy_peri = 0.0
+        if self.mem_type == "SRAM" and self.conventional_parallel:
+            self.reference_energy_peri = (self.cap_row1 / float(p.numColSubArray)
+                                          * (tech.vdd * tech.vdd) * self.num_row)
 
-        if (self.conventional_parallel and nbuf > 0 and not self.charge_sensing
-                and (self.mem_type == "SRAM" or self.access == "CMOS")):
+        if self.uses_row_repeaters:
             # row repeaters (nodes with buffernumber > 0): section resistance and the
             # inverter widths that give the target drive resistance
             self.section_res = self.res_row / (nbuf + 1)
@@ -667,8 +648,7 @@ class SubArray(Circuit):
                 self._new("wl_new_decoder_driver", "wl_new_decoder_driver", "WLNewDecoderDriver").initialize(num_row)
             else:
                 drv = self._new("wl_decoder_driver", "decoder_driver", "DecoderDriver")
-                drv.initialize(_ROW_MODE, num_row, num_col,
-                               **_accepted_kwargs(drv.initialize, {"res_mem_cell_on": self.res_mem_cell_on}))
+                drv.initialize(_ROW_MODE, num_row, num_col, res_mem_cell_on=self.res_mem_cell_on)
             switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg)
             mux(res_tg, num_adder)
             # one row at a time: the ADC resolves the levels of a single cell
@@ -711,8 +691,10 @@ class SubArray(Circuit):
         else:
             mlsa = self._new("multilevel_sense_amp", "multilevel_sense_amp", "MultilevelSenseAmp")
             mlsa.initialize(n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro,
-                            parallel, self.current_mode,
-                            **_accepted_kwargs(mlsa.initialize, self._scratch))
+                            parallel, self.current_mode, column_cap=self.cap_col,
+                            array_height=self.ref_array_height,
+                            array_width_unit=self.ref_array_width_unit,
+                            res_cell_access=self.sense_res_cell_access)
             if encoder:
                 self._new("multilevel_sa_encoder", "multilevel_sa_encoder",
                           "MultilevelSAEncoder").initialize(int(levels), n_adc)
@@ -767,7 +749,6 @@ class SubArray(Circuit):
                     INV, 1, self.width_inv_n, self.width_inv_p, tech)
             else:
                 self.h_inv = self.w_inv = 0.0
-            self._scratch["drive_cap_in"] = self.drive_cap_in
             return self.h_inv * self.w_inv * nbuf * 2 * float(p.numRowSubArray)
 
         adder_h = lambda: (h("adder") + h("dff")) if self.num_add > 1 else 0.0   # noqa: E731
@@ -1041,8 +1022,7 @@ class SubArray(Circuit):
                 comp["adc_sar"] = float(c["sar_adc"].read_latency)
             else:
                 mlsa = c["multilevel_sense_amp"]
-                mlsa.calculate_latency(column_resistance, 1, 1,
-                                       **_accepted_kwargs(mlsa.calculate_latency, self._scratch))
+                mlsa.calculate_latency(column_resistance, 1, 1)
                 comp["adc_multilevel_sense_amp"] = float(np.max(mlsa.read_latency))
                 if enc and "multilevel_sa_encoder" in c:
                     c["multilevel_sa_encoder"].calculate_latency(1e20, 1)
@@ -1052,15 +1032,12 @@ class SubArray(Circuit):
             # delay of the row driver plus the chain of row repeaters
             nbuf = float(p.buffernumber)
             sm = c[sm_name]
-            kw = dict(self._scratch)
             if nbuf > 0:
                 unit_cap, unit_res, section = self._repeater_chain(cap_row)
-                kw.update(unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
                 sm.calculate_latency(1e20, cap_row / (nbuf + 1) + self.drive_cap_in, unit_res * section, 1, nw,
-                                     **_accepted_kwargs(sm.calculate_latency, kw))
+                                     unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
             else:
-                sm.calculate_latency(1e20, cap_row, self.res_row, 1, nw,
-                                     **_accepted_kwargs(sm.calculate_latency, kw))
+                sm.calculate_latency(1e20, cap_row, self.res_row, 1, nw, **self.row_line_rc())
             comp[sm_name] = float(sm.read_latency)
 
         if self.mem_type == "SRAM":
@@ -1088,8 +1065,7 @@ class SubArray(Circuit):
             # parallel rows (replaces the RC column delay; no column ramp)
             self.column_delay = cell.charge_delay / 128 * self.num_row_parallel
             sm = c["wl_switch_matrix"]
-            sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw,
-                                 **_accepted_kwargs(sm.calculate_latency, self._scratch))
+            sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
             comp["wl_switch_matrix"] = float(sm.read_latency)
             mux_and_decoder(0.0)
             adc(True)
@@ -1128,8 +1104,7 @@ class SubArray(Circuit):
                     comp["wl_new_switch_matrix"] = float(sm.read_latency)
                 else:
                     sm = c["wl_switch_matrix"]
-                    sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw,
-                                         **_accepted_kwargs(sm.calculate_latency, self._scratch))
+                    sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
                     comp["wl_switch_matrix"] = float(sm.read_latency)
                 mux_and_decoder(col_ramp)
                 adc(True)
@@ -1146,7 +1121,6 @@ class SubArray(Circuit):
         section = float(p.numColSubArray) / (nbuf + 1)
         unit_cap = cap_row / float(p.numColSubArray)
         unit_res = self.res_row / float(p.numColSubArray)
-        self._scratch.update(unit_cap=unit_cap, unit_res=unit_res)
         rd, co, ci = self.target_drive_res, self.drive_cap_out, self.drive_cap_in
         wire = unit_cap * section * (0.69 * rd + 0.38 * unit_res * section)
         inner = rd * co * 0.69 + wire + (unit_cap * section * 0.69 + 0.69 * rd) * ci   # drives a repeater
@@ -1373,8 +1347,7 @@ class SubArray(Circuit):
         def adc_power(num_read, *, enc_reads, sequential: bool) -> None:
             if self.sar_adc_mode:
                 sar = c["sar_adc"]
-                sar.calculate_power(column_resistance, num_read,
-                                    **_accepted_kwargs(sar.calculate_power, self._scratch))
+                sar.calculate_power(column_resistance, num_read)
                 en = sar.read_dynamic_energy
                 if sequential:
                     en = np.where(np.asarray(num_read) > 0, en, 0.0)
@@ -1382,7 +1355,7 @@ class SubArray(Circuit):
             else:
                 mlsa = c["multilevel_sense_amp"]
                 mlsa.calculate_power(column_resistance, num_read,
-                                     **_accepted_kwargs(mlsa.calculate_power, self._scratch))
+                                     reference_energy_peri=self.reference_energy_peri)
                 en = mlsa.read_dynamic_energy
                 if sequential:
                     # no active row: the reference multiplies by zero reads (and turns the
@@ -1447,9 +1420,6 @@ class SubArray(Circuit):
                 c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
                 c["precharger"].calculate_power(ncm * na, nw)
                 c["sram_write_driver"].calculate_power(nw)
-                # energy of one reference-column activation (read by the sense amps)
-                self._scratch["reference_energy_peri"] = (self.cap_row1 / float(p.numColSubArray)
-                                                          * vdd2 * self.num_row)
                 mux_power()
                 adc_power(na, enc_reads=ncm * na, sequential=False)
                 parallel_accumulation_power()

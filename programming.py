@@ -293,9 +293,7 @@ class WritePeriphery:
         return self.sa.child(name)
 
     def _line_kwargs(self) -> dict[str, float]:
-        s = self.sa.scratch
-        return {"unit_cap": s.get("unit_cap", 0.0), "unit_res": s.get("unit_res", 0.0),
-                "drive_cap_in": s.get("drive_cap_in", 0.0)}
+        return self.sa.row_line_rc()
 
     def _row_select(self, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
         """Decoder + word-line driver (sequential) or word-line switch matrix (parallel):
