@@ -287,6 +287,79 @@ def _div_int(a: int, b: int) -> int:
     return int(a) // int(b)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One entry of a sub-array periphery recipe.
+
+    name: a child circuit (absent children are skipped), or "array" / "row_repeaters";
+    category: where its area goes ("adc", "accum", "other"); energy: the key of its read
+    energy among the sub-array's components and the category it is counted in (None: its
+    read energy is not counted); placement: "column" (stacked with the array: adds
+    height), "row" (beside the array: adds width), "" (area only); leaks: whether its
+    leakage counts; count: instances (area and height)."""
+    name: str
+    category: str
+    placement: str = "column"
+    energy: tuple[str, str] | None = None
+    leaks: bool = True
+    count: int = 1
+
+
+def _p(name, category, placement="column", energy="same", leaks=True, count=1) -> Part:
+    if energy == "same":
+        energy = (name, category)
+    return Part(name, category, placement, energy, leaks, count)
+
+
+_MUX = (_p("mux", "other", energy=("column_mux", "other")),
+        _p("mux_decoder", "other", "", energy=("mux_decoder", "other")))
+_ADC = (_p("multilevel_sense_amp", "adc", energy=("adc_multilevel_sense_amp", "adc")),
+        _p("multilevel_sa_encoder", "adc", energy=("adc_encoder", "adc")),
+        _p("sar_adc", "adc", energy=("adc_sar", "adc")))
+_ACCUM = (_p("shift_add_weight", "accum"), _p("shift_add_input", "accum"),
+          _p("adder", "accum"), _p("dff", "accum"))
+_LEVEL_SHIFTERS = (_p("sl_level_shifter", "other", energy=None, leaks=False),
+                   _p("wl_level_shifter", "other", "row", energy=None, leaks=False),
+                   _p("bl_level_shifter", "other", "row", energy=None, leaks=False))
+
+# One periphery recipe per read mode: what the sub-array holds, where each part sits, and
+# the category its area and read energy count in. NeuroSim's special cases are kept and
+# named: the SRAM parallel precharger (ADC area, energy computed but not counted), the two
+# DFF banks of SRAM sequential (one energy), the source-line switch matrix (leakage but no
+# counted read energy), nvCap's never-sized source-line level shifter (left out).
+RECIPES: dict[str, tuple[Part, ...]] = {
+    "sram_sequential": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        _p("precharger", "adc"), _p("sram_write_driver", "other", energy=None),
+        _p("sense_amp", "adc"), _p("adder", "accum"), _p("dff", "accum", count=2),
+        _p("shift_add_input", "accum"), _p("shift_add_weight", "accum"),
+        _p("wl_decoder", "other", "row")),
+    "sram_parallel": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        _p("precharger", "adc", energy=None), _p("sram_write_driver", "other", energy=None),
+        *_ADC, *_ACCUM, *_MUX,
+        _p("wl_switch_matrix", "other", "row"),
+        _p("row_repeaters", "other", "", energy=None, leaks=False)),
+    "resistive_sequential": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        *_LEVEL_SHIFTERS, _p("sl_switch_matrix", "other", energy=None),
+        *_MUX, *_ADC, *_ACCUM,
+        _p("wl_decoder", "other", "row"), _p("wl_new_decoder_driver", "other", "row"),
+        _p("wl_decoder_driver", "other", "row")),
+    "resistive_parallel": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        *_LEVEL_SHIFTERS, _p("sl_switch_matrix", "other", energy=None),
+        *_MUX, *_ADC, *_ACCUM,
+        _p("wl_new_switch_matrix", "other", "row"), _p("wl_switch_matrix", "other", "row"),
+        _p("row_repeaters", "other", "", energy=None, leaks=False)),
+    "charge_parallel": (          # nvCap (NeuroSim V1.5)
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        *_LEVEL_SHIFTERS[1:], _p("sl_switch_matrix", "other", energy=None),
+        *_MUX, *_ADC, *_ACCUM,
+        _p("wl_switch_matrix", "other", "row")),
+}
+
+
 class SubArray(Circuit):
     """One sub-array: `numRow x numCol` cells and the read periphery of its mode.
 
@@ -700,48 +773,53 @@ class SubArray(Circuit):
                           "MultilevelSAEncoder").initialize(int(levels), n_adc)
 
     # ------------------------------------------------------------------ area
+    def recipe(self) -> tuple[Part, ...]:
+        """This sub-array's periphery recipe (see RECIPES)."""
+        return RECIPES[self.read_mode]
+
+    @property
+    def read_mode(self) -> str:
+        """The recipe key: cell layout x read mode, or the cell's own read-out (nvCap)."""
+        if self.charge_sensing:
+            return "charge_parallel"
+        cell = "sram" if self.mem_type == "SRAM" else "resistive"
+        return f"{cell}_{'sequential' if self.conventional_sequential else 'parallel'}"
+
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
         """Bounding box of the array and its periphery (NeuroSim's SubArray::CalculateArea;
-        the sub-array takes no layout constraint from its parent)."""
+        the sub-array takes no layout constraint from its parent). Each circuit is sized
+        first (below, per mode: the widths and heights the reference gives them); height,
+        width, used area and the ADC / accumulation / other areas are then sums over the
+        mode's recipe (`_sum_layout`)."""
         self._require_initialized()
         p, tech = self.param, self.tech
         c = self._children
         h = lambda n: c[n].height if n in c else 0.0   # noqa: E731
-        w = lambda n: c[n].width if n in c else 0.0    # noqa: E731
-        a = lambda n: c[n].area if n in c else 0.0     # noqa: E731
         self.height_array = self.length_col
         self.width_array = self.length_row
         self.area_array = self.height_array * self.width_array
         ha, wa = self.height_array, self.width_array
         ncm = self.num_col_muxed
         NONE = AreaModify.NONE
+        self._repeater_area = 0.0
 
-        def area_mux() -> None:
+        def size(*names: str, height=None, width=None, mode=NONE) -> None:
+            for n in names:
+                if n in c:
+                    c[n].calculate_area(height, width, mode)
+
+        def size_mux_and_column_periphery() -> None:
             if ncm > 1:
                 c["mux"].calculate_area(None, wa, NONE)
                 c["mux_decoder"].calculate_area(None, None, NONE)
                 min_mux_height = max(c["mux_decoder"].height, c["mux"].height)
                 c["mux"].calculate_area(min_mux_height, wa, AreaModify.OVERRIDE)
-
-        def area_adc() -> None:
             if self.sar_adc_mode:
                 c["sar_adc"].calculate_unit_area()
-                c["sar_adc"].calculate_area(None, wa, NONE)
-            else:
-                c["multilevel_sense_amp"].calculate_area(None, wa, NONE)
-                if "multilevel_sa_encoder" in c:
-                    c["multilevel_sa_encoder"].calculate_area(None, wa, NONE)
+            size("sar_adc", "multilevel_sense_amp", "multilevel_sa_encoder", "shift_add_input",
+                 "shift_add_weight", "adder", "dff", width=wa)
 
-        def area_accum(*, adder_dff: bool) -> None:
-            if "shift_add_input" in c:
-                c["shift_add_input"].calculate_area(None, wa, NONE)
-            if "shift_add_weight" in c:
-                c["shift_add_weight"].calculate_area(None, wa, NONE)
-            if adder_dff:
-                c["adder"].calculate_area(None, wa, NONE)
-                c["dff"].calculate_area(None, wa, NONE)
-
-        def repeater_area() -> float:
+        def size_row_repeaters() -> None:
             nbuf = float(p.buffernumber)
             if nbuf > 0:
                 _, self.h_inv, self.w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech)
@@ -749,150 +827,72 @@ class SubArray(Circuit):
                     INV, 1, self.width_inv_n, self.width_inv_p, tech)
             else:
                 self.h_inv = self.w_inv = 0.0
-            return self.h_inv * self.w_inv * nbuf * 2 * float(p.numRowSubArray)
+            self._repeater_area = self.h_inv * self.w_inv * nbuf * 2 * float(p.numRowSubArray)
 
-        adder_h = lambda: (h("adder") + h("dff")) if self.num_add > 1 else 0.0   # noqa: E731
-        adder_a = lambda: (a("adder") + a("dff")) if self.num_add > 1 else 0.0   # noqa: E731
-        mux_h = lambda: h("mux") if ncm > 1 else 0.0                            # noqa: E731
-        mux_a = lambda: (a("mux") + a("mux_decoder")) if ncm > 1 else 0.0       # noqa: E731
-        mux_dec_w = lambda: w("mux_decoder") if ncm > 1 else 0.0                # noqa: E731
+        def column_height() -> float:
+            return sum((part.count * (ha if part.name == "array" else h(part.name))
+                        for part in self.recipe() if part.placement == "column"), 0.0)
 
         if self.mem_type == "SRAM":
-            c["precharger"].calculate_area(None, wa, NONE)
-            c["sram_write_driver"].calculate_area(None, wa, NONE)
+            size("precharger", "sram_write_driver", width=wa)
             if self.conventional_sequential:
-                c["wl_decoder"].calculate_area(ha, None, NONE)
-                c["sense_amp"].calculate_area(None, wa, AreaModify.MAGIC)
-                c["adder"].calculate_area(None, wa, NONE)
-                c["dff"].calculate_area(None, wa, NONE)
-                area_accum(adder_dff=False)
-                # two DFF banks: behind the adder and behind the weight shift-add
-                self.height = (h("precharger") + h("sram_write_driver") + ha + h("sense_amp")
-                               + h("adder") + 2 * h("dff") + h("shift_add_input") + h("shift_add_weight"))
-                self.width = w("wl_decoder") + wa
-                self.used_area = (self.area_array + a("wl_decoder") + a("precharger") + a("sram_write_driver")
-                                  + a("sense_amp") + a("adder") + 2 * a("dff") + a("shift_add_input")
-                                  + a("shift_add_weight"))
-                self.area_adc = a("sense_amp") + a("precharger")
-                self.area_accum = a("adder") + 2 * a("dff") + a("shift_add_input") + a("shift_add_weight")
-                self.area_other = a("wl_decoder") + a("sram_write_driver")
+                size("wl_decoder", height=ha)
+                size("sense_amp", width=wa, mode=AreaModify.MAGIC)
+                size("adder", "dff", "shift_add_input", "shift_add_weight", width=wa)
             else:
-                c["wl_switch_matrix"].calculate_area(ha, None, NONE)
-                area_mux()
-                area_adc()
-                area_accum(adder_dff=self.num_add > 1)
-                buffer_area = repeater_area()
-                self.height = (h("precharger") + h("sram_write_driver") + ha + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("shift_add_input") + h("shift_add_weight")
-                               + adder_h() + mux_h() + h("sar_adc"))
-                self.width = max(w("wl_switch_matrix"), mux_dec_w()) + wa + buffer_area / self.length_col
-                self.used_area = (self.area_array + a("wl_switch_matrix") + a("precharger")
-                                  + a("sram_write_driver") + a("multilevel_sense_amp")
-                                  + a("multilevel_sa_encoder") + a("shift_add_input") + a("shift_add_weight")
-                                  + adder_a() + mux_a() + a("sar_adc") + buffer_area)
-                # the precharger is counted with the ADC in SRAM parallel mode
-                self.area_adc = (a("multilevel_sense_amp") + a("precharger") + a("multilevel_sa_encoder")
-                                 + a("sar_adc"))
-                self.area_accum = a("shift_add_input") + a("shift_add_weight") + adder_a()
-                self.area_other = a("wl_switch_matrix") + a("sram_write_driver") + mux_a() + buffer_area
+                size("wl_switch_matrix", height=ha)
+                size_mux_and_column_periphery()
+                size_row_repeaters()
         else:
-            ls = self.cell.write_voltage > 1.5
-            if ls:
-                c["sl_level_shifter"].calculate_area(None, wa, NONE)
-            # quirk kept (nvCap): the reference never sizes its source-line level shifter,
-            # which then adds no height and no area (it is sized here for the write model)
-            sl_ls = ls and not self.charge_sensing
-            ls_h = h("sl_level_shifter") if sl_ls else 0.0
-
-            def size_word_lines(height_wl: float, *names: str) -> None:
-                """The word-line side (level shifters, decoder, drivers or switch matrix)
-                along `height_wl`: the array height (V1.4), or the sub-array height less
-                the mux decoder's (V1.5, once the column periphery is stacked)."""
-                if ls:
-                    c["wl_level_shifter"].calculate_area(height_wl, None, NONE)
-                    c["bl_level_shifter"].calculate_area(height_wl, None, NONE)
-                for n in names:
-                    c[n].calculate_area(height_wl, None, NONE)
-
-            def wl_height(column_height: float) -> float:
-                return column_height - h("mux_decoder") if self.wl_v15 else ha
-
-            def ls_wa() -> tuple[float, float]:
-                if not ls:
-                    return 0.0, 0.0
-                return (w("wl_level_shifter") + w("bl_level_shifter"),
-                        a("wl_level_shifter") + a("bl_level_shifter")
-                        + (a("sl_level_shifter") if sl_ls else 0.0))
-
-            if self.charge_sensing:
+            size("sl_level_shifter", "sl_switch_matrix", width=wa)
+            size_mux_and_column_periphery()
+            if self.conventional_parallel and not self.charge_sensing:
+                size_row_repeaters()
+            if self.charge_sensing and "multilevel_sense_amp" in c:
                 # nvCap recipe (NeuroSim V1.5): the voltage sense amp without its divider
                 # (a tenth of the multilevel sense amp) plus one op-amp per read column
-                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
-                area_mux()
-                area_adc()
-                if not self.sar_adc_mode:
-                    sa = c["multilevel_sense_amp"]
-                    sa.area /= 10
-                    sa.area += 0.5 * self.num_col / ncm * 5 * _NVCAP_OPAMP_AREA
-                    sa.height = sa.area / sa.width
-                area_accum(adder_dff=self.num_add > 1)
-                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("shift_add_weight") + h("shift_add_input")
-                               + adder_h() + h("sar_adc"))
-                size_word_lines(wl_height(self.height), "wl_switch_matrix")
-                ls_w, ls_a = ls_wa()
-                self.width = max(ls_w + w("wl_switch_matrix"), mux_dec_w()) + wa
-                self.used_area = (self.area_array + ls_a + a("wl_switch_matrix") + a("sl_switch_matrix")
-                                  + mux_a() + a("multilevel_sense_amp") + a("multilevel_sa_encoder")
-                                  + a("shift_add_weight") + a("shift_add_input") + adder_a() + a("sar_adc"))
-                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
-                self.area_accum = a("shift_add_weight") + a("shift_add_input") + adder_a()
-                self.area_other = (ls_a + a("wl_switch_matrix") + a("sl_switch_matrix") + mux_a())
-            elif self.conventional_sequential:
-                drv = "wl_new_decoder_driver" if self.access == "CMOS" else "wl_decoder_driver"
-                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
-                area_mux()
-                area_adc()
-                c["dff"].calculate_area(None, wa, NONE)
-                c["adder"].calculate_area(None, wa, NONE)
-                area_accum(adder_dff=False)
-                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("adder") + h("dff") + h("shift_add_input")
-                               + h("shift_add_weight") + h("sar_adc"))
-                size_word_lines(wl_height(self.height), "wl_decoder", drv)
-                ls_w, ls_a = ls_wa()
-                self.width = max(ls_w + w("wl_decoder") + w("wl_new_decoder_driver") + w("wl_decoder_driver"),
-                                 mux_dec_w()) + wa
-                self.used_area = (self.area_array + ls_a + a("wl_decoder") + a("wl_decoder_driver")
-                                  + a("wl_new_decoder_driver") + a("sl_switch_matrix") + mux_a()
-                                  + a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("adder")
-                                  + a("dff") + a("shift_add_input") + a("shift_add_weight") + a("sar_adc"))
-                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
-                self.area_accum = a("adder") + a("dff") + a("shift_add_input") + a("shift_add_weight")
-                self.area_other = (ls_a + a("wl_decoder") + a("wl_new_decoder_driver") + a("wl_decoder_driver")
-                                   + a("sl_switch_matrix") + mux_a())
+                sa = c["multilevel_sense_amp"]
+                sa.area /= 10
+                sa.area += 0.5 * self.num_col / ncm * 5 * _NVCAP_OPAMP_AREA
+                sa.height = sa.area / sa.width
+            # the word-line side along the array height (V1.4), or along the sub-array height
+            # less the mux decoder's once the column periphery is stacked (V1.5)
+            height_wl = column_height() - h("mux_decoder") if self.wl_v15 else ha
+            size("wl_level_shifter", "bl_level_shifter", "wl_decoder", "wl_new_decoder_driver",
+                 "wl_decoder_driver", "wl_new_switch_matrix", "wl_switch_matrix", height=height_wl)
+        self._sum_layout()
+
+    def _sum_layout(self) -> None:
+        """Height, width, used area and the area of each category, summed over the recipe:
+        "column" parts stack with the array, "row" parts sit beside it (the mux decoder
+        beside the mux: the wider of the two sets the width), the row repeaters add their
+        area as width along the column."""
+        c = self._children
+        rows = col = used = 0.0
+        cats = {"adc": 0.0, "accum": 0.0, "other": 0.0}
+        for part in self.recipe():
+            if part.name == "array":
+                col += self.height_array
+                used += self.area_array
+                continue
+            if part.name == "row_repeaters":
+                area = self._repeater_area
+            elif part.name in c:
+                x = c[part.name]
+                area = part.count * x.area
+                if part.placement == "column":
+                    col += part.count * x.height
+                elif part.placement == "row":
+                    rows += x.width
             else:
-                drv = "wl_new_switch_matrix" if self.access == "CMOS" else "wl_switch_matrix"
-                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
-                area_mux()
-                area_adc()
-                area_accum(adder_dff=self.num_add > 1)
-                buffer_area = repeater_area()
-                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("shift_add_weight") + h("shift_add_input")
-                               + adder_h() + h("sar_adc"))
-                size_word_lines(wl_height(self.height), drv)
-                ls_w, ls_a = ls_wa()
-                self.width = (max(ls_w + w("wl_new_switch_matrix") + w("wl_switch_matrix"), mux_dec_w())
-                              + wa + buffer_area / self.length_col)
-                self.used_area = (self.area_array + ls_a + a("wl_switch_matrix") + a("wl_new_switch_matrix")
-                                  + a("sl_switch_matrix") + mux_a() + a("multilevel_sense_amp")
-                                  + a("multilevel_sa_encoder") + a("shift_add_weight") + a("shift_add_input")
-                                  + adder_a() + a("sar_adc") + buffer_area)
-                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
-                self.area_accum = a("shift_add_weight") + a("shift_add_input") + adder_a()
-                self.area_other = (ls_a + a("wl_new_switch_matrix") + a("wl_switch_matrix")
-                                   + a("sl_switch_matrix") + mux_a() + buffer_area)
+                continue
+            used += area
+            cats[part.category] += area
+        mux_dec = c["mux_decoder"].width if "mux_decoder" in c else 0.0
+        self.height = col
+        self.width = max(rows, mux_dec) + self.width_array + self._repeater_area / self.length_col
+        self.used_area = used
+        self.area_adc, self.area_accum, self.area_other = cats["adc"], cats["accum"], cats["other"]
         self.area = self.height * self.width
         self.empty_area = self.area - self.used_area
 
@@ -1410,11 +1410,7 @@ class SubArray(Circuit):
                      "adder": c["adder"].read_dynamic_energy,
                      "dff": c["dff"].read_dynamic_energy,
                      "sense_amp": c["sense_amp"].read_dynamic_energy, **e}
-                adc_keys = ("precharger", "array", "sense_amp")
-                accum_keys = ("adder", "dff", "shift_add_weight", "shift_add_input")
-                other_keys = ("wl_decoder",)
-                self.leakage = cells_leak + leak("wl_decoder", "precharger", "sram_write_driver", "sense_amp",
-                                                 "dff", "adder", "shift_add_weight", "shift_add_input")
+                extra_leak = cells_leak
                 self.leakage_sram_in_use = per_cell * (self.num_row - 1) * self.num_col
             else:
                 c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
@@ -1429,14 +1425,7 @@ class SubArray(Circuit):
                 e["array"] = self.read_dynamic_energy_array
                 # quirk kept: the precharger energy is computed but not counted
                 not_summed["precharger"] = c["precharger"].read_dynamic_energy
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
-                other_keys = ("wl_switch_matrix", "column_mux", "mux_decoder")
-                self.leakage = cells_leak + leak("wl_switch_matrix", "precharger", "sram_write_driver",
-                                                 "multilevel_sense_amp", "multilevel_sa_encoder",
-                                                 "shift_add_weight", "shift_add_input", "dff", "adder")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = cells_leak
                 self.leakage_sram_in_use = per_cell * (self.num_row * self.num_col
                                                        - self.num_row_parallel * n_adc)
         else:
@@ -1461,14 +1450,7 @@ class SubArray(Circuit):
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["array"] = self.read_dynamic_energy_array
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
-                other_keys = ("wl_switch_matrix", "column_mux", "mux_decoder")
-                self.leakage = leak("wl_switch_matrix", "sl_switch_matrix", "multilevel_sense_amp",
-                                    "multilevel_sa_encoder", "shift_add_weight", "shift_add_input",
-                                    "dff", "adder")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = 0.0
             elif self.conventional_sequential:
                 rows = self.num_row * act
                 c["wl_decoder"].calculate_power(rows * ncm, nw)
@@ -1490,15 +1472,7 @@ class SubArray(Circuit):
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["array"] = self.read_dynamic_energy_array
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("adder", "dff", "shift_add_weight", "shift_add_input")
-                other_keys = ("wl_decoder", "wl_new_decoder_driver", "wl_decoder_driver", "column_mux",
-                              "mux_decoder")
-                self.leakage = leak("wl_decoder", "wl_decoder_driver", "wl_new_decoder_driver",
-                                    "sl_switch_matrix", "multilevel_sense_amp", "multilevel_sa_encoder",
-                                    "dff", "adder", "shift_add_weight", "shift_add_input")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = 0.0
             else:
                 if self.access == "CMOS":
                     c["wl_new_switch_matrix"].calculate_power(ncm, nw, act)
@@ -1513,27 +1487,24 @@ class SubArray(Circuit):
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["array"] = self.read_dynamic_energy_array
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
-                other_keys = ("wl_new_switch_matrix", "wl_switch_matrix", "column_mux", "mux_decoder")
                 repeater_leak = 0.0
                 if float(p.buffernumber) > 0:
                     # quirk kept: the repeater leakage current is added without the vdd factor
                     repeater_leak = (fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech)
                                      * float(p.buffernumber) * 2 * float(p.numRowSubArray))
-                self.leakage = repeater_leak + leak("wl_switch_matrix", "wl_new_switch_matrix",
-                                                    "sl_switch_matrix", "multilevel_sense_amp",
-                                                    "multilevel_sa_encoder", "shift_add_weight",
-                                                    "shift_add_input", "dff", "adder")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = repeater_leak
 
         def total(keys) -> Any:
             return sum((np.asarray(e[k], dtype=float) for k in keys if k in e), np.zeros(act.shape))
 
-        self.read_dynamic_energy_adc = total(adc_keys)
-        self.read_dynamic_energy_accum = total(accum_keys)
-        self.read_dynamic_energy_other = total(other_keys)
+        # categories and leakage summed over the recipe
+        recipe = self.recipe()
+        by_cat = {cat: tuple(p.energy[0] for p in recipe if p.energy and p.energy[1] == cat)
+                  for cat in ("adc", "accum", "other")}
+        self.leakage = extra_leak + leak(*(p.name for p in recipe if p.leaks))
+        self.read_dynamic_energy_adc = total(by_cat["adc"])
+        self.read_dynamic_energy_accum = total(by_cat["accum"])
+        self.read_dynamic_energy_other = total(by_cat["other"])
         self.read_dynamic_energy = total(e.keys())
         self._energy_components = e
         self._energy_not_summed = not_summed

@@ -252,7 +252,11 @@ def split_levels(levels, cells_per_weight: int, cell_bit: int, dtype=np.uint8) -
     shifts = cell_bit * np.arange(cells_per_weight - 1, -1, -1)
     mask = (1 << cell_bit) - 1
     if v.size == 0 or v.min() >= 0:
-        cells = (v.astype(np.uint32)[..., None] >> shifts.astype(np.uint32)) & np.uint32(mask)
+        lv = v.astype(np.uint32, copy=False)
+        out = np.empty(v.shape + (cells_per_weight,), dtype=dtype)
+        for k in range(cells_per_weight):          # the few cells of one weight
+            out[..., k] = (lv >> np.uint32(shifts[k])) & np.uint32(mask)
+        return out.reshape(v.shape[:-1] + (v.shape[-1] * cells_per_weight,))
     else:
         v = v.astype(np.int64)
         mag = (np.abs(v)[..., None] >> shifts) & mask          # (..., C, cells)
