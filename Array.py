@@ -360,6 +360,64 @@ RECIPES: dict[str, tuple[Part, ...]] = {
 }
 
 
+# ------------------------------------------------------------------------------------------
+# Read-out circuits by name
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReadOut:
+    """A column read-out: `build(subarray, levels, parallel, encoder)` creates its circuits
+    as sub-array children, under the names the recipes list (multilevel_sense_amp +
+    multilevel_sa_encoder, or sar_adc)."""
+    name: str
+    description: str
+    build: Any
+
+
+def _build_multilevel_sense_amp(sa: "SubArray", levels: int, parallel: bool, encoder: bool) -> None:
+    n_adc = _div_int(sa.num_col, sa.num_col_muxed)
+    mlsa = sa._new("multilevel_sense_amp", "multilevel_sense_amp", "MultilevelSenseAmp")
+    mlsa.initialize(n_adc, levels, sa.clk_freq, sa.num_read_cell_per_operation_neuro,
+                    parallel, sa.current_mode, column_cap=sa.cap_col,
+                    array_height=sa.ref_array_height, array_width_unit=sa.ref_array_width_unit,
+                    res_cell_access=sa.sense_res_cell_access)
+    if encoder:
+        sa._new("multilevel_sa_encoder", "multilevel_sa_encoder",
+                "MultilevelSAEncoder").initialize(levels, n_adc)
+
+
+def _build_sar_adc(sa: "SubArray", levels: int, parallel: bool, encoder: bool) -> None:
+    n_adc = _div_int(sa.num_col, sa.num_col_muxed)
+    sa._new("sar_adc", "sar_adc", "SarADC").initialize(
+        n_adc, levels, sa.clk_freq, sa.num_read_cell_per_operation_neuro)
+
+
+READOUTS: dict[str, ReadOut] = {}
+
+
+def register_readout(readout: ReadOut) -> ReadOut:
+    if readout.name in READOUTS:
+        raise ValueError(f"read-out {readout.name!r} is registered twice")
+    READOUTS[readout.name] = readout
+    return readout
+
+
+def get_readout(name: str) -> ReadOut:
+    """The read-out of that name; an unknown name raises ValueError listing the valid ones."""
+    try:
+        return READOUTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown read-out {name!r}; valid: {', '.join(READOUTS)}") from None
+
+
+register_readout(ReadOut("current_sense_amp", "multilevel current-mode sense amp + encoder "
+                         "(NeuroSim currentMode=true)", _build_multilevel_sense_amp))
+register_readout(ReadOut("voltage_sense_amp", "multilevel voltage-mode sense amp + encoder "
+                         "(NeuroSim currentMode=false)", _build_multilevel_sense_amp))
+register_readout(ReadOut("sar_adc", "successive-approximation ADC (NeuroSim SARADC=true)",
+                         _build_sar_adc))
+
+
 class SubArray(Circuit):
     """One sub-array: `numRow x numCol` cells and the read periphery of its mode.
 
@@ -755,22 +813,17 @@ class SubArray(Circuit):
         by zero for numRowParallel = 1)."""
         return max(self.num_row_parallel // 2, 1)
 
-    def _init_adc(self, levels: int, *, parallel: bool, encoder: bool) -> None:
-        n_adc = _div_int(self.num_col, self.num_col_muxed)
-        self.adc_levels = int(levels)
+    @property
+    def readout_name(self) -> str:
+        """The column read-out of this sub-array, a READOUTS name (NeuroSim's SARADC and
+        currentMode switches)."""
         if self.sar_adc_mode:
-            self._new("sar_adc", "sar_adc", "SarADC").initialize(
-                n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro)
-        else:
-            mlsa = self._new("multilevel_sense_amp", "multilevel_sense_amp", "MultilevelSenseAmp")
-            mlsa.initialize(n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro,
-                            parallel, self.current_mode, column_cap=self.cap_col,
-                            array_height=self.ref_array_height,
-                            array_width_unit=self.ref_array_width_unit,
-                            res_cell_access=self.sense_res_cell_access)
-            if encoder:
-                self._new("multilevel_sa_encoder", "multilevel_sa_encoder",
-                          "MultilevelSAEncoder").initialize(int(levels), n_adc)
+            return "sar_adc"
+        return "current_sense_amp" if self.current_mode else "voltage_sense_amp"
+
+    def _init_adc(self, levels: int, *, parallel: bool, encoder: bool) -> None:
+        self.adc_levels = int(levels)
+        get_readout(self.readout_name).build(self, int(levels), parallel, encoder)
 
     # ------------------------------------------------------------------ area
     def recipe(self) -> tuple[Part, ...]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 
+import cells
 from validation import InputError, load_json_text, load_yaml, read_text, short
 
 __all__ = [
@@ -348,7 +349,6 @@ class Config:
     def cell_device_values(self) -> dict[str, Any]:
         """NeuroSim Param values of the memory cell beyond the typed fields: those its kind
         fixes (cells.py) and those of `device.cell_file`."""
-        import cells
         out = dict(cells.get_cell(self.device.memory_type).device)
         if self.device.cell_file is not None:
             try:
@@ -404,7 +404,6 @@ def _check_rules(c: Config) -> None:
     if t.temperature_K != 300 and t.node_nm <= 14:
         _fail("technology.temperature_K", t.temperature_K, "300 K at 14 nm and below")
     # device
-    import cells
     try:
         kind = cells.get_cell(d.memory_type)
     except ValueError:
@@ -679,8 +678,9 @@ def _bool_map(true_value: Any, false_value: Any) -> dict[Any, Any]:
 
 
 NEUROSIM_NAMES: dict[str, _Alias] = {
-    "memcelltype": _Alias("device.memory_type", {1: "SRAM", 2: "RRAM", 3: "FeFET", 4: "nvCap"},
-                          "1 (SRAM), 2 (RRAM), 3 (FeFET), 4 (nvCap)"),
+    # NeuroSim's cell numbers come from the cell registry (cells.py)
+    "memcelltype": _Alias("device.memory_type", {k.code: k.name for k in cells.CELLS.values()},
+                          ", ".join(f"{k.code} ({k.name})" for k in cells.CELLS.values())),
     "subArrayRevision": _Alias("array.wl_periphery", {14: "v1.4", 15: "v1.5"},
                                "14 (NeuroSim V1.4), 15 (NeuroSim V1.5)"),
     "accesstype": _Alias("device.access_type", {1: "1T1R", 4: "crossbar"},

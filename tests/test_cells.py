@@ -99,3 +99,17 @@ def test_data_path_from_the_physics():
 def test_sram_cell_is_ideal_in_stage1():
     cfg = ic.load_config("neurosim-1.4")
     assert math.isinf(HardwareParams.from_config(cfg).on_off_ratio)
+
+
+def test_readout_registry():
+    import Array
+    assert list(Array.READOUTS) == ["current_sense_amp", "voltage_sense_amp", "sar_adc"]
+    with pytest.raises(ValueError, match="valid: current_sense_amp, voltage_sense_amp, sar_adc"):
+        Array.get_readout("flash_adc")
+    for settings, name in (([], "current_sense_amp"), (["currentMode=false"], "voltage_sense_amp"),
+                           (["SARADC=true"], "sar_adc")):
+        p = ic.load_config("neurosim-1.4", None, settings).to_param()
+        sa = Array.SubArray(Context.from_param(p))
+        sa.initialize(128, 128, float(p.unitLengthWireResistance))
+        assert sa.readout_name == name
+        assert ("sar_adc" in sa._children) == (name == "sar_adc")
