@@ -372,6 +372,9 @@ class ReadOut:
     name: str
     description: str
     build: Any
+    # whether its figures depend on the column resistances (and so on the weights); a
+    # voltage-mode sense amp's do not (NeuroSim V1.5's finding), so its estimates skip them
+    senses_column_resistance: bool = True
 
 
 def _build_multilevel_sense_amp(sa: "SubArray", levels: int, parallel: bool, encoder: bool) -> None:
@@ -402,6 +405,13 @@ def register_readout(readout: ReadOut) -> ReadOut:
     return readout
 
 
+def readout_of(param) -> ReadOut:
+    """The read-out the design parameters choose (NeuroSim's SARADC and currentMode)."""
+    if bool(param.SARADC):
+        return READOUTS["sar_adc"]
+    return READOUTS["current_sense_amp" if bool(param.currentMode) else "voltage_sense_amp"]
+
+
 def get_readout(name: str) -> ReadOut:
     """The read-out of that name; an unknown name raises ValueError listing the valid ones."""
     try:
@@ -413,7 +423,8 @@ def get_readout(name: str) -> ReadOut:
 register_readout(ReadOut("current_sense_amp", "multilevel current-mode sense amp + encoder "
                          "(NeuroSim currentMode=true)", _build_multilevel_sense_amp))
 register_readout(ReadOut("voltage_sense_amp", "multilevel voltage-mode sense amp + encoder "
-                         "(NeuroSim currentMode=false)", _build_multilevel_sense_amp))
+                         "(NeuroSim currentMode=false)", _build_multilevel_sense_amp,
+                         senses_column_resistance=False))
 register_readout(ReadOut("sar_adc", "successive-approximation ADC (NeuroSim SARADC=true)",
                          _build_sar_adc))
 

@@ -416,7 +416,11 @@ class Chip:
 def _layer_data(trace, param):
     import cells
     from Tile import LayerData
-    needs_weights = cells.cell_for_code(int(param.memcelltype)).weights_matter
+    from Array import readout_of
+    # the weights enter only through the column resistances, and only a read-out that
+    # senses them (current-mode sense amp, SAR ADC) makes them count
+    needs_weights = (cells.cell_for_code(int(param.memcelltype)).weights_matter
+                     and readout_of(param).senses_column_resistance)
     return LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
 
 

@@ -454,9 +454,11 @@ class ProcessingUnit:
         return self._results[rkey]
 
     def _row_count_resistance(self, rs: _RowSet) -> np.ndarray:
-        """Column resistance (ohm) per input vector of a cell whose weights do not count:
-        SRAM, the active rows' access paths in parallel; a charge-sensing cell (nvCap), no
-        column current at all (NeuroSim's column conductance stays 0: infinite)."""
+        """Column resistance (ohm) per input vector when the weights do not count: SRAM,
+        the active rows' access paths in parallel; a charge-sensing cell (nvCap), no column
+        current at all (NeuroSim's column conductance stays 0: infinite); a resistive cell
+        read by a voltage-mode sense amp, whose figures see only whether a column conducts
+        (no active row: infinite), the same form as SRAM's."""
         if self.ctx.cell.kind.column_current == "none":
             return np.full(rs.num_vectors, np.inf)
         per_cell = 1.0 / (self.subarray.res_cell_access + float(self.param.wireResistanceCol))
