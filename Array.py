@@ -1228,13 +1228,12 @@ class SubArray(Circuit):
         self.read_latency = 0.0
         self.read_latency_adc = self.read_latency_accum = self.read_latency_other = 0.0
         self._latency_components = {}
-        if calculate_clk_freq or not self.synchronous or not hasattr(self, "_cycle_components"):
-            # the reference always runs the clock pass first on the same objects; the
-            # state it leaves (e.g. the precharger's bit-line load) is data-independent
-            self._sensing_components(column_resistance)
-            if calculate_clk_freq:
-                self.read_latency = self._cycle_from_components()
-                return
+        # both passes size the sensing-cycle circuits themselves (data-independent), so the
+        # performance pass does not depend on a clock pass having run before it
+        self._sensing_components(column_resistance)
+        if calculate_clk_freq:
+            self.read_latency = self._cycle_from_components()
+            return
         self._performance_latency()
 
     def _performance_latency(self) -> None:
