@@ -67,7 +67,10 @@ def chip_command(case_dir: Path, traces: Path, json_out: Path) -> list[str]:
 
 def run_once(cmd: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one child process."""
+    # as a user runs it: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE=1 in the
+    # calling shell would add their compilation to every run)
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)

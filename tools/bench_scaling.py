@@ -25,7 +25,10 @@ DEFAULT = ["vgg8_32px", "vgg8_64px", "vgg8_128px", "resnet18_imagenet"]
 
 
 def run_once(cmd: list[str]) -> tuple[float, float]:
+    # as a user runs it: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE=1 in the
+    # calling shell would add their compilation to every run)
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
