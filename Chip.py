@@ -87,6 +87,8 @@ class ChipEstimate:
     runtime_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     programming: Any = None              # programming.ProgrammingCost (write cost), if priced
+    config: dict[str, Any] | None = None     # the resolved configuration (results JSON)
+    provenance: dict[str, Any] | None = None  # version, commit, traces and their hash
 
 
 class Chip:
@@ -605,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     from chip_traces import TraceError, default_trace_folder, load_traces
     import report
 
+    from resolve import provenance, resolve_config
+
     try:
         cfg = load_config(args.preset, args.config, args.settings)
     except ConfigError as exc:
@@ -613,13 +617,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_settings:
         from inferenceConfig import config_from_args
         config_from_args(args)     # prints and exits
+    folder = args.traces or str(default_trace_folder(cfg))
     try:
+        # stage 1's traces record their hardware: start from it (see resolve.py)
+        cfg, notes = resolve_config(args.preset, args.config, args.settings, traces=folder)
         param = cfg.to_param()
         param.validate()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    folder = args.traces or str(default_trace_folder(cfg))
     update, close = _progress_bar(args.quiet)
     try:
         traces = load_traces(folder, args.network, int(param.synapseBit), int(param.numBitInput),
@@ -638,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     close()
+    result.messages.extend(notes)
+    result.config = cfg.to_dict()
+    result.provenance = provenance(folder, network_file=args.network, old_traces=args.old_traces)
     print(report.text_report(result, param, cfg, traces))
     try:
         if args.json:

@@ -24,6 +24,7 @@ import datetime
 import json
 import sys
 import time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,13 @@ def check_model_io(model, x: torch.Tensor, num_classes: int, name: str) -> None:
                           f"[batch, {num_classes}] class scores")
 
 
+def _file_sha256(path) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def layer_manifest_entry(k: int, layer, params) -> dict:
     from traces import neurosim_row
     geo = dict(layer.geometry)
@@ -189,15 +197,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def run(cfg, args) -> dict:
+@dataclass
+class Stage1Options:
+    """How stage 1 runs, besides the Config (the command line's stage-1 flags)."""
+    modes: str = "float,quantized,hardware"
+    calib_images: int = 512
+    no_traces: bool = False
+    neurosim_csv: bool = False
+    random_init: bool = False
+    no_progress: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "Stage1Options":
+        """From parsed arguments (argparse.Namespace) or any object with these names."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+def run(cfg, args=None, **options) -> dict:
     """The whole of stage 1 for a validated Config; returns the accuracy record plus
-    `ctx` (the CIM context of the converted model), `model` and `out_dir`."""
+    `ctx` (the CIM context of the converted model), `model` and `out_dir`.
+
+    `args`: a Stage1Options, parsed command-line arguments, or None (the defaults);
+    keyword `options` (Stage1Options names, e.g. `modes="hardware"`, `no_progress=True`)
+    override it. No argparse is needed: `run(load_config(...), no_progress=True)`."""
+    if not isinstance(args, Stage1Options):
+        args = Stage1Options() if args is None else Stage1Options.from_args(args)
+    if options:
+        args = replace(args, **options)
     from cim import HardwareParams, MappingError, calibrate, convert_model
     from traces import (BIT_ORDER, WEIGHT_ENCODING, TraceError, atomic_output_dir, layer_arrays,
                         write_neurosim_csv, write_traces)
     from models.datasets import DATASETS
 
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    raw_modes = args.modes.split(",") if isinstance(args.modes, str) else list(args.modes)
+    modes = [m.strip() for m in raw_modes if m.strip()]
     bad = [m for m in modes if m not in ("float", "quantized", "hardware")]
     if bad or not modes:
         raise Stage1Error(f"--modes: unknown {bad or modes}; valid: float, quantized, hardware")
@@ -286,7 +319,11 @@ def run(cfg, args) -> dict:
         "hardware_params": params.to_dict(),
         "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "config": cfg.to_dict(),
     }
+    from resolve import provenance
+    accuracy["provenance"] = provenance(checkpoint_sha256=_file_sha256(ckpt),
+                                        output_dir=str(out_dir.resolve()))
     try:
         with atomic_output_dir(out_dir) as tmp:
             if traces_wanted:
