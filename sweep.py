@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         workers = args.workers or (os.cpu_count() or 1)
         how = (f"Ray ({args.ray})" if args.ray else
                f"{workers} local workers" if workers > 1 else "serially")
-        print(f"sweep: {n} design points, {how}, results in {args.out}", file=sys.stderr)
+        print(f"sweep: {n} design points, {how}, results in {args.out}", flush=True)
         res = run_sweep(spec, args.out, workers=workers, use_ray=args.ray is not None,
                         ray_address=None if args.ray in (None, "local") else args.ray,
                         progress=not args.quiet, plots=not args.no_plots)
