@@ -415,10 +415,12 @@ class Chip:
 # The whole estimate (main())
 # ------------------------------------------------------------------------------------------
 
-def _layer_data(trace, param):
+def _layer_data(trace, param, shared: dict | None = None):
     from Tile import LayerData
     needs_weights = int(param.memcelltype) != 1
-    return LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+    data = LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+    data.shared = shared
+    return data
 
 
 def _safe_ratio(a: float, b: float) -> float:
@@ -430,12 +432,15 @@ def _safe_ratio(a: float, b: float) -> float:
 
 def estimate(param, traces, progress: Callable[[str, int, int], None] | None = None,
              verify_clock: bool = False, *, write_cost: bool = False,
-             old_traces=None) -> ChipEstimate:
+             old_traces=None, reuse: dict | None = None) -> ChipEstimate:
     """Run the whole estimator on loaded traces (chip_traces.NetworkTraces).
     `verify_clock`: also evaluate the sensing cycle of every input vector of every
     sub-array in the performance pass (slower; the clock is re-derived if one is longer).
     `write_cost` (implied by `old_traces`): also price programming the weights
-    (programming.py), from the erased state or from `old_traces` (same network)."""
+    (programming.py), from the erased state or from `old_traces` (same network).
+    `reuse`: a dict kept by the caller across estimates on the same `traces` (api.Traces
+    does): what depends on the traces only (the distinct input vectors of each block of
+    rows) is computed once and found there by later estimates."""
     from floorplan import num_computation, performance_figures
 
     t0 = time.perf_counter()
@@ -447,7 +452,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     messages = list(fp.messages) + list(traces.notes)
 
     def data(i):
-        return _layer_data(traces.layers[i], param)
+        shared = None if reuse is None else reuse.setdefault(i, {})
+        return _layer_data(traces.layers[i], param, shared)
 
     clk_period = None
     clk_freq = float(param.clkFreq)

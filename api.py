@@ -75,6 +75,7 @@ class Traces:
                              f"inference_sim.py` first, or pass the folder of your traces)")
         self._sha256 = sha256
         self._loaded: dict[tuple, Any] = {}
+        self._reuse: dict[int, dict] = {}
 
     @property
     def sha256(self) -> str:
@@ -100,6 +101,18 @@ class Traces:
             nt = _load(self.folder, self.network, *k, self.image)
             self._loaded[k] = nt
         return nt
+
+    def reuse_for(self, nt) -> dict:
+        """The cross-estimate store for loaded traces `nt` (see Chip.estimate(reuse=))."""
+        return self._reuse.setdefault(id(nt), {})
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_reuse"] = {}            # rebuilt where the traces are used
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     def for_config(self, cfg: Config):
         return self.for_param(cfg.to_param())
@@ -206,7 +219,8 @@ def evaluate_stage2(cfg: Config, traces: Traces, *, write_cost: bool = False,
         from programming import check_same_network
         old = old_traces.for_param(param)
         check_same_network(nt, old)
-    est = Chip.estimate(param, nt, write_cost=write_cost, old_traces=old)
+    est = Chip.estimate(param, nt, write_cost=write_cost, old_traces=old,
+                        reuse=traces.reuse_for(nt))
     return est, report.results_dict(est)
 
 
