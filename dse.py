@@ -649,7 +649,7 @@ def _run_stage1_group(cfg: Config, out: Path) -> dict[str, Any]:
                          if m in acc}}
 
 
-def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int = 1,
+def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int | None = 1,
               ray_address: str | None = None, use_ray: bool = False,
               ray_init: dict[str, Any] | None = None, progress: bool = True,
               plots: bool = True, log: Callable[[str], None] | None = None) -> SweepOutcome:
@@ -747,9 +747,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int = 1,
             # the traces of every configuration go to the cluster already read
             for t in tasks:
                 traces_map[t.traces].for_param(t.config.to_param())
-            stream = _run_ray(tasks, traces_map, ray_address, workers if workers > 1 else None,
-                              ray_init)
-        elif workers > 1 and len(tasks) > 1:
+            stream = _run_ray(tasks, traces_map, ray_address, workers or None, ray_init)
+        elif (workers or 1) > 1 and len(tasks) > 1:
             stream = _run_pool(tasks, {k: v for k, v in traces_map.items()}, workers)
         else:
             stream = _run_serial(tasks, traces_map)
@@ -804,12 +803,12 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int = 1,
     if plots:
         files += write_plots(df, spec.axes, objectives, out)
     n_invalid = int((df["status"] != "ok").sum())
-    (out / "sweep.json").write_text(json.dumps({
+    _atomic_bytes(out / "sweep.json", (json.dumps({
         "axes": [dataclasses.asdict(a) for a in spec.axes], "sample": spec.sample,
         "method": spec.method, "seed": spec.seed, "objectives": objectives,
         "base_config": base.to_dict(), "stage1": spec.stage1,
         "provenance": provenance(None if spec.stage1 else folder,
                                  None if spec.stage1 else traces_map[folder].sha256,
-                                 spec.network)}, indent=1, default=str) + "\n")
+                                 spec.network)}, indent=1, default=str) + "\n").encode())
     return SweepOutcome(table=df, evaluated=len(tasks), reused=reused, invalid=n_invalid,
                         notes=notes, files=files + ["sweep.json", "points/"])

@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = build_spec(args)
         n = len(make_points(spec))
-        workers = args.workers or (os.cpu_count() or 1)
-        how = (f"Ray ({args.ray})" if args.ray else
+        # Ray: one worker per CPU of the cluster unless --workers says otherwise
+        workers = args.workers if args.ray else (args.workers or os.cpu_count() or 1)
+        how = (f"Ray ({args.ray}, {workers or 'all'} workers)" if args.ray else
                f"{workers} local workers" if workers > 1 else "serially")
         print(f"sweep: {n} design points, {how}, results in {args.out}", flush=True)
         res = run_sweep(spec, args.out, workers=workers, use_ray=args.ray is not None,

@@ -92,15 +92,19 @@ def test_resume_skips_points_already_priced(traces, tmp_path, capsys):
     rc, cap = run(args, capsys)
     assert rc == 0 and "(3 now, 5 from" in cap.out
     assert pd.read_parquet(out / "results.parquet").equals(first)
-    # a changed trace folder is a different sweep: nothing is reused
+    # points are addressed by the traces' content, not their path: a copy reuses them all
     other = tmp_path / "tr2"
     other.mkdir()
     for f in traces.iterdir():
         (other / f.name).write_bytes(f.read_bytes())
-    with open(other / "input1.csv", "a") as fh:
-        fh.write("")                              # same bytes: still the same content hash
     rc, cap = run(["--traces", str(other), *args[2:]], capsys)
-    assert "(0 now, 8 from" in cap.out
+    assert rc == 0 and "(0 now, 8 from" in cap.out
+    # changed traces are new points
+    data = bytearray((other / "input1.csv").read_bytes())
+    data[0] = ord("1") if data[0] == ord("0") else ord("0")
+    (other / "input1.csv").write_bytes(bytes(data))
+    rc, cap = run(["--traces", str(other), *args[2:]], capsys)
+    assert rc == 0 and "(8 now, 0 from" in cap.out
 
 
 def test_sampling_is_seeded_and_latin():

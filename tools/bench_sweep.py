@@ -6,7 +6,9 @@ The traces are regenerated, seeded, from the reference case's config.json (sha25
 as tools/bench_chip.py does); their generation is not timed. Each sweep runs into a fresh
 results folder (no resumed points) and its wall time counts everything a user waits for:
 reading and hashing the traces, starting the workers (each reads the traces once), every
-point, the table and the Pareto front (plots off).
+point, the table and the Pareto front (plots off). The CPU seconds per point (this
+process and its workers) are printed too: on a machine shared with other jobs the wall
+rates fall with the load, the CPU cost per point much less.
 
     python tools/bench_sweep.py [--grid sram|table7|all] [--workers 2] [--traces DIR]
 
@@ -35,17 +37,25 @@ GRIDS = {
 }
 
 
-def sweep_once(traces: Path, grid: list[str], workers: int) -> tuple[float, int]:
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers)."""
+    import resource
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def sweep_once(traces: Path, grid: list[str], workers: int) -> tuple[float, float, int]:
+    """(wall s, CPU s, points priced) of one fresh sweep."""
     import dse
     spec = dse.SweepSpec(axes=[dse.parse_grid(g) for g in grid], preset="neurosim-1.4",
                          traces=str(traces))
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        c0, t0 = _cpu(), time.perf_counter()
         res = dse.run_sweep(spec, Path(tmp) / "out", workers=workers, progress=False,
                             plots=False, log=lambda m: None)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
     ok = int((res.table["status"] == "ok").sum())
-    return wall, ok
+    return wall, cpu, ok
 
 
 def fresh_process_seconds(case_dir: Path, traces: Path) -> float:
@@ -78,15 +88,19 @@ def main() -> int:
               f"({60 / fresh:.0f} points/min)")
         for name in (GRIDS if args.grid == "all" else [args.grid]):
             grid = GRIDS[name]
-            s_wall, n = sweep_once(traces, grid, 1)
-            p_wall, n2 = sweep_once(traces, grid, args.workers)
+            load0 = os.getloadavg()[0]
+            s_wall, s_cpu, n = sweep_once(traces, grid, 1)
+            p_wall, p_cpu, n2 = sweep_once(traces, grid, args.workers)
             assert n == n2
             s_rate, p_rate = 60 * n / s_wall, 60 * n / p_wall
-            print(f"grid {name} ({n} points: {' x '.join(grid)})")
+            print(f"grid {name} ({n} points: {' x '.join(grid)}); load average before: "
+                  f"{load0:.1f}, after: {os.getloadavg()[0]:.1f}")
             print(f"  serial     {s_wall:7.2f} s  {s_rate:7.0f} points/min  "
-                  f"({s_wall / n:.3f} s/point, {fresh / (s_wall / n):.1f}x a fresh process)")
+                  f"({s_wall / n:.3f} s/point, {fresh / (s_wall / n):.1f}x a fresh process; "
+                  f"CPU {s_cpu / n:.3f} s/point)")
             print(f"  {args.workers} workers  {p_wall:7.2f} s  {p_rate:7.0f} points/min  "
-                  f"({p_rate / s_rate:.2f}x serial)")
+                  f"({p_rate / s_rate:.2f}x serial; CPU {p_cpu / n:.3f} s/point incl. "
+                  f"worker start-up)")
     return 0
 
 
