@@ -14,18 +14,11 @@ from inferenceConfig import ConfigError, load_config
 from resolve import VERSION, resolve_config, trace_content_hash
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data" / "neurosim14"
 
 
 @pytest.fixture(scope="module")
-def small_traces(tmp_path_factory):
-    out = tmp_path_factory.mktemp("traces")
-    net = DATA / "small_default" / "network.csv"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_traces.py"), "--network",
-                    str(net), "--out", str(out), "--seed", "3"], check=True,
-                   stdout=subprocess.DEVNULL)
-    (out / "network.csv").write_bytes(net.read_bytes())
-    return out
+def small_traces(small_csv_traces):
+    return small_csv_traces
 
 
 @pytest.fixture(scope="module")

@@ -13,21 +13,14 @@ import dse
 import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data" / "neurosim14"
 
 GRID = ["--preset", "neurosim-1.4", "--grid", "memcelltype=1,2",
         "--grid", "numRowParallel=32,128,256", "--grid", "levelOutput=8,32"]
 
 
 @pytest.fixture(scope="module")
-def traces(tmp_path_factory):
-    out = tmp_path_factory.mktemp("traces")
-    net = DATA / "small_default" / "network.csv"
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_traces.py"), "--network",
-                    str(net), "--out", str(out), "--seed", "5"], check=True,
-                   stdout=subprocess.DEVNULL)
-    (out / "network.csv").write_bytes(net.read_bytes())
-    return out
+def traces(small_csv_traces):
+    return small_csv_traces
 
 
 def run(args, capsys):
