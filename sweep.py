@@ -31,8 +31,16 @@ import sys
 from inferenceConfig import add_config_arguments
 
 
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes as one error line, exit status 2 (like every bad spec)."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see python sweep.py --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         description="Sweep chip configurations (grid, random or Latin-hypercube sample, or "
                     "a YAML file) on one set of traces; results table, Pareto front, plots.",
         epilog="Setting names are those --set takes (section.field, a unique field name, or "
@@ -43,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", metavar="FILE", default=None,
                    help="network CSV for a DNN+NeuroSim trace folder without network.csv")
     p.add_argument("--image", type=int, default=0, help="traced image to use (stage-1 traces)")
-    p.add_argument("--out", metavar="RESULTS_DIR", required=True,
+    p.add_argument("--out", metavar="RESULTS_DIR", default=None,
                    help="results folder (created; an existing one is resumed)")
     p.add_argument("--spec", metavar="FILE", default=None,
                    help="YAML sweep file (grid, ranges, sample, objectives, ...); command-line "
@@ -109,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         from inferenceConfig import config_from_args
         config_from_args(args)                 # prints and exits
     from dse import SweepSpecError, make_points, run_sweep
+    if not args.out:
+        print("error: --out RESULTS_DIR is required (the folder for results.csv, "
+              "results.parquet and the plots)", file=sys.stderr)
+        return 2
     try:
         spec = build_spec(args)
         n = len(make_points(spec))

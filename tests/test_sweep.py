@@ -191,6 +191,23 @@ def test_bad_sweep_file_is_one_line_exit_2(traces, tmp_path, capsys, text, patte
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("args, pattern", [
+    (["--sample", "many"], "--sample"),
+    (["--method", "sobol"], "--method"),
+    (["--grid", "levelOutput=8"], "--out"),
+])
+def test_bad_command_line_is_one_line_exit_2(traces, tmp_path, capsys, args, pattern):
+    full = args if "--out" == pattern else ["--out", str(tmp_path / "o"), *args]
+    try:
+        rc = sweep.main(["--traces", str(traces), *full])
+    except SystemExit as exc:         # argparse's own checks
+        rc = exc.code
+    assert rc == 2
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert len(lines) == 1 and pattern in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_traces_and_missing_file_exit_2(tmp_path):
     for args in (["--traces", str(tmp_path / "nope")], ["--spec", str(tmp_path / "nope.yaml")]):
         p = subprocess.run([sys.executable, str(ROOT / "sweep.py"), "--out", str(tmp_path / "o"),
