@@ -9,6 +9,8 @@ DNN+NeuroSim V1.4's estimator.
 
 The command line also prices programming the weights (programming.py): from the erased
 state, or from the weights of `--old-traces` (same network) to those of `--traces`.
+On stage-1 traces it starts from the configuration recorded with them (resolve.py), and
+its notes list the hardware settings `--preset`/`--config`/`--set` change from it.
 
 Flow (as the reference's main()): floor plan (floorplan.py) -> initialise the chip's
 circuits -> area -> clock pass (synchronous mode: the slowest sensing cycle sets the
