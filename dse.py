@@ -649,6 +649,45 @@ def _run_stage1_group(cfg: Config, out: Path) -> dict[str, Any]:
                          if m in acc}}
 
 
+def _stage1_job(cfg: Config, out: str, threads: int | None) -> dict[str, Any]:
+    """A stage-1 run in a pool worker (torch limited to `threads` threads there)."""
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    return _run_stage1_group(cfg, Path(out))
+
+
+def _run_stage1_groups(groups: dict[str, tuple[Config, Path]], workers: int,
+                       log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Stage 1 once per key: serially, or on a local process pool (one torch thread per
+    worker). Runs already in their folder are read back, not repeated."""
+    done: dict[str, dict[str, Any]] = {}
+    todo = {}
+    for key, (cfg, folder) in groups.items():
+        if (folder / "accuracy.json").is_file() and (folder / "manifest.json").is_file():
+            done[key] = _run_stage1_group(cfg, folder)
+        else:
+            todo[key] = (cfg, folder)
+    if not todo:
+        return done
+    log(f"stage 1: {len(todo)} run(s) ({len(done)} found in the results folder)")
+    if workers > 1 and len(todo) > 1:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                                    mp_context=mp.get_context("spawn")) as ex:
+            futs = {ex.submit(_stage1_job, cfg, str(folder), 1): key
+                    for key, (cfg, folder) in todo.items()}
+            for fut in cf.as_completed(futs):
+                done[futs[fut]] = fut.result()
+                log(f"stage 1 done: {todo[futs[fut]][1]}")
+    else:
+        for key, (cfg, folder) in todo.items():
+            done[key] = _run_stage1_group(cfg, folder)
+            log(f"stage 1 done: {folder}")
+    return done
+
+
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int | None = 1,
               ray_address: str | None = None, use_ray: bool = False,
               ray_init: dict[str, Any] | None = None, progress: bool = True,
@@ -699,26 +738,34 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int | Non
     rows: list[dict[str, Any]] = []
     records: dict[str, dict[str, Any]] = {}
     tasks: list[Task] = []
-    stage1_cache: dict[str, dict[str, Any]] = {}
     reused = 0
     todo_ids: set[str] = set()
-    for i, ov in enumerate(points):
-        entry = {"index": i, "overrides": ov}
+    cfgs: list[Config | ConfigError] = []
+    for ov in points:
         try:
-            cfg = point_config(base, ov)
+            cfgs.append(point_config(base, ov))
         except ConfigError as exc:
-            entry.update(id=None, status="invalid", error=str(exc))
+            cfgs.append(exc)
+    stage1_cache: dict[str, dict[str, Any]] = {}
+    if spec.stage1:
+        # stage 1 once per distinct value of the settings it reads (first point's config)
+        groups: dict[str, tuple[Config, Path]] = {}
+        for cfg in cfgs:
+            if isinstance(cfg, Config):
+                groups.setdefault(stage1_key(cfg), (cfg, out / "stage1" / stage1_key(cfg)))
+        stage1_cache = _run_stage1_groups(groups, (workers or 1) if not use_ray else 1, log)
+        for key, res in stage1_cache.items():
+            if res["status"] == "ok":
+                traces_map[str(groups[key][1])] = Traces(groups[key][1], None, spec.image)
+    for i, (ov, cfg) in enumerate(zip(points, cfgs)):
+        entry = {"index": i, "overrides": ov}
+        if isinstance(cfg, ConfigError):
+            entry.update(id=None, status="invalid", error=str(cfg))
             rows.append(entry)
             continue
         s1 = None
         if spec.stage1:
             key = stage1_key(cfg)
-            if key not in stage1_cache:
-                s1dir = out / "stage1" / key
-                log(f"stage 1 for {ov} -> {s1dir}")
-                stage1_cache[key] = _run_stage1_group(cfg, s1dir)
-                if stage1_cache[key]["status"] == "ok" and str(s1dir) not in traces_map:
-                    traces_map[str(s1dir)] = Traces(s1dir, None, spec.image)
             s1 = stage1_cache[key]
             tkey = str(out / "stage1" / key)
             if s1["status"] != "ok":

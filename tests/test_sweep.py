@@ -246,7 +246,7 @@ def test_serial_pool_and_ray_agree_bit_for_bit(traces, tmp_path):
 
 def test_stage1_runs_once_per_setting_it_reads(tmp_path, capsys):
     out = tmp_path / "res"
-    args = ["--out", str(out), "--stage1", "--workers", "1", "--no-plots",
+    args = ["--out", str(out), "--stage1", "--workers", "2", "--no-plots",
             "--set", "num_images=24", "--set", "batch_size=24", "--set", "operationmode=2",
             "--grid", "levelOutput=8,32", "--grid", "array.cols_per_adc=4,8",
             "--objectives", "hardware_accuracy:max,area_mm2:min"]
@@ -256,7 +256,7 @@ def test_stage1_runs_once_per_setting_it_reads(tmp_path, capsys):
     assert len(df) == 4 and (df["status"] == "ok").all(), df["error"].tolist()
     # the ADC resolution is read by stage 1, the column multiplexing is not: two runs
     assert len(list((out / "stage1").iterdir())) == 2
-    assert cap.err.count("stage 1 for") == 2
+    assert cap.err.count("stage 1 done") == 2
     for lvl, grp in df.groupby("levelOutput"):
         assert grp["hardware_accuracy"].nunique() == 1
         assert grp["area_mm2"].nunique() == 2
