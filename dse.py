@@ -727,6 +727,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, workers: int | Non
         try:
             traces_map[folder] = Traces(folder, spec.network, spec.image)
             traces_map[folder].sha256       # hash once, here
+            # read once here too: unreadable traces are one error, not one per point
+            traces_map[folder].for_param(base.to_param())
         except (TraceError, OSError) as exc:
             raise SweepSpecError(str(exc)) from None
 

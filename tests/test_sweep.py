@@ -209,7 +209,10 @@ def test_bad_command_line_is_one_line_exit_2(traces, tmp_path, capsys, args, pat
 
 
 def test_missing_traces_and_missing_file_exit_2(tmp_path):
-    for args in (["--traces", str(tmp_path / "nope")], ["--spec", str(tmp_path / "nope.yaml")]):
+    (tmp_path / "nope_traces").mkdir()
+    (tmp_path / "nope_traces" / "weight1.csv").write_text("0.5,0.25\n")
+    for args in (["--traces", str(tmp_path / "nope")], ["--spec", str(tmp_path / "nope.yaml")],
+                 ["--traces", str(tmp_path / "nope_traces")]):
         p = subprocess.run([sys.executable, str(ROOT / "sweep.py"), "--out", str(tmp_path / "o"),
                             "--grid", "levelOutput=8,16", *args], capture_output=True, text=True)
         lines = [l for l in p.stderr.splitlines() if l.strip()]
