@@ -7,13 +7,14 @@ critical-path pattern A = 11..1, B = 10..0, carry-in 1, counting 0->1 transition
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from .base import AreaModify, Circuit, horowitz
+from .base import _SCALARS, AreaModify, Circuit, horowitz
 from .dff import (GAA_NAND2, MIN_W, NAND, NMOS, PMOS, apply_area_modify, as_result, gaa_layout,
                   given)
 
@@ -160,8 +161,14 @@ class Adder(Circuit):
         e += (cout + cin * 3) * vdd2 * (nb - 1)
         e += (cout + cin) * vdd2 * (nb - 1)
         e += (cout + cin) * vdd2 * 2 * (nb - 1)
-        per_op = np.trunc(np.asarray(num_adder_per_operation, dtype=float))
-        e = e * np.minimum(per_op, self.num_adder) * np.asarray(num_read, dtype=float)
+        if (type(num_adder_per_operation) in _SCALARS and type(num_read) in _SCALARS
+                and math.isfinite(num_adder_per_operation)):
+            # scalars (most calls): the same operations without numpy's per-call cost
+            per_op = float(math.trunc(num_adder_per_operation))
+            e = e * min(per_op, float(self.num_adder)) * float(num_read)
+        else:
+            per_op = np.trunc(np.asarray(num_adder_per_operation, dtype=float))
+            e = e * np.minimum(per_op, self.num_adder) * np.asarray(num_read, dtype=float)
         if self.param.validated:
             e = e * self.param.delta
         self.read_dynamic_energy = as_result(e)

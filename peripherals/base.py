@@ -186,6 +186,8 @@ def is_given(x) -> bool:
 
 def as_result(x):
     """0-d results as float, anything else as a float ndarray."""
+    if type(x) in _SCALARS:          # the common case: already a number
+        return float(x)
     a = np.asarray(x, dtype=float)
     return float(a) if a.ndim == 0 else a
 
