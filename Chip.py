@@ -9,6 +9,8 @@ DNN+NeuroSim V1.4's estimator.
 
 The command line also prices programming the weights (programming.py): from the erased
 state, or from the weights of `--old-traces` (same network) to those of `--traces`.
+On stage-1 traces it starts from the configuration recorded with them (resolve.py), and
+its notes list the hardware settings `--preset`/`--config`/`--set` change from it.
 
 Flow (as the reference's main()): floor plan (floorplan.py) -> initialise the chip's
 circuits -> area -> clock pass (synchronous mode: the slowest sensing cycle sets the
@@ -87,6 +89,8 @@ class ChipEstimate:
     runtime_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     programming: Any = None              # programming.ProgrammingCost (write cost), if priced
+    config: dict[str, Any] | None = None     # the resolved configuration (results JSON)
+    provenance: dict[str, Any] | None = None  # version, commit, traces and their hash
 
 
 class Chip:
@@ -413,15 +417,17 @@ class Chip:
 # The whole estimate (main())
 # ------------------------------------------------------------------------------------------
 
-def _layer_data(trace, param):
+def _layer_data(trace, param, shared: dict | None = None):
     import cells
-    from Tile import LayerData
     from Array import readout_of
+    from Tile import LayerData
     # the weights enter only through the column resistances, and only a read-out that
     # senses them (current-mode sense amp, SAR ADC) makes them count
     needs_weights = (cells.cell_for_code(int(param.memcelltype)).weights_matter
                      and readout_of(param).senses_column_resistance)
-    return LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+    data = LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+    data.shared = shared
+    return data
 
 
 def _safe_ratio(a: float, b: float) -> float:
@@ -433,12 +439,15 @@ def _safe_ratio(a: float, b: float) -> float:
 
 def estimate(param, traces, progress: Callable[[str, int, int], None] | None = None,
              verify_clock: bool = False, *, write_cost: bool = False,
-             old_traces=None) -> ChipEstimate:
+             old_traces=None, reuse: dict | None = None) -> ChipEstimate:
     """Run the whole estimator on loaded traces (chip_traces.NetworkTraces).
     `verify_clock`: also evaluate the sensing cycle of every input vector of every
     sub-array in the performance pass (slower; the clock is re-derived if one is longer).
     `write_cost` (implied by `old_traces`): also price programming the weights
-    (programming.py), from the erased state or from `old_traces` (same network)."""
+    (programming.py), from the erased state or from `old_traces` (same network).
+    `reuse`: a dict kept by the caller across estimates on the same `traces` (api.Traces
+    does): what depends on the traces only (the distinct input vectors of each block of
+    rows) is computed once and found there by later estimates."""
     from floorplan import num_computation, performance_figures
 
     t0 = time.perf_counter()
@@ -450,7 +459,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     messages = list(fp.messages) + list(traces.notes)
 
     def data(i):
-        return _layer_data(traces.layers[i], param)
+        shared = None if reuse is None else reuse.setdefault(i, {})
+        return _layer_data(traces.layers[i], param, shared)
 
     clk_period = None
     clk_freq = float(param.clkFreq)
@@ -623,6 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     from validation import InputError
     import report
 
+    from resolve import provenance, resolve_config
+
     try:
         cfg = load_config(args.preset, args.config, args.settings)
     except ConfigError as exc:
@@ -631,13 +643,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_settings:
         from inferenceConfig import config_from_args
         config_from_args(args)     # prints and exits
+    folder = args.traces or str(default_trace_folder(cfg))
     try:
+        # stage 1's traces record their hardware: start from it (see resolve.py)
+        cfg, notes = resolve_config(args.preset, args.config, args.settings, traces=folder)
         param = cfg.to_param()
         param.validate()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    folder = args.traces or str(default_trace_folder(cfg))
     inputs = [folder, args.network, args.old_traces, args.config]
     update, close = _progress_bar(args.quiet)
     try:
@@ -661,6 +675,10 @@ def main(argv: list[str] | None = None) -> int:
                 check_same_network(traces, old)
             result = _estimate_checked(param, traces, update, old)
             close()
+            result.messages.extend(notes)
+            result.config = cfg.to_dict()
+            result.provenance = provenance(folder, network_file=args.network,
+                                           old_traces=args.old_traces)
             text = report.text_report(result, param, cfg, traces)
             if staged_json:
                 report.write_json(result, staged_json)

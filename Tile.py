@@ -136,6 +136,9 @@ class LayerData:
         self.cps = int(param.numColPerSynapse)
         self.g_max = float(param.maxConductance)
         self.g_min = float(param.minConductance)
+        # row sets (distinct input vectors) kept across estimates on the same traces, when
+        # the caller passes a dict (Chip.estimate(reuse=...)); they depend on the bits only
+        self.shared: dict | None = None
 
     @property
     def num_vectors(self) -> int:
@@ -354,7 +357,13 @@ class ProcessingUnit:
             return _RowSet(data, rows, self.num_row, "probe")
         rs = self._rowsets.get(key)
         if rs is None:
-            rs = _RowSet(data, rows, self.num_row, "vectors" if data.needs_weights else "counts")
+            mode = "vectors" if data.needs_weights else "counts"
+            skey = (key, mode, self.num_row)
+            rs = data.shared.get(skey) if data.shared is not None else None
+            if rs is None:
+                rs = _RowSet(data, rows, self.num_row, mode)
+                if data.shared is not None:
+                    data.shared[skey] = rs
             self._rowsets[key] = rs
         return rs
 

@@ -25,6 +25,7 @@ import argparse
 import datetime
 import sys
 import time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +130,7 @@ def load_model_and_data(cfg, args):
                               f"not '{spec.name}'")
     try:
         split = load_split(spec.dataset, "test", cfg.run.data_dir,
-                           download=bool(getattr(args, "download", False)))
+                           download=bool(args.download))
     except DatasetUnavailable as exc:
         raise Stage1Error(str(exc)) from exc
     info = DATASETS[spec.dataset]
@@ -179,6 +180,13 @@ def traced_bytes_per_image(model, x1: torch.Tensor) -> int:
     return 2 * sum(sizes)
 
 
+def _file_sha256(path) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def layer_manifest_entry(k: int, layer, params) -> dict:
     from traces import neurosim_row
     geo = dict(layer.geometry)
@@ -224,14 +232,40 @@ def output_folder(cfg) -> Path:
         raise Stage1Error(str(exc)) from exc
 
 
-def run(cfg, args) -> dict:
+@dataclass
+class Stage1Options:
+    """How stage 1 runs, besides the Config (the command line's stage-1 flags)."""
+    modes: str = "float,quantized,hardware"
+    calib_images: int = 512
+    no_traces: bool = False
+    neurosim_csv: bool = False
+    random_init: bool = False
+    no_progress: bool = False
+    download: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "Stage1Options":
+        """From parsed arguments (argparse.Namespace) or any object with these names."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+def run(cfg, args=None, **options) -> dict:
     """The whole of stage 1 for a validated Config; returns the accuracy record plus
     `ctx` (the CIM context of the converted model), `model` and `out_dir`. The output
-    folder is reserved (checked) before any work and committed only at the end."""
+    folder is reserved (checked) before any work and committed only at the end.
+
+    `args`: a Stage1Options, parsed command-line arguments, or None (the defaults);
+    keyword `options` (Stage1Options names, e.g. `modes="hardware"`, `no_progress=True`)
+    override it. No argparse is needed: `run(load_config(...), no_progress=True)`."""
+    config_file = getattr(args, "config", None)       # an input: never overwritten
+    if not isinstance(args, Stage1Options):
+        args = Stage1Options() if args is None else Stage1Options.from_args(args)
+    if options:
+        args = replace(args, **options)
     from outputs import RunOutputs
     from validation import InputError
     out_dir = output_folder(cfg)
-    inputs = [cfg.run.checkpoint, cfg.run.data_dir, getattr(args, "config", None)]
+    inputs = [cfg.run.checkpoint, cfg.run.data_dir, config_file]
     with RunOutputs(inputs) as out:
         try:
             staged = out.folder(out_dir, "run.output_dir")
@@ -251,7 +285,8 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
                         write_manifest, write_neurosim_csv)
     from models.datasets import DATASETS
 
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    raw_modes = args.modes.split(",") if isinstance(args.modes, str) else list(args.modes)
+    modes = [m.strip() for m in raw_modes if m.strip()]
     bad = [m for m in modes if m not in ("float", "quantized", "hardware")]
     if bad or not modes:
         raise Stage1Error(f"--modes: unknown {bad or modes}; valid: float, quantized, hardware")
@@ -346,10 +381,14 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         "hardware_params": params.to_dict(),
         "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "config": cfg.to_dict(),
     }
     manifest = {"model": spec.name, "dataset": spec.dataset, "traces": traces_wanted,
                 "weight_bits": params.weight_bits, "input_bits": params.input_bits,
                 "config": cfg.to_dict(), "accuracy_file": "accuracy.json", "layers": []}
+    from resolve import provenance
+    accuracy["provenance"] = provenance(checkpoint_sha256=_file_sha256(ckpt),
+                                        output_dir=str(out_dir.resolve()))
     try:
         if traces_wanted:
             n_tr = cfg.run.num_trace_images

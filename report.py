@@ -123,6 +123,10 @@ def results_dict(result) -> dict[str, Any]:
     if prog is not None:
         out["programming"] = programming_dict(prog)
     out["runtime_reported_s"] = round(float(result.runtime_s), 3)
+    if getattr(result, "config", None) is not None:
+        out["config"] = result.config
+    if getattr(result, "provenance", None) is not None:
+        out["provenance"] = result.provenance
     return out
 
 

@@ -153,12 +153,26 @@ class Circuit:
                 f"leakage={self.leakage:.4g} W)")
 
 
+_SCALARS = (float, int, np.float64)
+_LOG_VS_SQ = math.log(0.5) ** 2
+
+
 def horowitz(tr, ramp_input=1e20):
     """Gate delay of an RC stage driven by a ramp (CACTI's Horowitz model, with the
     switching threshold at vdd/2 and the slope factor fixed at 0.5 as in the reference).
 
     `tr` (s) is the stage's RC time constant, `ramp_input` (1/s) the input slope (1e20:
     an ideal step). Vectorized: arrays broadcast. Returns (delay s, ramp_output 1/s)."""
+    if type(tr) in _SCALARS and type(ramp_input) in _SCALARS:
+        # scalar fast path (most calls): the same IEEE operations in the same order as
+        # below, so the same bits; zero or non-finite cases take the array path
+        prod = ramp_input * tr
+        if prod != 0.0 and math.isfinite(prod):
+            arg = _LOG_VS_SQ + 2.0 * (1.0 / prod) * 0.5 * (1.0 - 0.5)
+            if arg >= 0.0:
+                delay = tr * math.sqrt(arg)
+                if delay != 0.0 and math.isfinite(delay):
+                    return float(delay), float((1.0 - 0.5) / delay)
     tr = np.asarray(tr, dtype=float)
     ramp_input = np.asarray(ramp_input, dtype=float)
     vs = 0.5
@@ -182,6 +196,8 @@ def is_given(x) -> bool:
 
 def as_result(x):
     """0-d results as float, anything else as a float ndarray."""
+    if type(x) in _SCALARS:          # the common case: already a number
+        return float(x)
     a = np.asarray(x, dtype=float)
     return float(a) if a.ndim == 0 else a
 
