@@ -206,3 +206,15 @@ def test_v15_voltage_sense_amp_ignores_weights(trace_cache):
             layer.weight_levels = rng.integers(1, 256, layer.weight_levels.shape).astype(np.int16)
         b = report.results_dict(estimate(param, tr))
         assert a["chip"] == b["chip"] and a["layers"] == b["layers"]
+
+
+def test_v15_through_the_python_api(trace_cache):
+    """The Python API (api.py) runs the V1.5 preset and nvCap on V1.5 traces and gives the
+    reference's figures."""
+    import api
+    case_dir = DATA / "neurosim15" / "small_nvcap_sar"
+    ref = json.loads((case_dir / "results.json").read_text())
+    traces = api.load_traces(trace_cache(case_dir), case_dir / "network.csv",
+                             trace_format="neurosim-1.5")
+    r = api.run_stage2(api.make_config("neurosim-1.5", {"memcelltype": 4, "SARADC": True}), traces)
+    assert r.row()["tops_per_w"] == pytest.approx(ref["performance"]["tops_per_w"], rel=REL)
