@@ -7,8 +7,17 @@ vector (one bit-plane of one output position) through the sub-array.
 
 Supported: conventional sequential read (operationmode 1: one row per step) and
 conventional parallel read (operationmode 2: `numRowParallel` rows per step), for SRAM,
-RRAM and FeFET (1T1R) and RRAM crossbar cells, with the multilevel sense amp (current or
-voltage mode) or the SAR ADC. The BNN/XNOR modes are not modelled.
+RRAM and FeFET (1T1R) and RRAM crossbar cells, and NeuroSim V1.5's nvCap cell (parallel
+read), with the multilevel sense amp (current or voltage mode) or the SAR ADC (the
+read-outs of `READOUTS`); the RRAM/FeFET word-line periphery of V1.4 or V1.5. The BNN/XNOR
+modes are not modelled.
+
+Each read mode has one periphery recipe (`RECIPES`): the circuits it holds, where each sits
+and which category its area and read energy count in. Height, width, used area, the ADC /
+accumulation / other areas and energies and the leakage are sums over it; the sizing of
+each circuit (the widths and heights NeuroSim gives it) is in `calculate_area`. Values that
+NeuroSim passes to circuits through its global parameters are sub-array properties handed
+over as named arguments (`scratch` shows them).
 
 Vectorised evaluation
 ---------------------
