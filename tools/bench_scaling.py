@@ -24,7 +24,8 @@ NETWORKS = ROOT / "tools" / "networks"
 DEFAULT = ["vgg8_32px", "vgg8_64px", "vgg8_128px", "resnet18_imagenet"]
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
+def run_once(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + sys) of one child process."""
     # as a user runs it: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE=1 in the
     # calling shell would add their compilation to every run)
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
@@ -35,7 +36,7 @@ def run_once(cmd: list[str]) -> tuple[float, float]:
     wall = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(f"error: Chip.py failed (status {status}): {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -65,12 +66,13 @@ def main() -> int:
                 cmd += ["--set", s]
             runs = [run_once(cmd) for _ in range(max(1, args.repeat))]
             rows.append((name, sum(1 for line in net.read_text().splitlines() if line.strip()),
-                         min(r[0] for r in runs), max(r[1] for r in runs), gen))
+                         min(r[0] for r in runs), max(r[1] for r in runs), gen,
+                         min(r[2] for r in runs)))
             print(f"{name}: {rows[-1][2]:.2f} s, {rows[-1][3]:.0f} MiB", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'network':22}{'layers':>8}{'Chip.py s':>12}{'peak MiB':>10}{'traces s':>10}")
-    for name, layers, wall, rss, gen in rows:
-        print(f"{name:22}{layers:>8}{wall:>12.2f}{rss:>10.0f}{gen:>10.1f}")
+    print(f"{'network':22}{'layers':>8}{'Chip.py s':>12}{'cpu s':>8}{'peak MiB':>10}{'traces s':>10}")
+    for name, layers, wall, rss, gen, cpu in rows:
+        print(f"{name:22}{layers:>8}{wall:>12.2f}{cpu:>8.2f}{rss:>10.0f}{gen:>10.1f}")
     return 0
 
 
