@@ -231,6 +231,27 @@ class ClockPassResult:
         return float(np.max(self.sensing_cycle)) if self.sensing_cycle.size else 0.0
 
 
+@dataclass(frozen=True)
+class ReadCost:
+    """What reading input vectors through a sub-array costs, as `SubArray.read_cost`
+    returns it: arrays broadcast over the vectors (and sub-arrays side by side) given;
+    latencies in clock cycles (synchronous) or s, energies J, leakage W (per sub-array)."""
+    read_latency: np.ndarray
+    read_latency_adc: np.ndarray
+    read_latency_accum: np.ndarray
+    read_latency_other: np.ndarray
+    read_dynamic_energy: np.ndarray
+    read_dynamic_energy_adc: np.ndarray
+    read_dynamic_energy_accum: np.ndarray
+    read_dynamic_energy_other: np.ndarray
+    leakage: float
+    leakage_sram_in_use: float
+
+    FIGURES = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
+               "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
+               "read_dynamic_energy_other")
+
+
 @dataclass
 class SubArrayResult:
     """Per-input-vector latency and energy of one sub-array (performance pass).
@@ -1068,6 +1089,27 @@ class SubArray(Circuit):
         `clk_freq`)."""
         return (self.clock_pass(conductance, input_bits, num_cols=num_cols),
                 self.performance_pass(conductance, input_bits, clk_freq, num_cols=num_cols))
+
+    # ------------------------------------------------------------------ the two passes
+    def sensing_cycle(self, activity, column_resistance) -> np.ndarray:
+        """Clock pass: the sensing cycle (s) of each input vector of row `activity`
+        (fraction of rows driven) and `column_resistance` (ohm, last axis the columns)."""
+        self._require_initialized()
+        self.activity_row_read = activity
+        self.calculate_latency(1e20, column_resistance, True)
+        return np.asarray(self.read_latency, dtype=float)
+
+    def read_cost(self, activity, column_resistance, clk_freq: float) -> ReadCost:
+        """Performance pass at the working clock `clk_freq` (Hz): the latency, energy and
+        leakage of reading each input vector, as a record (nothing to read back)."""
+        self._require_initialized()
+        self.activity_row_read = activity
+        self.clk_freq = float(clk_freq)
+        self.calculate_latency(1e20, column_resistance, False)
+        self.calculate_power(column_resistance)
+        return ReadCost(**{k: np.asarray(getattr(self, k), dtype=float) for k in ReadCost.FIGURES},
+                        leakage=float(self.leakage),
+                        leakage_sram_in_use=float(self.leakage_sram_in_use))
 
     # ------------------------------------------------------------------ latency
     def _sensing_components(self, column_resistance) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from Array import ReadCost
 from peripherals.adder_tree import AdderTree
 from peripherals.base import AreaModify, Context
 from peripherals.bit_shifter import BitShifter
@@ -260,9 +261,7 @@ def _column_resistance(pe: "ProcessingUnit", rs: _RowSet, inv_series: np.ndarray
 
 
 # results of one sub-array evaluation: per-vector figures summed with the vector counts
-_SUMS = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
-         "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
-         "read_dynamic_energy_other")
+_SUMS = ReadCost.FIGURES
 
 # matrix elements (vectors x columns) per sub-array evaluation call: bounds the memory of
 # the column resistances and lets small layers share one call across PEs
@@ -373,24 +372,21 @@ class ProcessingUnit:
         sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n))."""
         sa = self.subarray
         v, n = col_res.shape[0], col_res.shape[1]
-        sa.activity_row_read = rs.activity[sl][:, None]
+        activity = rs.activity[sl][:, None]
         self.evaluations += n
         self.vector_evaluations += v * n
         if clock or self.check_clock:
-            sa.calculate_latency(1e20, col_res, True)
-            cycle = float(np.max(sa.read_latency))
+            cycle = float(np.max(sa.sensing_cycle(activity, col_res)))
             self.clock_max = max(self.clock_max, cycle)
             if clock:
                 self.probe_done = True
                 return cycle
-        sa.clk_freq = self.clk_freq
-        sa.calculate_latency(1e20, col_res, False)
-        sa.calculate_power(col_res)
+        cost = sa.read_cost(activity, col_res, self.clk_freq)
+        self._last_leakage = (cost.leakage, cost.leakage_sram_in_use)
         w = rs.weights[sl]
         out = np.empty((len(_SUMS), n))
         for k, name in enumerate(_SUMS):
-            val = np.asarray(getattr(sa, name), dtype=float)
-            out[k] = w @ np.broadcast_to(val, (v, n))
+            out[k] = w @ np.broadcast_to(getattr(cost, name), (v, n))
         return out
 
     def cell_index(self, n: int, width: int, cw: int, levels: int) -> np.ndarray:
@@ -476,8 +472,8 @@ class ProcessingUnit:
 
     def _store(self, rkey, sums: np.ndarray, sa) -> None:
         out = {name: float(x) for name, x in zip(_SUMS, sums)}
-        out["leakage"] = float(sa.leakage)
-        out["leakage_sram_in_use"] = float(sa.leakage_sram_in_use)
+        # the leakage of the sub-array's last read (the same for every read)
+        out["leakage"], out["leakage_sram_in_use"] = self._last_leakage
         self._results[rkey] = out
 
     def new_layer(self) -> None:
