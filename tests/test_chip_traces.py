@@ -255,3 +255,17 @@ def test_v15_bad_inputs_one_line(tmp_path, codes, fmt, piece):
     with pytest.raises(TraceError) as exc:
         load_traces(folder, None, 8, 8, trace_format=fmt)
     assert piece in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_stage1_neurosim_15_export_reads_back_the_same(tmp_path):
+    """Stage 1's NeuroSim export in V1.5's integer format is detected and gives the same
+    bits as the V1.4 export of the same traces."""
+    _stage1_folder(tmp_path / "rec")
+    m, layers = stage1.read_traces(tmp_path / "rec")
+    stage1.write_neurosim_csv(tmp_path / "v14", m, layers)
+    stage1.write_neurosim_csv(tmp_path / "v15", m, layers, input_format="neurosim-1.5")
+    a = load_traces(tmp_path / "v14", None, 8, 8)
+    b = load_traces(tmp_path / "v15", None, 8, 8)
+    assert (tmp_path / "v15" / "input1.csv").read_text() != (tmp_path / "v14" / "input1.csv").read_text()
+    for la, lb in zip(a.layers, b.layers):
+        assert np.array_equal(la.input_bits, lb.input_bits)
