@@ -252,13 +252,13 @@ class ReadCost:
                "read_dynamic_energy_other")
 
 
-@dataclass
-class SubArrayResult:
-    """Per-input-vector latency and energy of one sub-array (performance pass).
+@dataclass(frozen=True)
+class SubArrayResult(ReadCost):
+    """Per-input-vector latency and energy of one sub-array (performance pass): the
+    ReadCost figures, one entry per input vector, plus the row activity and the parts.
 
-    Arrays have one entry per input vector. Latencies are in `latency_unit` ("cycles" in
-    synchronous mode, "s" otherwise); energies in J; leakage in W (per sub-array, the same
-    for every vector).
+    Latencies are in `latency_unit` ("cycles" in synchronous mode, "s" otherwise); energies
+    in J; leakage in W (per sub-array, the same for every vector).
 
     `components` holds the energy (J, per vector) of exactly the members the reference adds
     into `read_dynamic_energy` in this mode (keys as in components.json: "array",
@@ -267,18 +267,8 @@ class SubArrayResult:
     `component_latency` holds the performance-pass latencies of the accumulation circuits
     (adder/DFF/shift-adds: cycles in synchronous mode, except the adders' own delays in s
     under keys ending in "_adder_s")."""
-    activity: np.ndarray
-    read_latency: np.ndarray
-    read_latency_adc: np.ndarray
-    read_latency_accum: np.ndarray
-    read_latency_other: np.ndarray
-    read_dynamic_energy: np.ndarray
-    read_dynamic_energy_adc: np.ndarray
-    read_dynamic_energy_accum: np.ndarray
-    read_dynamic_energy_other: np.ndarray
-    leakage: float
-    leakage_sram_in_use: float
-    latency_unit: str
+    activity: np.ndarray = None
+    latency_unit: str = "cycles"
     components: dict[str, np.ndarray] = field(default_factory=dict)
     not_summed: dict[str, np.ndarray] = field(default_factory=dict)
     component_latency: dict[str, Any] = field(default_factory=dict)
@@ -798,20 +788,7 @@ class SubArray(Circuit):
             self._new("bl_level_shifter", "level_shifter", "LevelShifter").initialize(num_row, act0, clk)
             self._new("sl_level_shifter", "level_shifter", "LevelShifter").initialize(
                 num_col, self.activity_col_write, clk)
-        if self.charge_sensing:
-            # nvCap (conventional parallel only): the crossbar-style word-line switch matrix
-            # even with an access device, and shift-adds sized with the numAdd bits
-            res_tg = self.res_mem_cell_avg / self.num_row_parallel
-            switch_matrix("wl_switch_matrix", _ROW_MODE, num_row, res_tg * num_row / num_col)
-            switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg * num_row)
-            mux(res_tg, _div_int(num_col, ncm))
-            self._init_adc(self.level_output, parallel=True, encoder=True)
-            adder_bit = int(math.log2(self.level_output) + math.ceil(math.log2(self.num_add)))
-            num_adder = _div_int(num_col, ncm)
-            partial_sum_adder(num_adder, adder_bit)
-            steps = (cps - 1) * self.avg_weight_bit + 1
-            shift_adds(num_adder, adder_bit, steps, adder_bit + steps)
-        elif self.conventional_sequential:
+        if self.conventional_sequential:
             num_adder = _div_int(num_col, ncm)
             res_tg = self.res_mem_cell_on
             adder_bit = log2_rows + self.avg_weight_bit
@@ -833,10 +810,11 @@ class SubArray(Circuit):
         else:
             P = self.num_row_parallel
             res_tg = self.res_mem_cell_avg / P
-            if self.access == "CMOS":
+            if self.access == "CMOS" and not self.charge_sensing:
                 self._new("wl_new_switch_matrix", "new_switch_matrix", "NewSwitchMatrix").initialize(
                     num_row, act0, clk)
             else:
+                # crossbar; nvCap takes this word-line switch matrix even with an access device
                 switch_matrix("wl_switch_matrix", _ROW_MODE, num_row, res_tg * num_row / num_col)
             switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg * num_row)
             mux(res_tg, _div_int(num_col, ncm))
@@ -844,9 +822,14 @@ class SubArray(Circuit):
             adder_bit = int(math.log2(self.level_output) + math.ceil(math.log2(self.num_add)))
             num_adder = _div_int(num_col, ncm)
             partial_sum_adder(num_adder, adder_bit)
-            # quirk kept: unlike SRAM, the shift-adds are sized without the numAdd bits
-            lvl_bits = int(math.log2(self.level_output))
-            shift_adds(num_adder, lvl_bits, cps, lvl_bits + cps)
+            if self.charge_sensing:
+                # nvCap: shift-adds sized with the numAdd bits and cellBit-bit weight steps
+                steps = (cps - 1) * self.avg_weight_bit + 1
+                shift_adds(num_adder, adder_bit, steps, adder_bit + steps)
+            else:
+                # quirk kept: unlike SRAM, the shift-adds are sized without the numAdd bits
+                lvl_bits = int(math.log2(self.level_output))
+                shift_adds(num_adder, lvl_bits, cps, lvl_bits + cps)
 
     def _half_parallel_rows(self) -> int:
         """Rows assumed conducting in parallel read: half of numRowParallel (integer

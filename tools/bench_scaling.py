@@ -20,23 +20,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from bench_chip import run_once  # noqa: E402  (same timing of a child process)
 NETWORKS = ROOT / "tools" / "networks"
 DEFAULT = ["vgg8_32px", "vgg8_64px", "vgg8_128px", "resnet18_imagenet"]
-
-
-def run_once(cmd: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, peak RSS (MiB) and CPU seconds (user + sys) of one child process."""
-    # as a user runs it: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE=1 in the
-    # calling shell would add their compilation to every run)
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"error: Chip.py failed (status {status}): {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
