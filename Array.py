@@ -1024,10 +1024,8 @@ class SubArray(Circuit):
         """The sensing cycle of every input vector (the reference's clock pass)."""
         self._require_initialized()
         x, act, col_res = self._prepare(conductance, input_bits, num_cols)
-        self.activity_row_read = act
-        self.calculate_latency(1e20, col_res, True)
         n = act.shape[0]
-        return ClockPassResult(sensing_cycle=_vec(self.read_latency, n),
+        return ClockPassResult(sensing_cycle=_vec(self.sensing_cycle(act, col_res), n),
                                components=dict(self._cycle_components),
                                column_delay=float(self.column_delay))
 
@@ -1041,23 +1039,12 @@ class SubArray(Circuit):
         (Hz) after the clock pass (default: the parameter's clkFreq)."""
         self._require_initialized()
         x, act, col_res = self._prepare(conductance, input_bits, num_cols)
-        self.activity_row_read = act
-        self.clk_freq = float(self.param.clkFreq if clk_freq is None else clk_freq)
-        self.calculate_latency(1e20, col_res, False)
-        self.calculate_power(col_res)
+        cost = self.read_cost(act, col_res, float(self.param.clkFreq if clk_freq is None else clk_freq))
         n = act.shape[0]
         return SubArrayResult(
+            **{k: _vec(getattr(cost, k), n) for k in ReadCost.FIGURES},
+            leakage=cost.leakage, leakage_sram_in_use=cost.leakage_sram_in_use,
             activity=act,
-            read_latency=_vec(self.read_latency, n),
-            read_latency_adc=_vec(self.read_latency_adc, n),
-            read_latency_accum=_vec(self.read_latency_accum, n),
-            read_latency_other=_vec(self.read_latency_other, n),
-            read_dynamic_energy=_vec(self.read_dynamic_energy, n),
-            read_dynamic_energy_adc=_vec(self.read_dynamic_energy_adc, n),
-            read_dynamic_energy_accum=_vec(self.read_dynamic_energy_accum, n),
-            read_dynamic_energy_other=_vec(self.read_dynamic_energy_other, n),
-            leakage=float(self.leakage),
-            leakage_sram_in_use=float(self.leakage_sram_in_use),
             latency_unit="cycles" if self.synchronous else "s",
             components={k: _vec(v, n) for k, v in self._energy_components.items()},
             not_summed={k: _vec(v, n) for k, v in self._energy_not_summed.items()},
