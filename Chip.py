@@ -418,8 +418,13 @@ class Chip:
 # ------------------------------------------------------------------------------------------
 
 def _layer_data(trace, param, shared: dict | None = None):
+    import cells
+    from Array import readout_of
     from Tile import LayerData
-    needs_weights = int(param.memcelltype) != 1
+    # the weights enter only through the column resistances, and only a read-out that
+    # senses them (current-mode sense amp, SAR ADC) makes them count
+    needs_weights = (cells.cell_for_code(int(param.memcelltype)).weights_matter
+                     and readout_of(param).senses_column_resistance)
     data = LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
     data.shared = shared
     return data
@@ -563,7 +568,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Stage 2: chip area, latency, energy, TOPS and TOPS/W of a network on a "
-                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator).",
+                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator; V1.5 with "
+                    "--preset neurosim-1.5).",
         epilog="CIMSIM_MEMORY_BUDGET (e.g. 16G; default 4G) bounds the memory one input may "
                "claim; bad input gets one error line and exit status 2.")
     parser.add_argument("--traces", metavar="DIR", default=None,
@@ -573,6 +579,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "(trace_command.sh + weightConv0_.csv ...) or a traces.npz")
     parser.add_argument("--network", metavar="FILE", default=None,
                         help="network CSV (8 columns per layer); default: from the traces")
+    parser.add_argument("--trace-format", default="auto",
+                        choices=["auto", "neurosim-1.4", "neurosim-1.5"],
+                        help="input CSVs: NeuroSim V1.4 bit columns or V1.5 integer codes; "
+                             "auto (default) tells them apart by the column count and "
+                             "refuses what it cannot tell")
     parser.add_argument("--old-traces", metavar="DIR", default=None,
                         help="the weights the chip holds before programming (a trace folder of "
                              "the same network, e.g. before a fine-tune); default: the erased "
@@ -652,13 +663,15 @@ def main(argv: list[str] | None = None) -> int:
             traces = load_traces(folder, args.network, int(param.synapseBit),
                                  int(param.numBitInput), float(param.algoWeightMin),
                                  float(param.algoWeightMax), args.image,
-                                 progress=(lambda k: update("traces", k, 0)) if update else None)
+                                 progress=(lambda k: update("traces", k, 0)) if update else None,
+                                 trace_format=args.trace_format)
             old = None
             if args.old_traces:
                 from programming import check_same_network
                 old = load_traces(args.old_traces, args.network, int(param.synapseBit),
                                   int(param.numBitInput), float(param.algoWeightMin),
-                                  float(param.algoWeightMax), args.image)
+                                  float(param.algoWeightMax), args.image,
+                                  trace_format=args.trace_format)
                 check_same_network(traces, old)
             result = _estimate_checked(param, traces, update, old)
             close()

@@ -65,8 +65,9 @@ class Traces:
     has loaded (a sweep ships it once to each worker)."""
 
     def __init__(self, folder: str | os.PathLike, network: str | os.PathLike | None = None,
-                 image: int = 0, sha256: str | None = None):
+                 image: int = 0, sha256: str | None = None, trace_format: str = "auto"):
         self.folder = Path(folder)
+        self.trace_format = trace_format     # input CSVs: "auto", "neurosim-1.4", "neurosim-1.5"
         self.network = None if network is None else Path(network)
         self.image = int(image)
         if not self.folder.exists():
@@ -98,7 +99,8 @@ class Traces:
         nt = self._loaded.get(k)
         if nt is None:
             from chip_traces import load_traces as _load
-            nt = _load(self.folder, self.network, *k, self.image)
+            nt = _load(self.folder, self.network, *k, self.image,
+                       trace_format=getattr(self, "trace_format", "auto"))
             self._loaded[k] = nt
         return nt
 
@@ -125,9 +127,10 @@ class Traces:
 
 
 def load_traces(folder: str | os.PathLike, network: str | os.PathLike | None = None,
-                image: int = 0) -> Traces:
-    """A trace folder to evaluate many configurations on (see Traces)."""
-    return Traces(folder, network, image)
+                image: int = 0, trace_format: str = "auto") -> Traces:
+    """A trace folder to evaluate many configurations on (see Traces); `trace_format` as
+    Chip.py's --trace-format (NeuroSim V1.4 bit columns or V1.5 integer codes)."""
+    return Traces(folder, network, image, trace_format=trace_format)
 
 
 # ------------------------------------------------------------------------------------------

@@ -47,9 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                "claim.")
     add_config_arguments(p)
     g = p.add_argument_group("stage 1")
-    g.add_argument("--neurosim-csv", action="store_true",
-                   help="also write DNN+NeuroSim V1.4 files (network.csv, weight<k>.csv, "
-                        "input<k>.csv) into <output>/neurosim/ (first traced image)")
+    g.add_argument("--neurosim-csv", nargs="?", const="neurosim-1.4", default=None,
+                   choices=["neurosim-1.4", "neurosim-1.5"], metavar="FORMAT",
+                   help="also write DNN+NeuroSim files (network.csv, weight<k>.csv, "
+                        "input<k>.csv) into <output>/neurosim/ (first traced image); inputs as "
+                        "V1.4 bit columns (default) or, with FORMAT neurosim-1.5, as NeuroSim "
+                        "V1.5's integer codes")
     g.add_argument("--list-models", action="store_true", help="list the registered models and exit")
     g.add_argument("--random-init", action="store_true",
                    help="use freshly initialised weights instead of a checkpoint (smoke tests, timing)")
@@ -238,7 +241,7 @@ class Stage1Options:
     modes: str = "float,quantized,hardware"
     calib_images: int = 512
     no_traces: bool = False
-    neurosim_csv: bool = False
+    neurosim_csv: bool | str = False     # True / "neurosim-1.4": V1.4 bits; "neurosim-1.5": codes
     random_init: bool = False
     no_progress: bool = False
     download: bool = False
@@ -413,7 +416,8 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
                 entry["input_bits_shape"] = info["input_bits_shape"]
                 firsts.append(info["first"])
             if args.neurosim_csv:
-                write_neurosim_csv(tmp / "neurosim", manifest, firsts)
+                fmt = args.neurosim_csv if isinstance(args.neurosim_csv, str) else "neurosim-1.4"
+                write_neurosim_csv(tmp / "neurosim", manifest, firsts, input_format=fmt)
         write_manifest(tmp, manifest)
         text, found = dumps_strict(accuracy)
         if found:

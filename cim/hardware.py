@@ -92,14 +92,15 @@ class HardwareParams:
 
     @classmethod
     def from_config(cls, cfg) -> "HardwareParams":
+        import cells
         d, a, p, n = cfg.device, cfg.array, cfg.precision, cfg.nonideal
         sequential = a.operation_mode == "sequential"
-        ratio = math.inf if d.memory_type == "SRAM" else d.r_off / d.r_on
+        cell = cells.CellDevice.from_config(cfg)     # the cell stage 2 uses as well
+        ratio = cell.on_off_ratio
         levels = 2 ** d.cell_bit
         target = None
         if n.drift_target_conductance is not None:
-            g_max_s = 1.0 / d.r_on
-            g_min_s = 0.0 if math.isinf(ratio) else 1.0 / d.r_off
+            g_max_s, g_min_s = cell.g_max, cell.g_min
             target = n.drift_target_conductance / ((g_max_s - g_min_s) / (levels - 1))
         return cls(
             weight_bits=p.weight_bits, input_bits=p.input_bits, cell_bit=d.cell_bit,

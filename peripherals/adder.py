@@ -146,7 +146,11 @@ class Adder(Circuit):
                 fb.gate_leakage(NAND, 2, MIN_W * F, MIN_W * F, tech) if gaa
                 else fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech))
         if gaa:
-            leak = gate_leak * tech.vdd * 9 * nb * self.num_adder * 2 / 3
+            # GAA special layout (2 nm, 1 nm): minimum-width NAND gates, with no further
+            # factor (NeuroSim V1.4 multiplies by 1 here; an earlier 2/3 made every adder,
+            # adder tree and accumulation unit leak 1/3 too little, the 3-4 % chip leakage
+            # difference at 1-2 nm)
+            leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
         else:
             leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
         self.leakage = leak

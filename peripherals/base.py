@@ -42,8 +42,9 @@ class AreaModify(enum.Enum):
 
 @dataclass(frozen=True)
 class MemoryCell:
-    """The memory cell as the circuits see it (from the design parameters)."""
-    mem_type: str                  # "SRAM" | "RRAM" | "FeFET"
+    """The memory cell as the circuits see it: its kind (cells.CellKind, from the registry by
+    NeuroSim's memcelltype) and the device numbers of the design parameters."""
+    mem_type: str                  # the kind's name: "SRAM" | "RRAM" | "FeFET" | "nvCap" | ...
     access: str                    # "CMOS" (1T1R / SRAM access devices) | "none" (crossbar)
     resistance_on: float           # ohm, at the read voltage
     resistance_off: float          # ohm
@@ -60,10 +61,18 @@ class MemoryCell:
     width_sram_cell_nmos: float    # SRAM pull-down width / F
     width_sram_cell_pmos: float    # SRAM pull-up width / F
     min_sense_voltage: float       # V, smallest swing a voltage sense amp resolves
+    charge_delay: float = 0.0      # s, charge-domain cells (nvCap): charge transfer time
+
+    @property
+    def kind(self):
+        """The registry entry (cells.CellKind) of this cell."""
+        import cells
+        return cells.get_cell(self.mem_type)
 
     @classmethod
     def from_param(cls, param: fb.Param) -> "MemoryCell":
-        mem_type = {1: "SRAM", 2: "RRAM", 3: "FeFET"}[param.memcelltype]
+        import cells
+        mem_type = cells.cell_for_code(int(param.memcelltype)).name
         access = "CMOS" if param.accesstype == 1 else "none"
         r_on, r_off = float(param.resistanceOn), float(param.resistanceOff)
         return cls(
@@ -84,6 +93,7 @@ class MemoryCell:
             width_sram_cell_nmos=float(param.widthSRAMCellNMOS),
             width_sram_cell_pmos=float(param.widthSRAMCellPMOS),
             min_sense_voltage=float(param.minSenseVoltage),
+            charge_delay=float(param.chargeDelay),
         )
 
 
