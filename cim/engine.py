@@ -87,6 +87,7 @@ class CrossbarEngine:
         self.adc = None
         self.out_sigma = None
         self.ir_exact = p.ir_drop == "exact" and not p.sequential
+        self.ir_fast = None
         if not p.sequential and p.has_adc_errors:
             from .adc import AdcModel
             self.adc = AdcModel(p, layer_key, self.ncol, self.tiles, self.max_code, self.step,
@@ -160,6 +161,11 @@ class CrossbarEngine:
                 wr = arrange(prog.g_ref)
                 self.wd = wd.to(dtype=dtype, device=self.device)
                 self.wr = wr.to(dtype=dtype, device=self.device)
+                if p.ir_drop == "fast":           # cim/ir_drop.py
+                    from .ir_drop import FastIR, group_offsets
+                    rows_in = (idx.view(rg, r) < k).sum(1).repeat(gr)
+                    self.ir_fast = FastIR(wd.to(dtype), wr.to(dtype), group_offsets(gr, rg, p, r), rows_in,
+                                          p).to(self.device)
                 if p.c2c_sigma > 0:
                     self.wd2 = (wd * wd).to(dtype=dtype, device=self.device)
                     self.wr2 = (wr * wr).to(dtype=dtype, device=self.device)
@@ -328,7 +334,9 @@ class CrossbarEngine:
                 x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
                 if self.ir_exact:
                     from .ir_drop import exact_readings
-                    part, ref = exact_readings(x.view(ga, v, r), self.wd, self.wr, self.group_offset, p)
+                    part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
+                elif self.ir_fast is not None:
+                    part, ref = self.ir_fast.readings(x)
                 else:
                     part = torch.bmm(x, self.wd)                            # [GA, V, Ncol]
                     ref = torch.bmm(x, self.wr)                             # [GA, V, T]

@@ -321,9 +321,9 @@ def program_cells(q: torch.Tensor, p: HardwareParams, layer_key: int) -> Program
         for g_arr, u in ((g_data, ua), (g_ref, ub)):
             g_arr[u < p.stuck_on_rate] = p.g_max
             g_arr[(u >= p.stuck_on_rate) & (u < p.stuck_on_rate + p.stuck_off_rate)] = p.g_min
-    if p.ir_drop == "fast":            # wire resistance in series (cim/ir_drop.py)
-        from .ir_drop import program_fast
-        g_data, g_ref = program_fast(g_data, g_ref, p)
+    if p.ir_drop == "fast" and p.sequential:   # wire IR drop of one-row reads (cim/ir_drop.py)
+        from .ir_drop import program_sequential
+        g_data, g_ref = program_sequential(g_data, g_ref, p)
     return ProgrammedArray(g_data.contiguous(), g_ref.contiguous())
 
 
