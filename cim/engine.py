@@ -235,7 +235,8 @@ class CrossbarEngine:
         skipped): with no negative code, the sign plane and the planes above the largest
         code are empty."""
         nb = self.nb
-        if int(u.min()) < 0:
+        if int(u.min()) < 0 or self.adc is not None or self.out_sigma is not None:
+            # (an ADC with offset or noisy currents turns an all-zero plane into non-zero codes)
             return torch.arange(nb, device=u.device)
         top = int(u.max())
         first = nb - max(top.bit_length(), 1)             # plane j has weight 2^(nb-1-j)

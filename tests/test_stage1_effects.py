@@ -369,7 +369,7 @@ def reference_parallel(layer, codes, p):
     return out
 
 
-def make(kind, p, seed=0):
+def make(kind, p, seed=0, nonneg=False):
     torch.manual_seed(seed)
     if kind == "conv":
         m, shape = nn.Conv2d(3, 5, 3, stride=2, padding=1, bias=False), (2, 3, 5, 5)
@@ -381,6 +381,8 @@ def make(kind, p, seed=0):
     nb = p.input_bits
     codes = torch.randint(-(2 ** (nb - 1)), 2 ** (nb - 1), shape, generator=gen).double()
     codes[torch.rand(shape, generator=gen) < 0.3] = 0
+    if nonneg:                       # post-ReLU inputs: the sign plane and top planes are empty
+        codes = codes.abs().clamp(max=2 ** (nb - 2) - 1)
     return layer, codes
 
 
@@ -404,10 +406,10 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,over", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("kind", ["conv", "linear"])
+@pytest.mark.parametrize("kind", ["conv", "linear", "linear_relu"])
 def test_parallel_effects_equal_reference(name, over, kind):
     p = HardwareParams(**{**BASE, **over})
-    layer, codes = make(kind, p)
+    layer, codes = make(kind.split("_")[0], p, nonneg=kind.endswith("relu"))
     layer.prepare_hardware()
     fast = layer.engine.forward_unfolded(layer._unfold(codes.to(torch.float64)), 0)
     ref = reference_parallel(layer, codes, p)
