@@ -392,6 +392,7 @@ CASES = [
     ("table", dict(level_means=(0.35, 1.2, 2.1, 3.35), level_stds=(0.05, 0.1, 0.1, 0.15))),
     ("output noise", dict(output_noise=(0.3,) * 8)),
     ("adc offset gain", dict(adc_offset=0.4, adc_gain_error=0.05)),
+    ("adc big offset", dict(adc_offset=1.2)),
     ("adc flash inl", dict(adc_inl=0.3, adc_offset=0.1)),
     ("adc sar inl", dict(adc_inl=0.5, adc_kind="sar", adc_gain_error=0.02)),
     ("adc wide step", dict(adc_inl=0.2, adc_full_scale=40.0, rows_parallel=5)),
