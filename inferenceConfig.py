@@ -160,8 +160,9 @@ class NonIdealConfig:
     seed: int = _f(0, "random seed of all non-idealities")
     # -- wire resistance and ADC non-idealities (stage 1, parallel read) --
     ir_drop: Literal["off", "fast", "exact"] = _f(
-        "off", "wire IR drop: off, fast (each cell in series with its row/column wire, "
-               "stage 2's model) or exact (nodal solution per conversion; parallel read only)")
+        "off", "wire IR drop (stage 2's wire resistance per cell): off, fast (nodal drops at full "
+               "activity scaled by the active rows) or exact (nodal solution per conversion, "
+               "slow; parallel read only)")
     adc_offset: float = _f(0.0, "ADC offset, std over ADCs, LSB (parallel read)")
     adc_gain_error: float = _f(0.0, "ADC gain error, std over ADCs, relative (parallel read)")
     adc_inl: float = _f(

@@ -47,6 +47,11 @@ Non-idealities (off by default; each from its own seeded stream, fixed for the r
   from the normal CDF per cell) and rounded to an integer (a moment-matched approximation
   of drawing every cell read; tests check it against per-read sampling). Noise depends only
   on (seed, layer, image), never on batch size.
+
+Further effects, each in its own module and off by default: measured per-level conductance
+tables and output noise (cim/conductance.py), wire IR drop (cim/ir_drop.py), per-ADC offset,
+gain error and INL (cim/adc.py); noise-aware training uses this model in the forward pass
+(cim/hat.py).
 """
 from __future__ import annotations
 
