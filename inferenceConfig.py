@@ -441,9 +441,13 @@ def _check_stage1_effects(c: Config) -> None:
     if c.device.conductance_table is not None:
         from cim.conductance import TableError, load_conductance_table
         try:
-            load_conductance_table(c.device.conductance_table, c.device.cell_bit, c.array.cols)
+            table = load_conductance_table(c.device.conductance_table, c.device.cell_bit, c.array.cols)
         except TableError as exc:
             raise ConfigError(str(exc)) from None
+        if sequential and table.output_noise is not None:
+            raise ConfigError(f"device.conductance_table '{c.device.conductance_table}': "
+                              "output_noise is modelled for parallel read only: set "
+                              "array.operation_mode=parallel or remove output_noise")
 
 
 # --------------------------------------------------------------------------------------

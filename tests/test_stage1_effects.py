@@ -101,6 +101,13 @@ def test_config_rules():
     c.set("nonideal.adc_offset", -1)
     with pytest.raises(ConfigError, match="adc_offset"):
         c.validate()
+    c = Config()
+    c.set("device.cell_bit", 2)
+    c.set("device.conductance_table", str(ROOT / "data" / "conductance_table_example.yaml"))
+    with pytest.raises(ConfigError, match="output_noise is modelled for parallel read only"):
+        c.validate()
+    c.set("array.operation_mode", "parallel")
+    c.validate()
     text = Config().describe()
     for name in ("conductance_table", "ir_drop", "adc_offset", "adc_gain_error", "adc_inl"):
         assert name in text
