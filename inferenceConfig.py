@@ -79,6 +79,10 @@ class DeviceConfig:
     max_levels_ltd: int = _f(
         32, "RESET (depression) pulses that take a cell from its highest to its lowest "
             "conductance (weight programming cost; DNN+NeuroSim V2.1 default)")
+    # -- measured device data (stage 1) --
+    conductance_table: str | None = _f(
+        None, "stage 1: file of measured per-level conductances (CSV level,mean,std in S, "
+              "or YAML; see data/conductance_table_example.*); None: ideal levels from r_on/r_off")
 
 
 @dataclass
@@ -164,6 +168,16 @@ class NonIdealConfig:
     stuck_on_rate: float = _f(0.0, "fraction of cells stuck at Gmax")
     stuck_off_rate: float = _f(0.0, "fraction of cells stuck at Gmin")
     seed: int = _f(0, "random seed of all non-idealities")
+    # -- wire resistance and ADC non-idealities (stage 1, parallel read) --
+    ir_drop: Literal["off", "fast", "exact"] = _f(
+        "off", "wire IR drop (stage 2's wire resistance per cell): off, fast (nodal drops at full "
+               "activity scaled by the active rows) or exact (nodal solution per conversion, "
+               "slow; parallel read only)")
+    adc_offset: float = _f(0.0, "ADC offset, std over ADCs, LSB (parallel read)")
+    adc_gain_error: float = _f(0.0, "ADC gain error, std over ADCs, relative (parallel read)")
+    adc_inl: float = _f(
+        0.0, "ADC non-linearity, LSB (parallel read): sense_amp (flash) = std of each "
+             "threshold; sar = std of the MSB capacitor weight (smaller bits scale as sqrt)")
 
 
 @dataclass
@@ -498,6 +512,7 @@ def _check_rules(c: Config) -> None:
               f"at most 1 - nonideal.stuck_on_rate = {1 - n.stuck_on_rate:g}")
     if n.drift_target_conductance is not None and not 0 < n.drift_target_conductance <= 1e3:
         _fail("nonideal.drift_target_conductance", n.drift_target_conductance, "a positive conductance in S, or None")
+    _check_stage1_effects(c)
     # run
     if not 1 <= r.batch_size <= 1 << 16:
         _fail("run.batch_size", r.batch_size, "an integer from 1 to 65536")
@@ -544,6 +559,32 @@ def _check_param_range(name: str, kind: str, value: Any) -> None:
             _fail(name, value, f"an integer from 1 to {top}")
     elif not 0 < v <= top:
         _fail(name, value, f"a finite number above 0 and up to {top:g}")
+
+
+def _check_stage1_effects(c: Config) -> None:
+    """Measured device table, IR drop and ADC non-idealities (stage 1)."""
+    n = c.nonideal
+    for name in ("adc_offset", "adc_gain_error", "adc_inl"):
+        v = getattr(n, name)
+        if not (v >= 0 and math.isfinite(v)):
+            _fail(f"nonideal.{name}", v, "a finite number >= 0")
+    if n.adc_gain_error >= 0.5:
+        _fail("nonideal.adc_gain_error", n.adc_gain_error, "a relative std below 0.5")
+    sequential = c.array.operation_mode == "sequential"
+    if sequential and (n.ir_drop == "exact" or n.adc_offset or n.adc_gain_error or n.adc_inl):
+        what = "nonideal.ir_drop" if n.ir_drop == "exact" else "nonideal.adc_offset/adc_gain_error/adc_inl"
+        raise ConfigError(f"'{what}' is modelled for parallel read only: set "
+                          "array.operation_mode=parallel (or ir_drop=fast)")
+    if c.device.conductance_table is not None:
+        from cim.conductance import TableError, load_conductance_table
+        try:
+            table = load_conductance_table(c.device.conductance_table, c.device.cell_bit, c.array.cols)
+        except TableError as exc:
+            raise ConfigError(str(exc)) from None
+        if sequential and table.output_noise is not None:
+            raise ConfigError(f"device.conductance_table '{c.device.conductance_table}': "
+                              "output_noise is modelled for parallel read only: set "
+                              "array.operation_mode=parallel or remove output_noise")
 
 
 # --------------------------------------------------------------------------------------
