@@ -213,8 +213,11 @@ def _measured_and_wire_fields(cfg, ratio: float, levels: int) -> dict:
     """HardwareParams fields of the measured-device table, IR drop and ADC settings."""
     d, n = cfg.device, cfg.nonideal
     out: dict = dict(ir_drop=n.ir_drop, adc_offset=n.adc_offset, adc_gain_error=n.adc_gain_error,
-                     adc_inl=n.adc_inl, adc_kind=cfg.array.adc_type,
-                     cols_per_adc=cfg.array.cols_per_adc)
+                     adc_inl=n.adc_inl)
+    if n.adc_offset > 0 or n.adc_gain_error > 0 or n.adc_inl > 0:
+        # the converter kind and the ADC sharing matter only to the ADC errors; left at
+        # their defaults otherwise, so the hardware view holds only what stage 1 reads
+        out.update(adc_kind=cfg.array.adc_type, cols_per_adc=cfg.array.cols_per_adc)
     if d.memory_type == "SRAM" or math.isinf(ratio):
         unit = (1.0 / d.r_on) / (levels - 1)
     else:
