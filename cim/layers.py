@@ -107,6 +107,7 @@ class CIMLayer(nn.Module):
         self.key = key                       # stable index (module order) for random streams
         self.ctx = ctx
         self.kind = "conv" if isinstance(inner, nn.Conv2d) else "linear"
+        self.kernel_positions = 1          # > 1: novel mapped (set by convert_model)
         self.act_range: float | None = None
         self.engine: CrossbarEngine | None = None
         self._qcache: tuple[torch.Tensor, float] | None = None
@@ -178,7 +179,7 @@ class CIMLayer(nn.Module):
         self.invalidate()
         dev = device if device is not None else self.inner.weight.device
         self.engine = CrossbarEngine(self.weight_matrix(), self.ctx.params, self.key,
-                                     self.ctx.dtype, dev)
+                                     self.ctx.dtype, dev, self.kernel_positions)
 
     # ---- forward ---------------------------------------------------------------------------
     def _matmul(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -393,6 +394,9 @@ def convert_model(model: nn.Module, params: HardwareParams,
         setattr(parent, parts[-1], wrapper)
         ctx.layers.append(wrapper)
 
+    if params.novel_mapping and not params.sequential:
+        set_novel_mapping(ctx)
+
     def pool_hook(module, inputs, output):
         last = ctx.last_layer
         if last is not None and last.pool is None:
@@ -403,6 +407,17 @@ def convert_model(model: nn.Module, params: HardwareParams,
         if isinstance(m, _POOLS):
             m.register_forward_hook(pool_hook)
     return ctx
+
+
+def set_novel_mapping(ctx: CIMContext) -> None:
+    """Mark the layers the chip novel-maps (the same rule as stage 2, floorplan.py): their
+    rows are grouped per kernel position for each conversion."""
+    from floorplan import novel_mapped_layers
+    rows = [l.inner.in_channels * l.kernel[0] * l.kernel[1] if l.kind == "conv"
+            else l.inner.in_features for l in ctx.layers]
+    marks, area = novel_mapped_layers([l.kernel for l in ctx.layers], rows, ctx.params.rows)
+    for layer, nm in zip(ctx.layers, marks):
+        layer.kernel_positions = int(area) if nm and layer.kind == "conv" else 1
 
 
 @torch.no_grad()
