@@ -156,6 +156,29 @@ def check_model_io(model, x: torch.Tensor, num_classes: int, name: str) -> None:
                           f"[batch, {num_classes}] class scores")
 
 
+def calibrate_adc(cfg, params, model, ctx, spec, device) -> dict | None:
+    """precision.adc_range other than 'fixed': measure each layer's ADC full scale on
+    training images (cim/calibration.py). Returns the record for the run files."""
+    method = cfg.precision.adc_range
+    if method == "fixed":
+        return None
+    if params.sequential:
+        raise Stage1Error(f"precision.adc_range = {method} calibrates the parallel-read ADC; set "
+                          "array.operation_mode = parallel or precision.adc_range = fixed")
+    if params.accuracy_model != "cim":
+        raise Stage1Error(f"precision.adc_range = {method} needs run.accuracy_model = cim (the "
+                          f"{params.accuracy_model} model takes its ADC ranges from each batch)")
+    from cim.calibration import CalibrationError, calibrate_adc_ranges, calibration_images
+    try:
+        xc, source = calibration_images(spec.dataset, cfg.precision.adc_calib_images, cfg.run.data_dir)
+        layers = calibrate_adc_ranges(model, ctx, xc, method, cfg.precision.adc_range_percentile,
+                                      cfg.run.batch_size, device)
+    except CalibrationError as exc:
+        raise Stage1Error(str(exc)) from exc
+    return {"method": method, "percentile": cfg.precision.adc_range_percentile,
+            "source": source, "layers": layers}
+
+
 def layer_manifest_entry(k: int, layer, params) -> dict:
     from traces import neurosim_row
     geo = dict(layer.geometry)
@@ -238,6 +261,7 @@ def run(cfg, args) -> dict:
         calib_source = f"first {nc} evaluated test images (checkpoint has no activation ranges)"
 
     bs = cfg.run.batch_size
+    adc_cal = calibrate_adc(cfg, params, model, ctx, spec, device)
     progress = not args.no_progress
     yn = y.numpy()
     results, preds, seconds = {}, {}, {}
@@ -273,8 +297,9 @@ def run(cfg, args) -> dict:
         for k, layer in enumerate(order, start=1):
             st = layer.statistics()
             act = " ".join(f"{a:.3f}" for a in st.get("input_bit_activity", []))
+            fs = "" if layer.adc_full_scale is None else f"  ADC full scale {layer.adc_full_scale:.3g} cell steps"
             print(f"  {k:>2} {layer.name:<22} {layer.kind:<6} bits [{act}]  "
-                  f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}")
+                  f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}{fs}")
 
     out_dir = Path(cfg.run.output_dir or f"layer_record_{spec.name}")
     accuracy = {
@@ -282,6 +307,7 @@ def run(cfg, args) -> dict:
         **{m: results[m] for m in modes},
         "seconds": seconds, "calibration": calib_source,
         "checkpoint": None if ckpt is None else str(ckpt),
+        "adc_range": adc_cal,
         "device": str(device), "torch_threads": torch.get_num_threads(),
         "hardware_params": params.to_dict(),
         "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
@@ -299,7 +325,7 @@ def run(cfg, args) -> dict:
                     "cell_bit": params.cell_bit, "cells_per_weight": params.cells_per_weight,
                     "input_bit_order": BIT_ORDER, "weight_encoding": WEIGHT_ENCODING,
                     "config": cfg.to_dict(), "hardware_params": params.to_dict(),
-                    "accuracy_file": "accuracy.json",
+                    "accuracy_file": "accuracy.json", "adc_range": adc_cal,
                     "layers": [layer_manifest_entry(k, l, params) for k, l in enumerate(order, 1)],
                 }
                 arrays = []

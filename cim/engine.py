@@ -75,6 +75,7 @@ class CrossbarEngine:
         self.dtype = dtype
         self.device = torch.device(device)
         self.layer_key = layer_key
+        self._q = q
         gr, k, n = q.shape
         self.gr, self.k, self.n = gr, k, n
         self.cps = p.cells_per_weight
@@ -213,6 +214,33 @@ class CrossbarEngine:
             rows_out.append(torch.cat([self._chunk(unf[i:i + 1, :, s:s + pb], image_offset + i, s // pb)
                                        for s in range(0, npos, pb)], 2))
         return torch.cat(rows_out, 0)
+
+    def readings(self, unf: torch.Tensor):
+        """Parallel read: yield the data-column readings [GA, planes*vectors, Ncol] (cell
+        steps, before the ADC) of every conversion of `unf`, in memory-bounded chunks (for
+        the ADC range calibration, cim/calibration.py)."""
+        if self.p.sequential:
+            return
+        if not hasattr(self, "wd"):
+            lv = weight_slices(self._q.to("cpu"), self.p).reshape(self.gr, self.k, self.ncol)
+            g = lv.to(torch.float64).add_(self.p.g_min)
+            pad = torch.zeros(self.gr, 1, self.ncol, dtype=g.dtype)
+            self.wd = torch.cat([g, pad], 1)[:, self.row_idx.cpu()].reshape(
+                self.gr * self.rg, self.r, self.ncol).to(dtype=self.dtype, device=self.device)
+        b_total, _, npos = unf.shape
+        pb = max(1, self.pos_block // 2)
+        mask = (1 << self.nb) - 1
+        shifts = torch.arange(self.nb - 1, -1, -1, dtype=torch.int32, device=unf.device).view(1, -1, 1, 1)
+        for i in range(b_total):
+            for s0 in range(0, npos, pb):
+                part = unf[i:i + 1, :, s0:s0 + pb]
+                q = part.shape[-1]
+                cu = (part.to(torch.int32) & mask).view(1, self.gr, self.k, q)
+                cu = torch.cat([cu, cu.new_zeros(1, self.gr, 1, q)], 2)[:, :, self.row_idx]
+                cu = cu.view(self.gr, self.rg, self.r, q).permute(0, 1, 3, 2).reshape(
+                    self.gr * self.rg, 1, q, self.r)
+                x = ((cu >> shifts) & 1).to(self.dtype).reshape(self.gr * self.rg, self.nb * q, self.r)
+                yield torch.bmm(x, self.wd)
 
     @property
     def pos_block(self) -> int:

@@ -94,6 +94,7 @@ class HardwareParams:
     seed: int = 0
     adc_full_scale: float | None = None   # parallel ADC range in cell steps (None: adc_levels-1)
     novel_mapping: bool = False        # conv layers NeuroSim novel-maps get one PE per kernel position
+    accuracy_model: str = "cim"        # "cim" (this module) or "neurosim-1.4" (cim/neurosim_mode.py)
 
     @classmethod
     def from_config(cls, cfg) -> "HardwareParams":
@@ -115,7 +116,8 @@ class HardwareParams:
             drift_target=target, stuck_on_rate=n.stuck_on_rate,
             stuck_off_rate=n.stuck_off_rate, seed=n.seed,
             adc_full_scale=p.adc_full_scale,
-            novel_mapping=cfg.architecture.novel_mapping)
+            novel_mapping=cfg.architecture.novel_mapping,
+            accuracy_model=cfg.run.accuracy_model)
 
     # ---- derived ----------------------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ the crossbar layer that ran last before them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Any, Iterable
 
 import torch
@@ -108,6 +109,7 @@ class CIMLayer(nn.Module):
         self.ctx = ctx
         self.kind = "conv" if isinstance(inner, nn.Conv2d) else "linear"
         self.kernel_positions = 1          # > 1: novel mapped (set by convert_model)
+        self.adc_full_scale: float | None = None   # calibrated ADC full scale of this layer
         self.act_range: float | None = None
         self.engine: CrossbarEngine | None = None
         self._qcache: tuple[torch.Tensor, float] | None = None
@@ -178,7 +180,10 @@ class CIMLayer(nn.Module):
     def prepare_hardware(self, device=None) -> None:
         self.invalidate()
         dev = device if device is not None else self.inner.weight.device
-        self.engine = CrossbarEngine(self.weight_matrix(), self.ctx.params, self.key,
+        params = self.ctx.params
+        if self.adc_full_scale is not None:          # calibrated range (cim/calibration.py)
+            params = dataclasses.replace(params, adc_full_scale=self.adc_full_scale)
+        self.engine = CrossbarEngine(self.weight_matrix(), params, self.key,
                                      self.ctx.dtype, dev, self.kernel_positions)
 
     # ---- forward ---------------------------------------------------------------------------
@@ -216,6 +221,12 @@ class CIMLayer(nn.Module):
         codes, s_a = self.quantize_input(x)
         _, s_w = self.weight_codes()
         hardware = ctx.mode == "hardware"
+        if (hardware and ctx.params.accuracy_model == "neurosim-1.4" and ctx.order
+                and ctx.order[0] is self and self.act_range):
+            # NeuroSim feeds the network input itself (not our codes) to its first layer and
+            # re-quantizes it on its own grid (cim/neurosim_mode.py): pass it unrounded.
+            half = 2 ** (ctx.params.input_bits - 1)
+            codes, s_a = x / self.act_range * half, self.act_range / half
         if hardware:
             if self.engine is None:
                 self.prepare_hardware()
@@ -236,6 +247,9 @@ class CIMLayer(nn.Module):
         c = codes.to(ctx.dtype)
         if not hardware:
             return self._matmul(c, q.to(ctx.dtype))
+        if ctx.params.accuracy_model == "neurosim-1.4":
+            from .neurosim_mode import neurosim_integer_forward
+            return neurosim_integer_forward(self, codes, ctx.params).to(ctx.dtype)
         if self.engine is None:
             self.prepare_hardware()
         eng = self.engine

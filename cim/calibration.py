@@ -1,0 +1,145 @@
+"""ADC range calibration for parallel read (`precision.adc_range`).
+
+`fixed` (default): the full scale is `precision.adc_full_scale` (None: one code per cell
+step). The calibrated methods measure, per layer, the column readings (normalised current of
+one row group of one data column for one input bit plane, in cell steps, reference offset
+included: what the ADC sees) of every conversion on calibration images from the TRAINING
+split, and choose the full scale S (then step = S / (adc_levels - 1)):
+
+* `max`: the largest reading seen;
+* `percentile`: the `precision.adc_range_percentile` % point of the non-zero readings;
+* `histogram`: the S that minimises the expected squared error of the non-zero readings
+  (step^2 / 12 for readings inside the range, (r - S)^2 for clipped ones), from a histogram
+  with bins of 1/8 cell step.
+
+Calibration images: for Fashion-MNIST the 512 training images shipped in
+`data/calibration/fashion_mnist_train_512.npz` (so every clone calibrates identically);
+other datasets use their training split (which must then be available).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+METHODS = ("fixed", "max", "percentile", "histogram")
+BIN = 0.125                        # histogram bin, cell steps
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = {"fashion_mnist": ROOT / "data" / "calibration" / "fashion_mnist_train_512.npz"}
+
+
+class CalibrationError(ValueError):
+    """Calibration images missing or unusable."""
+
+
+def calibration_images(dataset: str, n: int, data_dir=None) -> tuple[torch.Tensor, str]:
+    """(n normalised training images, description of their source)."""
+    from models.datasets import DATASETS, DatasetUnavailable, Split, load_split
+    path = SHIPPED.get(dataset)
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                imgs, labels = z["images"], z["labels"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise CalibrationError(f"calibration file {path} is unreadable ({exc}); restore it "
+                                   "from the repository") from exc
+        if imgs.ndim == 3:
+            imgs = imgs[:, None]
+        split = Split(DATASETS[dataset], "train", imgs, labels, str(path))
+    else:
+        try:
+            split = load_split(dataset, "train", data_dir)
+        except DatasetUnavailable as exc:
+            raise CalibrationError(f"precision.adc_range needs training images of {dataset}: "
+                                   f"{exc}") from exc
+    if n > len(split):
+        raise CalibrationError(f"precision.adc_calib_images = {n} exceeds the {len(split)} "
+                               f"calibration images in {split.source}")
+    x, _ = split.tensors(np.arange(n))
+    return x, f"{n} training images from {split.source}"
+
+
+class ReadingHistogram:
+    """Histogram of non-zero column readings of one layer (bins of BIN cell steps)."""
+
+    def __init__(self):
+        self.counts = torch.zeros(0, dtype=torch.float64)
+        self.max = 0.0
+        self.total = 0.0                       # all conversions, zeros included
+
+    def add(self, readings: torch.Tensor) -> None:
+        self.total += float(readings.numel())
+        r = readings[readings > 1e-9].to(torch.float64)
+        if r.numel() == 0:
+            return
+        self.max = max(self.max, float(r.max()))
+        b = torch.floor(r / BIN).long()
+        c = torch.bincount(b.cpu()).to(torch.float64)
+        if c.numel() > self.counts.numel():
+            c[:self.counts.numel()] += self.counts
+            self.counts = c
+        else:
+            self.counts[:c.numel()] += c
+
+    def full_scale(self, method: str, levels: int, percentile: float) -> float:
+        if self.counts.sum() == 0:
+            return float(levels - 1)           # nothing read: keep one code per cell step
+        centers = (torch.arange(self.counts.numel(), dtype=torch.float64) + 0.5) * BIN
+        if method == "max":
+            return self.max
+        if method == "percentile":
+            cdf = torch.cumsum(self.counts, 0) / self.counts.sum()
+            i = int(torch.searchsorted(cdf, torch.tensor(percentile / 100.0, dtype=torch.float64)))
+            return float(min((i + 1) * BIN, self.max))
+        # histogram: minimise the expected squared error over candidate full scales
+        cand = centers + BIN / 2                                   # bin upper edges
+        step2 = (cand / (levels - 1)) ** 2 / 12.0
+        inside = torch.cumsum(self.counts, 0)                      # readings <= candidate
+        over = (centers.view(1, -1) - cand.view(-1, 1)).clamp(min=0) ** 2
+        err = inside * step2 + (over * self.counts.view(1, -1)).sum(1)
+        return float(cand[int(torch.argmin(err))])
+
+
+@torch.no_grad()
+def calibrate_adc_ranges(model, ctx, x: torch.Tensor, method: str, percentile: float,
+                         batch_size: int, device) -> dict[str, dict]:
+    """Measure every layer's readings on `x` and set its ADC full scale. Returns per layer
+    {full_scale, step, readings_max, conversions}."""
+    params = ctx.params
+    hists = {layer.name: ReadingHistogram() for layer in ctx.layers}
+    seen: dict[str, torch.Tensor] = {}
+    hooks = [l.register_forward_pre_hook(lambda mod, inp, l=l: seen.__setitem__(l.name, inp[0]))
+             for l in ctx.layers]
+    for layer in ctx.layers:
+        layer.adc_full_scale = None
+    ctx.prepare_hardware(device)
+    try:
+        ctx.begin_pass()
+        with ctx.use("quantized"):
+            for s in range(0, x.shape[0], batch_size):
+                seen.clear()
+                model(x[s:s + batch_size].to(device))
+                for layer in ctx.layers:
+                    if layer.name not in seen:
+                        continue
+                    inp = seen[layer.name]
+                    if layer.kind == "linear" and inp.dim() != 2:
+                        inp = inp.reshape(-1, inp.shape[-1])
+                    codes, _ = layer.quantize_input(inp)
+                    unf = layer._unfold(codes.to(ctx.dtype))
+                    for r in layer.engine.readings(unf):
+                        hists[layer.name].add(r)
+    finally:
+        for h in hooks:
+            h.remove()
+    out = {}
+    for layer in ctx.layers:
+        h = hists[layer.name]
+        s_fs = h.full_scale(method, params.adc_levels, percentile)
+        s_fs = max(s_fs, BIN)
+        layer.adc_full_scale = s_fs
+        out[layer.name] = {"full_scale": round(s_fs, 6), "step": round(s_fs / (params.adc_levels - 1), 6),
+                           "readings_max": round(h.max, 6), "conversions": h.total}
+    ctx.prepare_hardware(device)
+    return out
