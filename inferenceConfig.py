@@ -126,7 +126,8 @@ class TechnologyConfig:
 
 @dataclass
 class ArchitectureConfig:
-    novel_mapping: bool = _f(True, "NeuroSim's novel mapping of conv kernels onto PEs")
+    novel_mapping: bool = _f(True, "NeuroSim's novel mapping of conv kernels onto PEs (stage 1, parallel "
+                                   "read: each conversion sums rows of one kernel position)")
     pipeline: bool = _f(True, "layer pipeline (else layer by layer)")
     speed_up_degree: int = _f(8, "pipeline speed-up target (weight duplication bound)")
     global_bus: Literal["xy_bus", "htree"] = _f("xy_bus", "global interconnect")
