@@ -1,7 +1,8 @@
 """ADC range calibration for parallel read (`precision.adc_range`).
 
 `fixed` (default): the full scale is `precision.adc_full_scale` (None: one code per cell
-step). The calibrated methods measure, per layer, the column readings (normalised current of
+step). The calibrated methods measure, per layer and on the simulated chip (layer by layer,
+upstream layers already calibrated and in hardware mode), the column readings (normalised current of
 one row group of one data column for one input bit plane, in cell steps, reference offset
 included: what the ADC sees) of every conversion on calibration images from the TRAINING
 split, and choose the full scale S (then step = S / (adc_levels - 1)):
@@ -103,47 +104,58 @@ class ReadingHistogram:
         return float(cand[int(torch.argmin(err))])
 
 
+class _Stop(Exception):
+    """Ends a calibration forward pass once the layer being calibrated has its input."""
+
+
 @torch.no_grad()
 def calibrate_adc_ranges(model, ctx, x: torch.Tensor, method: str, percentile: float,
                          batch_size: int, device) -> dict[str, dict]:
-    """Measure every layer's readings on `x` and set its ADC full scale. Returns per layer
-    {full_scale, step, readings_max, conversions}."""
+    """Measure every layer's readings on `x` and set its ADC full scale, layer by layer in
+    execution order ON THE SIMULATED CHIP: layer l is calibrated on the inputs it receives
+    from layers 1..l-1 running in hardware mode with their calibrated ranges (so ADC errors
+    upstream are part of what it sees). Returns per layer {full_scale, step, readings_max,
+    conversions}."""
     params = ctx.params
-    hists = {layer.name: ReadingHistogram() for layer in ctx.layers}
-    seen: dict[str, torch.Tensor] = {}
-    hooks = [l.register_forward_pre_hook(lambda mod, inp, l=l: seen.__setitem__(l.name, inp[0]))
-             for l in ctx.layers]
     for layer in ctx.layers:
         layer.adc_full_scale = None
     ctx.prepare_hardware(device)
-    try:
-        ctx.begin_pass()
-        with ctx.use("quantized"):
-            for s in range(0, x.shape[0], batch_size):
-                seen.clear()
-                model(x[s:s + batch_size].to(device))
-                for layer in ctx.layers:
-                    if layer.name not in seen:
-                        continue
-                    inp = seen[layer.name]
-                    if layer.kind == "linear" and inp.dim() != 2:
-                        inp = inp.reshape(-1, inp.shape[-1])
-                    codes, _ = layer.quantize_input(inp)
-                    unf = layer._unfold(codes.to(ctx.dtype))
-                    for r in layer.engine.readings(unf):
-                        hists[layer.name].add(r)
-    finally:
-        for h in hooks:
-            h.remove()
+    ctx.begin_pass()
+    with ctx.use("quantized"):
+        model(x[:1].to(device))
+    order = list(ctx.order) + [l for l in ctx.layers if l not in ctx.order]
     out = {}
-    for layer in ctx.layers:
-        h = hists[layer.name]
+    for target in order:
+        hist = ReadingHistogram()
+
+        def grab(mod, inp):
+            t = inp[0]
+            if target.kind == "linear" and t.dim() != 2:
+                t = t.reshape(-1, t.shape[-1])
+            codes, _ = target.quantize_input(t)
+            for r in target.engine.readings(target._unfold(codes.to(ctx.dtype))):
+                hist.add(r)
+            raise _Stop
+
+        hook = target.register_forward_pre_hook(grab)
+        try:
+            ctx.begin_pass()
+            with ctx.use("hardware"):
+                for s in range(0, x.shape[0], batch_size):
+                    ctx.image_offset = s
+                    try:
+                        model(x[s:s + batch_size].to(device))
+                    except _Stop:
+                        pass
+        finally:
+            hook.remove()
         # never finer than one cell step: the readings sit on a lattice of cell steps (plus
         # a common offset the reference column removes), so a finer step only adds
         # rounding error (measured: 0.93 -> 0.78 at 32 levels with the MSE choice below it)
-        s_fs = max(h.full_scale(method, params.adc_levels, percentile), float(params.adc_levels - 1))
-        layer.adc_full_scale = s_fs
-        out[layer.name] = {"full_scale": round(s_fs, 6), "step": round(s_fs / (params.adc_levels - 1), 6),
-                           "readings_max": round(h.max, 6), "conversions": h.total}
-    ctx.prepare_hardware(device)
+        s_fs = max(hist.full_scale(method, params.adc_levels, percentile), float(params.adc_levels - 1))
+        target.adc_full_scale = s_fs
+        target.prepare_hardware(device)
+        out[target.name] = {"full_scale": round(s_fs, 6), "step": round(s_fs / (params.adc_levels - 1), 6),
+                            "readings_max": round(hist.max, 6), "conversions": hist.total}
+    ctx.begin_pass()
     return out

@@ -221,16 +221,16 @@ class CIMLayer(nn.Module):
         codes, s_a = self.quantize_input(x)
         _, s_w = self.weight_codes()
         hardware = ctx.mode == "hardware"
-        if (hardware and ctx.params.accuracy_model == "neurosim-1.4" and ctx.order
-                and ctx.order[0] is self and self.act_range):
-            # NeuroSim feeds the network input itself (not our codes) to its first layer and
-            # re-quantizes it on its own grid (cim/neurosim_mode.py): pass it unrounded.
-            half = 2 ** (ctx.params.input_bits - 1)
-            codes, s_a = x / self.act_range * half, self.act_range / half
         if hardware:
             if self.engine is None:
                 self.prepare_hardware()
-            self._collect(codes)
+            self._collect(codes)             # statistics and traces: our codes
+            if (ctx.params.accuracy_model == "neurosim-1.4" and ctx.order
+                    and ctx.order[0] is self and self.act_range):
+                # NeuroSim feeds the network input itself (not our codes) to its first layer
+                # and re-quantizes it on its own grid (cim/neurosim_mode.py): pass it unrounded.
+                half = 2 ** (ctx.params.input_bits - 1)
+                codes, s_a = x / self.act_range * half, self.act_range / half
         out_int = self.integer_forward(codes, hardware, ctx.image_offset)
         y = out_int.to(x.dtype) * (s_a * s_w)
         if self.inner.bias is not None:

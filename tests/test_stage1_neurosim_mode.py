@@ -131,3 +131,17 @@ def test_reproduces_neurosim_wrapper_accuracy(case):
         pred = m(x).argmax(1).numpy()
     ours, theirs = (pred == labels).mean(), (ref_preds == labels).mean()
     assert abs(ours - theirs) < 0.05, (ours, theirs)
+
+
+def test_preset_selects_the_neurosim_model(tmp_path, capsys):
+    import json
+    import inference_sim
+    out = tmp_path / "rec"
+    rc = inference_sim.main(["--preset", "neurosim-1.4", "--modes", "quantized,hardware",
+                             "--no-progress", "--set", "num_images=8", "--set", f"output_dir={out}"])
+    assert rc == 0, capsys.readouterr().err
+    rec = json.loads((out / "accuracy.json").read_text())
+    assert rec["hardware_params"]["accuracy_model"] == "neurosim-1.4"
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["config"]["run"]["batch_size"] == 200
+    assert abs(rec["hardware"] - rec["quantized"]) <= 0.5
