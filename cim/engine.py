@@ -4,7 +4,8 @@ Input: unfolded activation codes `[B, Gr*K, P]` (integer-valued floats; `B` imag
 groups of `K` rows, `P` output positions). Output: the integer matrix product the crossbar
 delivers, `[B, Gr*N, P]`, after the ADC and the shift-and-add (see cim/hardware.py for the
 model). Bits, cell slices, row groups (sub-arrays) and column tiles are tensor dimensions;
-the only Python loop is over chunks of images, to bound memory.
+the only Python loops are over memory chunks (images, or one image and a block of output
+positions), to bound memory.
 
 Paths (all exact for the model in cim/hardware.py; tests/test_stage1_reference.py checks
 each against a loop implementation):
@@ -30,7 +31,7 @@ from .hardware import (HardwareParams, adc_convert, bit_plane_weights,
                        weight_slices)
 
 # Largest intermediate (elements) per chunk of images.
-CHUNK_ELEMENTS = 1 << 20
+CHUNK_ELEMENTS = 1 << 20   # elements of the largest intermediate per chunk (~4 MB at float32)
 
 
 def row_group_index(k: int, rows: int, rows_parallel: int,
