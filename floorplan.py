@@ -221,6 +221,28 @@ def _overall(pe_dup, sa_dup, pipe_speed, tile_cm, pe_nm, mark, net, rpw, cpw, nu
 # The whole plan
 # ------------------------------------------------------------------------------------------
 
+def novel_mapped_layers(kernels: Sequence[Sequence[float]], matrix_rows: Sequence[float],
+                        subarray_rows: int) -> tuple[list[bool], float]:
+    """Which layers novel mapping puts one PE per kernel position (shared by stage 1 and
+    stage 2). kernels: (KH, KW) per layer; matrix_rows: unrolled rows per layer.
+
+    The most frequent kernel area wins: NeuroSim's count starts at 1 and also counts the
+    layer itself (1x1 kernels are never counted), and the first maximum wins. A layer is
+    novel mapped when its kernel has that area and it has at least `subarray_rows` rows.
+    Returns (per-layer flags, the winning kernel area = PEs per novel-mapped tile)."""
+    areas = [int(kh * kw) for kh, kw in kernels]
+    most, num_pe = 0, 0.0
+    for area in areas:
+        count = 1
+        for other in areas:
+            if area == other and area != 1:
+                count += 1
+            if most < count:
+                most, num_pe = count, float(area)
+    marks = [(a == num_pe) and (r >= subarray_rows) for a, r in zip(areas, matrix_rows)]
+    return marks, num_pe
+
+
 def _get(param: Any, name: str):
     return param[name] if isinstance(param, dict) else getattr(param, name)
 
@@ -247,21 +269,10 @@ def plan_floor(network: Sequence[Sequence[float]], param: Any) -> FloorPlan:
     max_tile_cm = 0.0
     num_pe_nm = 0.0
     if novel:
-        # The most frequent kernel area wins. NeuroSim's count starts at 1 and also counts
-        # the layer itself (1x1 kernels are never counted), and the first maximum wins.
-        most = 0
-        for row in net:
-            area = int(row[3] * row[4])
-            count = 1
-            for other in net:
-                if area == int(other[3] * other[4]) and area != 1:
-                    count += 1
-                if most < count:
-                    most, num_pe_nm = count, float(area)
-        for row in net:
+        mark, num_pe_nm = novel_mapped_layers(
+            [(row[3], row[4]) for row in net], [_layer_dims(row, rpw, cpw)[0] for row in net], rows)
+        for row, is_nm in zip(net, mark):
             r, c, _ = _layer_dims(row, rpw, cpw)
-            is_nm = (row[3] * row[4] == num_pe_nm) and (r >= rows)
-            mark.append(is_nm)
             if is_nm:
                 max_pe_nm = max(_pow2_ceil(c), max_pe_nm)
             else:

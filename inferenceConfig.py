@@ -121,6 +121,13 @@ class PrecisionConfig:
     adc_full_scale: float | None = _f(
         None, "stage 1, parallel read: ADC input range in cell steps (None: adc_levels - 1, "
               "one code per cell step; larger values mean a coarser step)")
+    adc_range: Literal["fixed", "max", "percentile", "histogram"] = _f(
+        "fixed", "stage 1, parallel read: ADC range per layer: 'fixed' (adc_full_scale) or "
+                 "calibrated on training images: 'max', 'percentile' (adc_range_percentile), "
+                 "'histogram' (least squared error)")
+    adc_range_percentile: float = _f(99.9, "percentile of the non-zero readings used by "
+                                           "adc_range = percentile, %")
+    adc_calib_images: int = _f(256, "training images used by a calibrated adc_range, images")
 
 
 @dataclass
@@ -133,7 +140,8 @@ class TechnologyConfig:
 
 @dataclass
 class ArchitectureConfig:
-    novel_mapping: bool = _f(True, "NeuroSim's novel mapping of conv kernels onto PEs")
+    novel_mapping: bool = _f(True, "NeuroSim's novel mapping of conv kernels onto PEs (stage 1, parallel "
+                                   "read: each conversion sums rows of one kernel position)")
     pipeline: bool = _f(True, "layer pipeline (else layer by layer)")
     speed_up_degree: int = _f(8, "pipeline speed-up target (weight duplication bound)")
     global_bus: Literal["xy_bus", "htree"] = _f("xy_bus", "global interconnect")
@@ -188,6 +196,10 @@ class RunConfig:
     num_images: int | None = _f(None, "test images to evaluate (None: the whole test set)")
     num_trace_images: int = _f(1, "images whose layer inputs are written as traces")
     device: Literal["auto", "cpu", "cuda"] = _f("auto", "torch device")
+    accuracy_model: Literal["cim", "neurosim-1.4"] = _f(
+        "cim", "stage-1 accuracy model: 'cim' (this project's crossbar model) or 'neurosim-1.4' "
+               "(DNN+NeuroSim V1.4's wrapper: batch-wide ADC ranges, mid-conductance dummy "
+               "column; see docs/stage1.md)")
     seed: int = _f(0, "random seed of data sampling")
     data_dir: str | None = _f(None, "dataset folder (None: the model's default)")
     checkpoint: str | None = _f(None, "checkpoint file (None: the model's shipped checkpoint)")
@@ -477,6 +489,10 @@ def _check_rules(c: Config) -> None:
         _fail("precision.adc_levels", p.adc_levels, "an integer from 2 to 65536")
     if p.adc_full_scale is not None and not (p.adc_full_scale > 0 and math.isfinite(p.adc_full_scale)):
         _fail("precision.adc_full_scale", p.adc_full_scale, "a positive number of cell steps, or None")
+    if not (0 < p.adc_range_percentile <= 100):
+        _fail("precision.adc_range_percentile", p.adc_range_percentile, "a percentage in (0, 100]")
+    if not 1 <= p.adc_calib_images <= 60000:
+        _fail("precision.adc_calib_images", p.adc_calib_images, "an integer from 1 to 60000")
     # architecture
     if not 1 <= ar.speed_up_degree <= 1 << 20:
         _fail("architecture.speed_up_degree", ar.speed_up_degree, "an integer from 1 to 2^20")
@@ -854,6 +870,8 @@ def _neurosim_14() -> Config:
     c.precision.adc_levels = 32
     c.technology.node_nm = 22
     c.technology.roadmap = "LSTP"
+    c.run.accuracy_model = "neurosim-1.4"      # stage 1: NeuroSim's own accuracy model ...
+    c.run.batch_size = 200                     # ... whose ADC ranges depend on the batch
     return c
 
 

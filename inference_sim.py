@@ -190,6 +190,29 @@ def _file_sha256(path) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def calibrate_adc(cfg, params, model, ctx, spec, device) -> dict | None:
+    """precision.adc_range other than 'fixed': measure each layer's ADC full scale on
+    training images (cim/calibration.py). Returns the record for the run files."""
+    method = cfg.precision.adc_range
+    if method == "fixed":
+        return None
+    if params.sequential:
+        raise Stage1Error(f"precision.adc_range = {method} calibrates the parallel-read ADC; set "
+                          "array.operation_mode = parallel or precision.adc_range = fixed")
+    if params.accuracy_model != "cim":
+        raise Stage1Error(f"precision.adc_range = {method} needs run.accuracy_model = cim (the "
+                          f"{params.accuracy_model} model takes its ADC ranges from each batch)")
+    from cim.calibration import CalibrationError, calibrate_adc_ranges, calibration_images
+    try:
+        xc, source = calibration_images(spec.dataset, cfg.precision.adc_calib_images, cfg.run.data_dir)
+        layers = calibrate_adc_ranges(model, ctx, xc, method, cfg.precision.adc_range_percentile,
+                                      cfg.run.batch_size, device)
+    except CalibrationError as exc:
+        raise Stage1Error(str(exc)) from exc
+    return {"method": method, "percentile": cfg.precision.adc_range_percentile,
+            "source": source, "layers": layers}
+
+
 def layer_manifest_entry(k: int, layer, params) -> dict:
     from traces import neurosim_row
     geo = dict(layer.geometry)
@@ -336,6 +359,7 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         calib_source = f"first {nc} evaluated test images (checkpoint has no activation ranges)"
 
     bs = cfg.run.batch_size
+    adc_cal = calibrate_adc(cfg, params, model, ctx, spec, device)
     progress = not args.no_progress
     yn = y.numpy()
     results, preds, seconds = {}, {}, {}
@@ -371,8 +395,9 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         for k, layer in enumerate(order, start=1):
             st = layer.statistics()
             act = " ".join(f"{a:.3f}" for a in st.get("input_bit_activity", []))
+            fs = "" if layer.adc_full_scale is None else f"  ADC full scale {layer.adc_full_scale:.3g} cell steps"
             print(f"  {k:>2} {layer.name:<22} {layer.kind:<6} bits [{act}]  "
-                  f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}")
+                  f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}{fs}")
 
     from outputs import dumps_strict
     accuracy = {
@@ -380,6 +405,7 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         **{m: results[m] for m in modes},
         "seconds": seconds, "calibration": calib_source,
         "checkpoint": None if ckpt is None else str(ckpt),
+        "adc_range": adc_cal,
         "device": str(device), "torch_threads": torch.get_num_threads(),
         "hardware_params": params.to_dict(),
         "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
@@ -388,7 +414,8 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
     }
     manifest = {"model": spec.name, "dataset": spec.dataset, "traces": traces_wanted,
                 "weight_bits": params.weight_bits, "input_bits": params.input_bits,
-                "config": cfg.to_dict(), "accuracy_file": "accuracy.json", "layers": []}
+                "config": cfg.to_dict(), "accuracy_file": "accuracy.json", "adc_range": adc_cal,
+                "layers": []}
     from resolve import provenance
     accuracy["provenance"] = provenance(checkpoint_sha256=_file_sha256(ckpt),
                                         output_dir=str(out_dir.resolve()))

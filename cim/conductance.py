@@ -220,10 +220,12 @@ def output_noise_sigma(p, ncol: int, tiles: int, dtype, device):
     return torch.cat([data, ref]).to(dtype=dtype, device=device)
 
 
-def output_noise(p, layer_key: int, image_index: int, shape, dtype, device):
-    """Standard normal output noise of one image at one layer (own stream)."""
+def output_noise(p, layer_key: int, image_index: int, shape, dtype, device, block: int = 0):
+    """Standard normal output noise of one image (and block of output positions) at one
+    layer (own stream)."""
     import torch
     from .hardware import derive_seed
     g = torch.Generator(device=device)
-    g.manual_seed(derive_seed(p.seed, layer_key, STREAM_OUTPUT, image_index))
+    keys = (p.seed, layer_key, STREAM_OUTPUT, image_index) + ((block,) if block else ())
+    g.manual_seed(derive_seed(*keys))
     return torch.randn(shape, generator=g, dtype=dtype, device=device)

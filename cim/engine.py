@@ -4,7 +4,8 @@ Input: unfolded activation codes `[B, Gr*K, P]` (integer-valued floats; `B` imag
 groups of `K` rows, `P` output positions). Output: the integer matrix product the crossbar
 delivers, `[B, Gr*N, P]`, after the ADC and the shift-and-add (see cim/hardware.py for the
 model). Bits, cell slices, row groups (sub-arrays) and column tiles are tensor dimensions;
-the only Python loop is over chunks of images, to bound memory.
+the only Python loops are over memory chunks (images, or one image and a block of output
+positions), to bound memory.
 
 Paths (all exact for the model in cim/hardware.py; tests/test_stage1_reference.py checks
 each against a loop implementation):
@@ -18,52 +19,64 @@ each against a loop implementation):
 * sequential, no read noise: each row is converted alone, so each cell's conversion is a
   fixed number. The per-cell codes fold into one effective integer weight matrix (exact,
   including variation, drift, faults and sense-amp clipping): `effective_weight`;
-* sequential with read noise: per-cell means and variances of the sense-amp codes, summed
-  over the active rows with matrix products, one normal draw per column and input vector.
+* sequential with read noise: every read is drawn (`_sequential_reads`): only the active
+  (row, bit plane, input vector) reads, each with its columns and its tile reference cell.
 """
 from __future__ import annotations
 
 import torch
 
 from .hardware import (HardwareParams, adc_convert, bit_plane_weights,
-                       c2c_noise, program_cells, sense_amp_moments, slice_weights,
+                       c2c_noise, program_cells, slice_weights,
                        weight_slices)
 
 # Largest intermediate (elements) per chunk of images.
-CHUNK_ELEMENTS = 1 << 20
+CHUNK_ELEMENTS = 1 << 20   # elements of the largest intermediate per chunk (~4 MB at float32)
 
 
-def row_group_index(k: int, rows: int, rows_parallel: int) -> tuple[torch.Tensor, int, int]:
+def row_group_index(k: int, rows: int, rows_parallel: int,
+                    kernel_positions: int = 1) -> tuple[torch.Tensor, int, int]:
     """Map the K unrolled rows onto (row group, slot) positions.
 
-    Rows are cut into sub-arrays of `rows`; each sub-array into groups of `rows_parallel`
-    (the last one of a sub-array may be shorter). Returns (index [RG*R] into rows, with value
-    K meaning an empty slot), RG, R."""
+    Conventional mapping (`kernel_positions` = 1): rows are cut into sub-arrays of `rows`;
+    each sub-array into groups of `rows_parallel` (the last one of a sub-array may be
+    shorter). Novel mapping (`kernel_positions` = KH*KW > 1, see floorplan.novel_mapped_layers):
+    one PE per kernel position, so the C = K / (KH*KW) rows of one kernel position (unrolled
+    rows c*KH*KW + kpos) form their own sub-arrays, cut the same way. Returns (index [RG*R]
+    into rows, with value K meaning an empty slot), RG, R."""
     r = min(rows_parallel, rows)
     per_sub = -(-rows // r)
-    n_sub = -(-k // rows)
-    rg = n_sub * per_sub
-    idx = torch.full((rg, r), k, dtype=torch.long)
     i = torch.arange(k)
-    grp = (i // rows) * per_sub + (i % rows) // r
-    slot = (i % rows) % r
+    kp = max(1, int(kernel_positions))
+    if kp > 1 and k % kp:
+        raise ValueError(f"novel mapping: {k} rows are not a multiple of {kp} kernel positions")
+    seg, t = i % kp, i // kp                     # (kernel position, row within it)
+    seg_len = k // kp
+    sub_per_seg = -(-seg_len // rows)
+    rg = kp * sub_per_seg * per_sub
+    idx = torch.full((rg, r), k, dtype=torch.long)
+    grp = (seg * sub_per_seg + t // rows) * per_sub + (t % rows) // r
+    slot = (t % rows) % r
     idx[grp, slot] = i
-    # drop trailing groups that hold no row (last sub-array partly filled)
+    # drop groups that hold no row (last sub-array of a segment partly filled)
     used = (idx < k).any(1)
-    last = int(torch.nonzero(used).max()) + 1 if k > 0 else 0
-    return idx[:last].reshape(-1), last, r
+    idx = idx[used]
+    return idx.reshape(-1), int(idx.shape[0]), r
 
 
 class CrossbarEngine:
     """The programmed crossbar of one layer and its evaluation."""
 
     def __init__(self, q: torch.Tensor, p: HardwareParams, layer_key: int,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
-        """q: signed weight codes [Gr, K, N] (integer-valued)."""
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+                 kernel_positions: int = 1):
+        """q: signed weight codes [Gr, K, N] (integer-valued). kernel_positions > 1: the layer
+        is novel mapped (one PE per kernel position; see `row_group_index`)."""
         self.p = p
         self.dtype = dtype
         self.device = torch.device(device)
         self.layer_key = layer_key
+        self._q = q
         gr, k, n = q.shape
         self.gr, self.k, self.n = gr, k, n
         self.cps = p.cells_per_weight
@@ -98,39 +111,36 @@ class CrossbarEngine:
 
         if p.sequential:
             mc = self.max_code
+            # The sense amp's thresholds sit at (sensed reference) + m + 0.5, so a cell's code
+            # is clamp(floor(g - g_ref + 0.5), 0, max_code) (cim/hardware.py).
             if self.exact_devices:
-                # one conversion per cell: code(g_min + l) - code(g_min), a table over l
-                lv = torch.arange(p.cell_levels, dtype=torch.float64)
-                table = adc_convert(lv + p.g_min, mc) - adc_convert(torch.tensor(p.g_min), mc)
-                clip_t = (torch.floor(lv + p.g_min + 0.5) > mc).to(torch.float64)
-                if torch.equal(table, lv):
-                    q_eff = q.to("cpu", torch.float64)
-                else:
-                    q_eff = (table[levels.long()] * slice_weights(p, torch.float64)).sum(-1) - self.offset
-                if bool(clip_t.any()):
-                    clip = clip_t[levels.long()].sum(-1)
-                else:
-                    clip = torch.zeros(gr, k, 1, dtype=torch.float64)
+                # g - g_ref is exactly the level: the code is the level, never clipped
+                q_eff = q.to("cpu", torch.float64)
+                clip = torch.zeros(gr, k, 1, dtype=torch.float64)
             else:
                 prog = program_cells(q, p, layer_key)
                 g_data = prog.g_data.reshape(gr, k, self.ncol)
                 g_ref_cols = prog.g_ref[:, :, col_tile]
                 if p.c2c_sigma == 0:
-                    e = (adc_convert(g_data, mc) - adc_convert(g_ref_cols, mc)).reshape(gr, k, n, self.cps)
-                    q_eff = (e * slice_weights(p, g_data.dtype)).sum(-1) - self.offset
-                    clip = (torch.floor(g_data + 0.5) > mc)
+                    diff = g_data.to(torch.float64) - g_ref_cols.to(torch.float64)
+                    e = adc_convert(diff, mc).reshape(gr, k, n, self.cps)
+                    q_eff = (e * slice_weights(p, torch.float64)).sum(-1) - self.offset
+                    clip = (torch.floor(diff + 0.5) > mc)
                 else:
-                    mu_d, var_d, clip = sense_amp_moments(g_data, p.c2c_sigma, mc)
-                    mu_r, var_r, _ = sense_amp_moments(prog.g_ref, p.c2c_sigma, mc)
-                    self.mu = (mu_d - mu_r[:, :, col_tile]).to(dtype=dtype, device=self.device)
-                    self.var_mat = (var_d + var_r[:, :, col_tile]).to(dtype=dtype, device=self.device)
+                    # every read is drawn (_sequential_reads); clipping is counted there
+                    self.g_seq = g_data.to(dtype=dtype, device=self.device)          # [Gr, K, Ncol]
+                    self.g_seq_ref = prog.g_ref.to(dtype=dtype, device=self.device)  # [Gr, K, T]
+                    self.col_tile = col_tile.to(self.device)
                     q_eff = None
+                    clip = torch.zeros(gr, k, 1, dtype=torch.float64)
+                    per_pos = gr * self.nb * k * (self.ncol + self.tiles)
+                    self.seq_pos_block = max(1, CHUNK_ELEMENTS // per_pos)
             if q_eff is not None:
                 self.q_eff = q_eff.to(dtype=dtype, device=self.device)         # [Gr, K, N]
             # clipped conversions per row (summed over columns), used with the row activity
             self.clip_per_row = clip.reshape(gr * k, -1).sum(-1, dtype=torch.float64).to(self.device)
         else:
-            idx, rg, r = row_group_index(k, p.rows, p.effective_rows_parallel)
+            idx, rg, r = row_group_index(k, p.rows, p.effective_rows_parallel, kernel_positions)
             self.rg, self.r = rg, r
             if self.ir_exact:
                 from .ir_drop import group_offsets
@@ -199,36 +209,119 @@ class CrossbarEngine:
 
     # ---- per-conversion paths -------------------------------------------------------------
     def forward_unfolded(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
-        """unf: [B, Gr*K, P] integer-valued codes. Returns [B, Gr*N, P] (float64)."""
+        """unf: [B, Gr*K, P] integer-valued codes. Returns [B, Gr*N, P] (float64).
+
+        Memory: the work is cut into chunks whose largest intermediate holds about
+        CHUNK_ELEMENTS elements: several images at once when one image is small, else one
+        image and a block of `pos_block` output positions (fixed per layer, so the read
+        noise, drawn per (image, position block), does not depend on the batch size)."""
         b_total, _, npos = unf.shape
         if self.p.sequential:
-            per_image = self.nb * npos * self.gr * self.ncol * 3
-        elif self.exact_devices:
-            if self.n_safe >= self.max_group_rows:     # no conversion can clip: exact product
-                self.stats_conversions += float(self.nb * b_total * npos * self.gr * self.rg * self.ncol)
-                a = unf.to(torch.float64).view(b_total, self.gr, self.k, npos).permute(1, 0, 3, 2)
-                out = torch.bmm(a.reshape(self.gr, b_total * npos, self.k), self.qmat)
-                return out.view(self.gr, b_total, npos, self.n).permute(1, 0, 3, 2).reshape(
-                    b_total, self.gr * self.n, npos)
-            per_image = self.nb * npos * self.gr * self.rg * (self.r + self.ncol // 2)
+            return self._sequential_reads(unf, image_offset)
+        if self.exact_devices and self.n_safe >= self.max_group_rows:
+            # no conversion can clip: the exact product
+            self.stats_conversions += float(self.nb * b_total * npos * self.gr * self.rg * self.ncol)
+            a = unf.to(torch.float64).view(b_total, self.gr, self.k, npos).permute(1, 0, 3, 2)
+            out = torch.bmm(a.reshape(self.gr, b_total * npos, self.k), self.qmat)
+            return out.view(self.gr, b_total, npos, self.n).permute(1, 0, 3, 2).reshape(
+                b_total, self.gr * self.n, npos)
+        pb = self.pos_block
+        if npos <= pb:
+            chunk = max(1, pb // npos)
+            outs = [self._chunk(unf[s:s + chunk], image_offset + s, 0)
+                    for s in range(0, b_total, chunk)]
+            return torch.cat(outs, 0)
+        rows_out = []
+        for i in range(b_total):                 # one image, blocks of positions
+            rows_out.append(torch.cat([self._chunk(unf[i:i + 1, :, s:s + pb], image_offset + i, s // pb)
+                                       for s in range(0, npos, pb)], 2))
+        return torch.cat(rows_out, 0)
+
+    def readings(self, unf: torch.Tensor):
+        """Parallel read: yield the data-column readings [GA, planes*vectors, Ncol] (cell
+        steps, before the ADC) of every conversion of `unf`, in memory-bounded chunks (for
+        the ADC range calibration, cim/calibration.py)."""
+        if self.p.sequential:
+            return
+        if not hasattr(self, "wd"):
+            lv = weight_slices(self._q.to("cpu"), self.p).reshape(self.gr, self.k, self.ncol)
+            g = lv.to(torch.float64).add_(self.p.g_min)
+            pad = torch.zeros(self.gr, 1, self.ncol, dtype=g.dtype)
+            self.wd = torch.cat([g, pad], 1)[:, self.row_idx.cpu()].reshape(
+                self.gr * self.rg, self.r, self.ncol).to(dtype=self.dtype, device=self.device)
+        b_total, _, npos = unf.shape
+        pb = max(1, self.pos_block // 2)
+        mask = (1 << self.nb) - 1
+        shifts = torch.arange(self.nb - 1, -1, -1, dtype=torch.int32, device=unf.device).view(1, -1, 1, 1)
+        for i in range(b_total):
+            for s0 in range(0, npos, pb):
+                part = unf[i:i + 1, :, s0:s0 + pb]
+                q = part.shape[-1]
+                cu = (part.to(torch.int32) & mask).view(1, self.gr, self.k, q)
+                cu = torch.cat([cu, cu.new_zeros(1, self.gr, 1, q)], 2)[:, :, self.row_idx]
+                cu = cu.view(self.gr, self.rg, self.r, q).permute(0, 1, 3, 2).reshape(
+                    self.gr * self.rg, 1, q, self.r)
+                x = ((cu >> shifts) & 1).to(self.dtype).reshape(self.gr * self.rg, self.nb * q, self.r)
+                yield torch.bmm(x, self.wd)
+
+    @property
+    def pos_block(self) -> int:
+        """Output positions per chunk of one image (parallel read; fixed per layer)."""
+        if self.exact_devices:
+            per_pos = self.nb * self.gr * self.rg * (self.r + self.ncol // 2)
         else:
-            per_image = self.nb * npos * self.gr * self.rg * (self.ncol + self.tiles)
+            per_pos = self.nb * self.gr * self.rg * (self.r + self.ncol + self.tiles)
             if self.ir_exact:                      # the solver holds every cell current
-                per_image *= 3 * self.r
-        chunk = max(1, CHUNK_ELEMENTS // max(per_image, 1))
-        outs = []
-        for start in range(0, b_total, chunk):   # chunks of images only (memory bound)
-            part = unf[start:start + chunk]
-            outs.append(self._chunk(part, image_offset + start))
-        return torch.cat(outs, 0)
+                per_pos *= 3 * self.r
+        return max(1, CHUNK_ELEMENTS // max(per_pos, 1))
 
     def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes,
-               draw=c2c_noise):
-        """Canonical read noise [groups, planes, b*P, width] for the planes kept."""
+               block: int = 0, draw=c2c_noise):
+        """Canonical noise [groups, planes, b*P, width] for the planes kept (one draw per
+        image and position block; `draw`: read noise, or output noise from its own stream)."""
         per = [draw(self.p, self.layer_key, image_offset + i,
-                         (self.nb, npos, groups, width), self.dtype, self.device) for i in range(b)]
+                         (self.nb, npos, groups, width), self.dtype, self.device, block)
+               for i in range(b)]
         z = torch.stack(per, 0)[:, planes]                   # [b, na, P, groups, width]
         return z.permute(3, 1, 0, 2, 4).reshape(groups, planes.numel(), b * npos, width)
+
+    def _sequential_reads(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
+        """Sequential read with read noise: every read is drawn. For each image and block of
+        `seq_pos_block` positions, the active reads (position, conv group, bit plane, row; in
+        that order) each draw Ncol data-cell reads and T reference-cell reads (one per
+        column tile, shared by the tile's columns): code = clamp(floor(g_d (1 + s z_d)
+        - g_r (1 + s z_r) + 0.5), 0, max_code)."""
+        p = self.p
+        b_total, _, npos = unf.shape
+        gr, k, n, nb, ncol = self.gr, self.k, self.n, self.nb, self.ncol
+        pb = self.seq_pos_block
+        out = torch.empty(b_total, gr * n, npos, dtype=torch.float64, device=unf.device)
+        mask = (1 << nb) - 1
+        shifts = torch.arange(nb - 1, -1, -1, dtype=torch.int32, device=unf.device)
+        for i in range(b_total):
+            u = (unf[i].to(torch.int32) & mask).view(gr, k, npos)
+            for s0 in range(0, npos, pb):
+                s1 = min(npos, s0 + pb)
+                bits = (u[:, :, s0:s1].permute(2, 0, 1).unsqueeze(2) >> shifts.view(1, 1, nb, 1)) & 1
+                act = torch.nonzero(bits)                              # [M, 4]: pos, g, j, row
+                d = torch.zeros((s1 - s0) * gr * nb, ncol, dtype=self.dtype, device=unf.device)
+                if act.shape[0]:
+                    z = c2c_noise(p, self.layer_key, image_offset + i, (act.shape[0], ncol + self.tiles),
+                                  self.dtype, self.device, s0 // pb)
+                    g_i, r_i = act[:, 1], act[:, 3]
+                    rd = self.g_seq[g_i, r_i] * (1 + p.c2c_sigma * z[:, :ncol])
+                    rr = self.g_seq_ref[g_i, r_i] * (1 + p.c2c_sigma * z[:, ncol:])
+                    code = torch.floor(rd.sub_(rr[:, self.col_tile]).add_(0.5))
+                    self.stats_clipped += torch.count_nonzero(code > self.max_code)
+                    code.clamp_(0, self.max_code)
+                    row = (act[:, 0] * gr + g_i) * nb + act[:, 2]
+                    d.index_add_(0, row, code)
+                y = torch.matmul(d.view(-1, n, self.cps), self.ws).view(s1 - s0, gr, nb, n)
+                o = torch.einsum("pgjn,j->gnp", y.to(torch.float64), self.wj)
+                a_sum = unf[i].to(torch.float64).view(gr, k, npos)[:, :, s0:s1].sum(1)   # [Gr, P]
+                o -= self.offset * a_sum.unsqueeze(1)
+                out[i, :, s0:s1] = o.reshape(gr * n, s1 - s0)
+        return out
 
     def _planes(self, u: torch.Tensor) -> torch.Tensor:
         """Bit planes that can hold a 1 (all-zero planes contribute exactly 0 and are
@@ -301,7 +394,7 @@ class CrossbarEngine:
         out -= self.offset * s.permute(1, 0, 2).reshape(gr, q, 1)
         return out
 
-    def _chunk(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
+    def _chunk(self, unf: torch.Tensor, image_offset: int, block: int = 0) -> torch.Tensor:
         p = self.p
         b, _, npos = unf.shape
         gr, k, n = self.gr, self.k, self.n
@@ -311,62 +404,52 @@ class CrossbarEngine:
         na = int(planes.numel())
         shifts = (self.nb - 1 - planes).to(torch.int32).view(1, na, 1, 1)
         mask = (1 << self.nb) - 1
-        if p.sequential:
-            # codes as [Gr, 1, b*P, K]; bit planes as [Gr, na, b*P, K]
-            cu = (u & mask).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, 1, q, k)
-            x = ((cu >> shifts) & 1).to(self.dtype).reshape(gr, na * q, k)
-            mean = torch.bmm(x, self.mu)
-            var = torch.bmm(x, self.var_mat).clamp_(min=0).sqrt_()
-            z = self._noise(image_offset, b, npos, gr, self.ncol, planes)
-            d = torch.floor(mean.addcmul_(var, z.reshape(gr, na * q, self.ncol)).add_(0.5))
-            out = self._shift_add(d.view(gr, na, q, self.ncol), unf, planes, b, npos)
+        rg, r = self.rg, self.r
+        ga = gr * rg
+        v = na * q
+        cdt = torch.uint8 if self.nb <= 8 else torch.int32
+        cu = (u & mask).to(cdt).view(b, gr, k, npos)
+        cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
+        cu = cu.view(b, gr, rg, r, npos).permute(1, 2, 0, 4, 3).reshape(ga, q, r)
+        self.stats_conversions += float(self.nb * q * ga * self.ncol)
+        if self.exact_devices:
+            out = self._exact_devices_chunk(cu, unf, planes, b, npos)
         else:
-            rg, r = self.rg, self.r
-            ga = gr * rg
-            v = na * q
-            cdt = torch.uint8 if self.nb <= 8 else torch.int32
-            cu = (u & mask).to(cdt).view(b, gr, k, npos)
-            cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
-            cu = cu.view(b, gr, rg, r, npos).permute(1, 2, 0, 4, 3).reshape(ga, q, r)
-            self.stats_conversions += float(self.nb * q * ga * self.ncol)
-            if self.exact_devices:
-                out = self._exact_devices_chunk(cu, unf, planes, b, npos)
+            x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
+            if self.ir_exact:
+                from .ir_drop import exact_readings
+                part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
+            elif self.ir_fast is not None:
+                part, ref = self.ir_fast.readings(x)
             else:
-                x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
-                if self.ir_exact:
-                    from .ir_drop import exact_readings
-                    part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
-                elif self.ir_fast is not None:
-                    part, ref = self.ir_fast.readings(x)
-                else:
-                    part = torch.bmm(x, self.wd)                            # [GA, V, Ncol]
-                    ref = torch.bmm(x, self.wr)                             # [GA, V, T]
-                if p.c2c_sigma > 0:
-                    z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes)
-                    z = z.reshape(ga, v, -1)
-                    part.addcmul_(torch.bmm(x, self.wd2).sqrt_().mul_(p.c2c_sigma), z[..., :self.ncol])
-                    ref.addcmul_(torch.bmm(x, self.wr2).sqrt_().mul_(p.c2c_sigma), z[..., self.ncol:])
-                if self.out_sigma is not None:
-                    from .conductance import output_noise
-                    z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes,
-                                    output_noise).reshape(ga, v, -1) * self.out_sigma
-                    part.add_(z[..., :self.ncol])
-                    ref.add_(z[..., self.ncol:])
-                if self.adc is not None:
-                    part, clipped = self.adc.convert(part, 0)
-                    self.stats_clipped += clipped
-                    self._subtract_reference(part, self.adc.convert(ref, self.ncol)[0])
-                    d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
-                    out = self._shift_add(d, unf, planes, b, npos)
-                    return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
-                if self.step != 1.0:
-                    part.div_(self.step)
-                part.add_(0.5).floor_()
-                self.stats_clipped += torch.count_nonzero(part > self.max_code)
-                part.clamp_(0, self.max_code)
-                self._subtract_reference(part, adc_convert(ref, self.max_code, self.step) / self.step)
+                part = torch.bmm(x, self.wd)                            # [GA, V, Ncol]
+                ref = torch.bmm(x, self.wr)                             # [GA, V, T]
+            if p.c2c_sigma > 0:
+                z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block)
+                z = z.reshape(ga, v, -1)
+                part.addcmul_(torch.bmm(x, self.wd2).sqrt_().mul_(p.c2c_sigma), z[..., :self.ncol])
+                ref.addcmul_(torch.bmm(x, self.wr2).sqrt_().mul_(p.c2c_sigma), z[..., self.ncol:])
+            if self.out_sigma is not None:
+                from .conductance import output_noise
+                z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block,
+                                output_noise).reshape(ga, v, -1) * self.out_sigma
+                part.add_(z[..., :self.ncol])
+                ref.add_(z[..., self.ncol:])
+            if self.adc is not None:
+                part, clipped = self.adc.convert(part, 0)
+                self.stats_clipped += clipped
+                self._subtract_reference(part, self.adc.convert(ref, self.ncol)[0])
                 d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
-                if self.step != 1.0:
-                    d.mul_(self.step)
                 out = self._shift_add(d, unf, planes, b, npos)
+                return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
+            if self.step != 1.0:
+                part.div_(self.step)
+            part.add_(0.5).floor_()
+            self.stats_clipped += torch.count_nonzero(part > self.max_code)
+            part.clamp_(0, self.max_code)
+            self._subtract_reference(part, adc_convert(ref, self.max_code, self.step) / self.step)
+            d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
+            if self.step != 1.0:
+                d.mul_(self.step)
+            out = self._shift_add(d, unf, planes, b, npos)
         return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)

@@ -21,13 +21,18 @@ Input: activation codes `a` (two's complement, `input_bits` bits) are applied bi
 one bit plane per read, MSB (sign) plane first. Plane `j` has weight `-2^(nb-1)` for j = 0
 and `2^(nb-1-j)` otherwise.
 
-ADC: a reading `r` (normalised current of one row group of one column for one input vector)
-becomes `clamp(floor(r + 0.5), 0, L_adc - 1)`: round to nearest, one code per cell step,
-full scale fixed at `L_adc - 1` steps (it does not depend on the data). `L_adc` is
-`precision.adc_levels` in parallel mode and `2^cellBit` in sequential mode (a sense amp with
-one level per cell state). A conversion that saturates at the top code counts as clipped.
+ADC, parallel read: a reading `r` (normalised current of one row group of one column for
+one input vector) becomes `clamp(floor(r / step + 0.5), 0, L_adc - 1) * step`, with
+`L_adc = precision.adc_levels` and `step = adc_full_scale / (L_adc - 1)` (1 when no full
+scale is set: one code per cell step); the reference column is converted the same way and
+subtracted. Sense amp, sequential read (one row): `L_adc = 2^cellBit` levels with thresholds
+at the sensed reference plus `m + 0.5` cell steps (the mid-points between the levels, as the
+read-out circuit stage 2 prices places them), i.e. code `clamp(floor(g - g_ref + 0.5), 0,
+2^cellBit - 1)` from one read of the cell and one of its tile's reference cell. A conversion
+that saturates at the top code counts as clipped.
 
-Shift-and-add: `out = sum_j w_j * sum_k 2^(cellBit*(cps-1-k)) * sum_groups (D_data - D_ref)`
+Shift-and-add: `out = sum_j w_j * sum_k 2^(cellBit*(cps-1-k)) * sum_groups D` (parallel
+`D = D_data - D_ref`; sequential `D` = the sense amp's code)
 minus the digital offset above. With an ideal array (no noise, exact conductances, enough
 ADC levels) this is exactly `sum_i a_i q_i`.
 
@@ -41,12 +46,11 @@ Non-idealities (off by default; each from its own seeded stream, fixed for the r
   (`stuck_off_rate`), applied last;
 * cycle-to-cycle read noise: every read of a cell sees `g * (1 + c2c_sigma * N(0,1))`, new
   at every read. Parallel mode: the column current of one conversion then has the exact
-  normal distribution `N(sum x g, c2c_sigma^2 * sum x g^2)`, sampled once per conversion.
-  Sequential mode: each row is converted separately; the sum over the active rows of the
-  per-row codes is drawn from a normal with that sum's exact mean and variance (computed
-  from the normal CDF per cell) and rounded to an integer (a moment-matched approximation
-  of drawing every cell read; tests check it against per-read sampling). Noise depends only
-  on (seed, layer, image), never on batch size.
+  normal distribution `N(sum x g, c2c_sigma^2 * sum x g^2)`, sampled once per conversion
+  (data columns and the tile's reference column separately). Sequential mode: every read
+  is drawn: each active row's data cells, and its reference cell once per column tile (the
+  same reference read serves all columns of the tile). Noise depends only on (seed, layer,
+  image, block of output positions), never on batch size.
 
 Further effects, each in its own module and off by default: measured per-level conductance
 tables and output noise (cim/conductance.py), wire IR drop (cim/ir_drop.py), per-ADC offset,
@@ -107,6 +111,8 @@ class HardwareParams:
     adc_inl: float = 0.0                           # LSB
     adc_kind: str = "sense_amp"                    # sense_amp (flash) | sar
     cols_per_adc: int = 8
+    novel_mapping: bool = False        # conv layers NeuroSim novel-maps get one PE per kernel position
+    accuracy_model: str = "cim"        # "cim" (this module) or "neurosim-1.4" (cim/neurosim_mode.py)
 
     @classmethod
     def from_config(cls, cfg) -> "HardwareParams":
@@ -132,7 +138,9 @@ class HardwareParams:
             drift_time_s=n.drift_time_s, drift_t0_s=n.drift_t0_s, drift_mode=n.drift_mode,
             drift_target=target, stuck_on_rate=n.stuck_on_rate,
             stuck_off_rate=n.stuck_off_rate, seed=n.seed,
-            adc_full_scale=p.adc_full_scale)
+            adc_full_scale=p.adc_full_scale,
+            novel_mapping=cfg.architecture.novel_mapping,
+            accuracy_model=cfg.run.accuracy_model)
 
     # ---- derived ----------------------------------------------------------------------
     @property
@@ -159,11 +167,12 @@ class HardwareParams:
 
     @property
     def adc_step(self) -> float:
-        """ADC step in cell steps: 1 (one code per cell step) unless a full scale larger than
-        `adc_levels - 1` steps is set; never below 1 (extra levels add nothing)."""
+        """ADC step in cell steps: `adc_full_scale / (adc_levels - 1)`, 1 (one code per cell
+        step) when no full scale is set. A full scale below `adc_levels - 1` gives a step
+        finer than one cell step (resolves variation and noise between the levels)."""
         if self.sequential or self.adc_full_scale is None:
             return 1.0
-        return max(1.0, float(self.adc_full_scale) / (self.adc_levels - 1))
+        return float(self.adc_full_scale) / (self.adc_levels - 1)
 
     @property
     def effective_rows_parallel(self) -> int:
@@ -360,28 +369,12 @@ def adc_convert(reading: torch.Tensor, max_code: int, step: float = 1.0) -> torc
     return torch.floor(reading / step + 0.5).clamp_(0, max_code).mul_(step)
 
 
-def sense_amp_moments(g: torch.Tensor, sigma: float, max_code: int):
-    """Mean and variance of `adc_convert(g * (1 + sigma * N(0,1)), max_code)` per cell, and the
-    probability that the reading saturates beyond the top code (exact, from the normal CDF).
-    sigma = 0 gives the deterministic code."""
-    t = torch.arange(max_code, dtype=g.dtype, device=g.device) + 0.5     # code > m iff r >= m + .5
-    gg = g.unsqueeze(-1)
-    sd = (sigma * gg).abs()
-    safe = torch.where(sd > 0, sd, torch.ones_like(sd))
-    p_ge = torch.where(sd > 0, 0.5 * torch.erfc((t - gg) / (safe * math.sqrt(2.0))),
-                       (gg >= t).to(g.dtype))                              # P(code >= m+1)
-    mean = p_ge.sum(-1)
-    second = (p_ge * (2 * torch.arange(max_code, dtype=g.dtype, device=g.device) + 1)).sum(-1)
-    var = (second - mean * mean).clamp_(min=0.0)
-    top = max_code + 0.5                                                   # saturation beyond the top code
-    clip = torch.where(sd[..., 0] > 0, 0.5 * torch.erfc((top - g) / (safe[..., 0] * math.sqrt(2.0))),
-                       (g >= top).to(g.dtype))
-    return mean, var, clip
-
-
-def c2c_noise(p: HardwareParams, layer_key: int, image_index: int, shape, dtype, device):
-    """The standard-normal read noise of one image at one layer (data and reference reads
-    come from the same stream, data first). Depends only on (seed, layer, image)."""
+def c2c_noise(p: HardwareParams, layer_key: int, image_index: int, shape, dtype, device,
+              block: int = 0):
+    """The standard-normal read noise of one image (and block of output positions) at one
+    layer (data and reference reads come from the same stream, data first). Depends only on
+    (seed, layer, image, block)."""
     g = torch.Generator(device=device)
-    g.manual_seed(derive_seed(p.seed, layer_key, STREAM_C2C, image_index))
+    keys = (p.seed, layer_key, STREAM_C2C, image_index) + ((block,) if block else ())
+    g.manual_seed(derive_seed(*keys))
     return torch.randn(shape, generator=g, dtype=dtype, device=device)

@@ -24,6 +24,7 @@ the crossbar layer that ran last before them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Any, Iterable
 
 import torch
@@ -108,6 +109,8 @@ class CIMLayer(nn.Module):
         self.key = key                       # stable index (module order) for random streams
         self.ctx = ctx
         self.kind = "conv" if isinstance(inner, nn.Conv2d) else "linear"
+        self.kernel_positions = 1          # > 1: novel mapped (set by convert_model)
+        self.adc_full_scale: float | None = None   # calibrated ADC full scale of this layer
         self.act_range: float | None = None
         self.engine: CrossbarEngine | None = None
         self._qcache: tuple[torch.Tensor, float] | None = None
@@ -178,8 +181,11 @@ class CIMLayer(nn.Module):
     def prepare_hardware(self, device=None) -> None:
         self.invalidate()
         dev = device if device is not None else self.inner.weight.device
-        self.engine = CrossbarEngine(self.weight_matrix(), self.ctx.params, self.key,
-                                     self.ctx.dtype, dev)
+        params = self.ctx.params
+        if self.adc_full_scale is not None:          # calibrated range (cim/calibration.py)
+            params = dataclasses.replace(params, adc_full_scale=self.adc_full_scale)
+        self.engine = CrossbarEngine(self.weight_matrix(), params, self.key,
+                                     self.ctx.dtype, dev, self.kernel_positions)
 
     # ---- forward ---------------------------------------------------------------------------
     def _matmul(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -222,7 +228,13 @@ class CIMLayer(nn.Module):
         if hardware:
             if self.engine is None:
                 self.prepare_hardware()
-            self._collect(codes)
+            self._collect(codes)             # statistics and traces: our codes
+            if (ctx.params.accuracy_model == "neurosim-1.4" and ctx.order
+                    and ctx.order[0] is self and self.act_range):
+                # NeuroSim feeds the network input itself (not our codes) to its first layer
+                # and re-quantizes it on its own grid (cim/neurosim_mode.py): pass it unrounded.
+                half = 2 ** (ctx.params.input_bits - 1)
+                codes, s_a = x / self.act_range * half, self.act_range / half
         out_int = self.integer_forward(codes, hardware, ctx.image_offset)
         y = out_int.to(x.dtype) * (s_a * s_w)
         if self.inner.bias is not None:
@@ -239,6 +251,9 @@ class CIMLayer(nn.Module):
         c = codes.to(ctx.dtype)
         if not hardware:
             return self._matmul(c, q.to(ctx.dtype))
+        if ctx.params.accuracy_model == "neurosim-1.4":
+            from .neurosim_mode import neurosim_integer_forward
+            return neurosim_integer_forward(self, codes, ctx.params).to(ctx.dtype)
         if self.engine is None:
             self.prepare_hardware()
         eng = self.engine
@@ -397,6 +412,9 @@ def convert_model(model: nn.Module, params: HardwareParams,
         setattr(parent, parts[-1], wrapper)
         ctx.layers.append(wrapper)
 
+    if params.novel_mapping and not params.sequential:
+        set_novel_mapping(ctx)
+
     def pool_hook(module, inputs, output):
         last = ctx.last_layer
         if last is not None and last.pool is None:
@@ -407,6 +425,17 @@ def convert_model(model: nn.Module, params: HardwareParams,
         if isinstance(m, _POOLS):
             m.register_forward_hook(pool_hook)
     return ctx
+
+
+def set_novel_mapping(ctx: CIMContext) -> None:
+    """Mark the layers the chip novel-maps (the same rule as stage 2, floorplan.py): their
+    rows are grouped per kernel position for each conversion."""
+    from floorplan import novel_mapped_layers
+    rows = [l.inner.in_channels * l.kernel[0] * l.kernel[1] if l.kind == "conv"
+            else l.inner.in_features for l in ctx.layers]
+    marks, area = novel_mapped_layers([l.kernel for l in ctx.layers], rows, ctx.params.rows)
+    for layer, nm in zip(ctx.layers, marks):
+        layer.kernel_positions = int(area) if nm and layer.kind == "conv" else 1
 
 
 @torch.no_grad()

@@ -236,3 +236,20 @@ def test_default_model_accuracy_falls_with_device_variation(fmnist):
     accs = [accuracy(fmnist, sequential=True, on_off_ratio=17.0, d2d_sigma=s, seed=1)[1]
             for s in (0.0, 0.3, 0.6)]
     assert accs[0] > accs[1] > accs[2]
+
+
+def test_adc_full_scale_below_levels_is_honoured():
+    """A full scale below adc_levels - 1 cell steps gives a step finer than one cell step."""
+    assert HardwareParams(adc_levels=64, adc_full_scale=10.0).adc_step == pytest.approx(10 / 63)
+    assert HardwareParams(adc_levels=32).adc_step == 1.0
+    assert HardwareParams(adc_levels=32, adc_full_scale=62.0).adc_step == 2.0
+
+
+def test_novel_mapping_groups_rows_per_kernel_position():
+    """With novel mapping, a conv layer with enough rows converts the rows of one kernel
+    position together (stage 2's floorplan rule); a 1x1/linear layer is unchanged."""
+    m = nn.Sequential(nn.Conv2d(32, 8, 3, padding=1), nn.Conv2d(8, 8, 3), nn.Flatten(), nn.Linear(8, 2))
+    ctx = convert_model(m, HardwareParams(rows=128, novel_mapping=True))
+    assert [l.kernel_positions for l in ctx.layers] == [9, 1, 1]   # 288 rows: NM; 72 < 128 rows: not
+    ctx = convert_model(m, HardwareParams(rows=128, novel_mapping=False))
+    assert [l.kernel_positions for l in ctx.layers] == [1, 1, 1]

@@ -1,7 +1,7 @@
 """Benchmark stage 1: time the whole test set in float, quantized and hardware mode.
 
     python tools/bench_inference.py                       # default model + default hardware, 2 threads
-    python tools/bench_inference.py --preset neurosim-1.4 # parallel read, 128 rows, 5-bit ADC
+    python tools/bench_inference.py --preset neurosim-1.4 # NeuroSim V1.4 setup and its accuracy model (batch 200)
     python tools/bench_inference.py --threads 2 --repeat 3 --json /tmp/bench.json
 
 Runs `inference_sim.run` (the same code as `python inference_sim.py`, traces included,
