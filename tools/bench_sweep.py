@@ -13,8 +13,9 @@ rates fall with the load, the CPU cost per point much less.
     python tools/bench_sweep.py [--grid sram|table7|all] [--workers 2] [--traces DIR]
 
 Grids: `sram` (NeuroSim's SRAM default, 5 x 4 x 2 = 40 points over rows in parallel, ADC
-levels and columns per ADC) and `table7` (SRAM and RRAM, 32/64/128 rows in parallel, ADC
-3..7 bits: 30 points, the shape of NeuroSim's Table VII study).
+levels and columns per ADC), `sram160` (the same at 4 technology nodes, so that the workers'
+start-up is spread over more points) and `table7` (SRAM and RRAM, 32/64/128 rows in
+parallel, ADC 3..7 bits: 30 points, the shape of NeuroSim's Table VII study).
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 GRIDS = {
     "sram": ["numRowParallel=8,16,32,64,128", "levelOutput=8,16,32,64", "numColMuxed=4,8"],
     "table7": ["memcelltype=1,2", "numRowParallel=32,64,128", "levelOutput=8,16,32,64,128"],
+    # the sram grid at four technology nodes: 160 points, so worker start-up is amortised
+    "sram160": ["numRowParallel=8,16,32,64,128", "levelOutput=8,16,32,64", "numColMuxed=4,8",
+                "technode=14,22,32,45"],
 }
 
 
