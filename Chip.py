@@ -87,6 +87,7 @@ class ChipEstimate:
     runtime_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     programming: Any = None              # programming.ProgrammingCost (write cost), if priced
+    operations: Any = None               # operations.OperationsCost (every operation), if listed
 
 
 class Chip:
@@ -647,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
                                   float(param.algoWeightMax), args.image)
                 check_same_network(traces, old)
             result = _estimate_checked(param, traces, update, old)
+            result.operations = _price_operations(param, cfg, result, folder, args.image)
             close()
             text = report.text_report(result, param, cfg, traces)
             if staged_json:
@@ -662,6 +664,20 @@ def main(argv: list[str] | None = None) -> int:
         return failure_exit(exc)
     print(text)
     return 0
+
+
+def _price_operations(param, cfg, result, folder, image):
+    """Every operation of a stage-1 folder (operations.py), or None for traces without an
+    operation list."""
+    from operations import price_operations, read_operations
+    from chip_traces import TraceError
+    ops = read_operations(folder) if os.path.isdir(folder) else None
+    if not ops:
+        return None
+    try:
+        return price_operations(param, cfg, result, folder, ops, image)
+    except ValueError as exc:
+        raise TraceError(f"{folder}: {exc}") from None
 
 
 def _estimate_checked(param, traces, update, old):

@@ -229,6 +229,24 @@ def write_layer_npz(path: str | os.PathLike, weight_codes: np.ndarray, input_cod
             "first": one}
 
 
+def write_dynamic_npz(folder: str | os.PathLike, operations: list[dict[str, Any]],
+                      traced: dict[int, dict[str, list]]) -> None:
+    """dynamic<k>.npz for each dynamic matrix product that has traced operands: the codes of
+    both operands of the traced images (`a_codes` [n, ..., M, K], the bit-serial side;
+    `b_codes` [n, ..., K, N], the side a crossbar would write). Fills the operation's
+    `file` entry. Optional for readers: manifests without them stay valid."""
+    import torch
+    for op in operations:
+        if op.get("kind") != "dynamic_matmul" or (op["index"] - 1) not in traced:
+            continue
+        tr = traced[op["index"] - 1]
+        name = f"dynamic{op['index']}.npz"
+        a = torch.cat(tr["a"], 0).numpy().astype(np.int16)
+        b = torch.cat(tr["b"], 0).numpy().astype(np.int16)
+        np.savez_compressed(Path(folder) / name, a_codes=a, b_codes=b)
+        op["file"] = name
+
+
 MAX_MANIFEST_BYTES = 64 << 20
 _LAYER_FILE = re.compile(r"layer(\d+)\.npz")
 
