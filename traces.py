@@ -229,11 +229,15 @@ def write_layer_npz(path: str | os.PathLike, weight_codes: np.ndarray, input_cod
             "first": one}
 
 
+MAX_STREAMED_OPERAND = 1 << 22     # a_codes kept in dynamic<k>.npz up to this many values
+
+
 def write_dynamic_npz(folder: str | os.PathLike, operations: list[dict[str, Any]],
                       traced: dict[int, dict[str, list]]) -> None:
     """dynamic<k>.npz for each dynamic matrix product that has traced operands: the codes of
     both operands of the traced images (`a_codes` [n, ..., M, K], the bit-serial side;
-    `b_codes` [n, ..., K, N], the side a crossbar would write). Fills the operation's
+    `b_codes` [n, ..., K, N], the side a crossbar would write; `a_codes` is left out, and
+    `a_codes_omitted` set, above MAX_STREAMED_OPERAND values). Fills the operation's
     `file` entry. Optional for readers: manifests without them stay valid."""
     import torch
     for op in operations:
@@ -241,9 +245,14 @@ def write_dynamic_npz(folder: str | os.PathLike, operations: list[dict[str, Any]
             continue
         tr = traced[op["index"] - 1]
         name = f"dynamic{op['index']}.npz"
-        a = torch.cat(tr["a"], 0).numpy().astype(np.int16)
         b = torch.cat(tr["b"], 0).numpy().astype(np.int16)
-        np.savez_compressed(Path(folder) / name, a_codes=a, b_codes=b)
+        arrays = {"b_codes": b}
+        a_elems = sum(int(t.numel()) for t in tr["a"])
+        if a_elems <= MAX_STREAMED_OPERAND:
+            arrays["a_codes"] = torch.cat(tr["a"], 0).numpy().astype(np.int16)
+        else:       # e.g. GPT-2's 12 x 1024 x 1024 attention maps: statistics only
+            op["a_codes_omitted"] = a_elems
+        np.savez_compressed(Path(folder) / name, **arrays)
         op["file"] = name
 
 

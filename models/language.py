@@ -64,7 +64,7 @@ class BertBase(nn.Module):
         super().__init__()
         self.tok = nn.Embedding(self.vocab_size, dim)
         self.pos = nn.Embedding(self.max_positions, dim)
-        self.type = nn.Embedding(2, dim)
+        self.segment = nn.Embedding(2, dim)
         self.ln = nn.LayerNorm(dim, eps=1e-12)
         self.layers = nn.ModuleList([BertLayer(dim, heads, mlp, 1e-12) for _ in range(depth)])
         self.pooler = nn.Linear(dim, dim)
@@ -76,7 +76,7 @@ class BertBase(nn.Module):
         if t > self.max_positions:
             raise ValueError(f"sequence length {t} exceeds BERT's {self.max_positions} positions")
         pos = torch.arange(t, device=ids.device)
-        x = self.ln(self.tok(ids) + self.pos(pos)[None] + self.type(torch.zeros_like(ids)))
+        x = self.ln(self.tok(ids) + self.pos(pos)[None] + self.segment(torch.zeros_like(ids)))
         for layer in self.layers:
             x = layer(x)
         return self.head(torch.tanh(self.pooler(x[:, 0])))
@@ -127,3 +127,16 @@ register_model("bert_base", BertBase, "random_tokens", None,
                "BERT-base shapes (12 x 768, 12 heads), random weights, random token ids")
 register_model("gpt2_small", GPT2Small, "random_tokens", None,
                "GPT-2 small shapes (12 x 768, 12 heads, causal), random weights, random token ids")
+
+
+class GPT2Tiny(GPT2Small):
+    """GPT-2's layout at toy size (2 layers, 64 wide, 2 heads, vocabulary 1000) for quick
+    runs and tests; same code path as gpt2_small."""
+    vocab_size, max_positions = 1000, 1024
+
+    def __init__(self, num_classes: int = 2, in_channels: int = 1):
+        super().__init__(num_classes, in_channels, dim=64, depth=2, heads=2, mlp=256)
+
+
+register_model("gpt2_tiny", GPT2Tiny, "random_tokens", None,
+               "GPT-2 layout at toy size (2 x 64, 2 heads) for quick runs and tests")
