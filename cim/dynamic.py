@@ -16,6 +16,12 @@ a weight layer. This module runs them, without any change to the model's code, a
 Softmax, LayerNorm, GELU and residual additions stay digital; with `precision.sfu_bits` set,
 the outputs of softmax / LayerNorm / GELU are quantized to that many bits.
 
+Intercepted: `torch.matmul` / `@` / `bmm` between per-image tensors (both operands with a
+batch dimension) and `F.scaled_dot_product_attention` (split into its two products and a
+softmax); `torch.einsum` is refused in quantized and hardware modes (one clear error), and
+`nn.MultiheadAttention` is refused by `convert_model` (its projections are not `nn.Linear`
+layers).
+
 Interception: a `torch.overrides.TorchFunctionMode`, not `torch.fx`. Attention code is full
 of data-dependent reshapes, masks and Python control flow (causal masks, cached positions)
 that symbolic tracing rejects or specialises; a function mode sees the calls that actually
@@ -133,6 +139,9 @@ class DynamicOps(TorchFunctionMode):
             return func(*args, **kwargs)
         if func in _MATMULS:
             return self._matmul(args[0], args[1], func)
+        if func is torch.einsum and self.ctx.mode in ("quantized", "hardware"):
+            raise MappingError("torch.einsum is not intercepted: write the product with "
+                               "torch.matmul (or @) so it runs as a dynamic product")
         if func is F.scaled_dot_product_attention:
             return self._sdpa(*args, **kwargs)
         if func in _SOFTMAX:
@@ -238,9 +247,10 @@ class DynamicOps(TorchFunctionMode):
             unf = a.transpose(1, 2).reshape(1, g * kk, m)
             out = eng.forward_unfolded(unf, self.ctx.image_offset).reshape(g, n, m).transpose(1, 2)
         if eng.p.sequential:
-            pop = input_bits(ca.to(torch.int64) & ((1 << self.params.input_bits) - 1),
-                             self.params.input_bits).sum(0)                 # [..., M, K]
-            eng.account_sequential(pop.reshape(g, m, kk).sum(1).reshape(-1))
+            nb = self.params.input_bits
+            table = input_bits(torch.arange(1 << nb, device=ca.device), nb).sum(0)   # popcounts
+            pop = table[ca.to(torch.int64) & ((1 << nb) - 1)]                      # [..., M, K]
+            eng.account_sequential(pop.reshape(g, m, kk).sum(1).reshape(-1).to(torch.float64))
         st = self.stats.setdefault(i, {})
         st["adc_conversions"] = st.get("adc_conversions", 0.0) + float(eng.stats_conversions)
         st["adc_clipped"] = st.get("adc_clipped", 0.0) + float(eng.stats_clipped)
@@ -250,8 +260,11 @@ class DynamicOps(TorchFunctionMode):
         """Bit activity of both operands (all images) and their codes (traced images)."""
         st = self.stats.setdefault(i, {})
         for name, c, nb in (("a", ca, self.params.input_bits), ("b", cb, self.params.weight_bits)):
-            bits = input_bits(c.to(torch.int64) & ((1 << nb) - 1), nb)       # [nb, ...]
-            ones = bits.reshape(nb, -1).sum(1, dtype=torch.float64)
+            # ones per bit plane from a histogram of the codes (no [nb, ...] bit tensor)
+            hist = torch.bincount((c.to(torch.int64) & ((1 << nb) - 1)).reshape(-1),
+                                  minlength=1 << nb).to(torch.float64)
+            table = input_bits(torch.arange(1 << nb, device=c.device), nb).to(torch.float64)
+            ones = table @ hist                                               # [nb]
             key = f"{name}_ones"
             st[key] = ones if key not in st else st[key] + ones
             st[f"{name}_total"] = st.get(f"{name}_total", 0.0) + float(c.numel())
