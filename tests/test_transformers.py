@@ -246,3 +246,26 @@ def test_bad_operation_list_is_one_error_line(toy, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"operation {i + 1}" in err and "'m'" in err and "Traceback" not in err
     assert err.count("\n") == 1
+
+
+# ---- the shipped ViT ------------------------------------------------------------------------
+
+def test_vit_checkpoint_accuracy_on_a_subset(tmp_path):
+    """The shipped ViT on 300 test images: float close to its full-set figure, and hardware
+    (default hardware) within half a point of quantized."""
+    from conftest import ROOT
+    ckpt = ROOT / "checkpoints" / "vit_fmnist.pt"
+    assert ckpt.stat().st_size <= 2 << 20
+    res = inference_sim.run(*_vit_cfg(tmp_path))
+    assert res["float"] >= 0.84, res["float"]
+    assert abs(res["hardware"] - res["quantized"]) <= 0.005
+    m = json.loads((tmp_path / "vit" / "manifest.json").read_text())
+    assert sum(o["kind"] == "dynamic_matmul" for o in m["operations"]) == 6
+
+
+def _vit_cfg(tmp_path):
+    from inferenceConfig import config_from_args
+    args = inference_sim.build_parser().parse_args(
+        ["--set", "model=vit_fmnist", "--set", "num_images=300", "--set",
+         f"output_dir={tmp_path / 'vit'}", "--no-progress"])
+    return config_from_args(args), args
