@@ -7,8 +7,17 @@ vector (one bit-plane of one output position) through the sub-array.
 
 Supported: conventional sequential read (operationmode 1: one row per step) and
 conventional parallel read (operationmode 2: `numRowParallel` rows per step), for SRAM,
-RRAM and FeFET (1T1R) and RRAM crossbar cells, with the multilevel sense amp (current or
-voltage mode) or the SAR ADC. The BNN/XNOR modes are not modelled.
+RRAM and FeFET (1T1R) and RRAM crossbar cells, and NeuroSim V1.5's nvCap cell (parallel
+read), with the multilevel sense amp (current or voltage mode) or the SAR ADC (the
+read-outs of `READOUTS`); the RRAM/FeFET word-line periphery of V1.4 or V1.5. The BNN/XNOR
+modes are not modelled.
+
+Each read mode has one periphery recipe (`RECIPES`): the circuits it holds, where each sits
+and which category its area and read energy count in. Height, width, used area, the ADC /
+accumulation / other areas and energies and the leakage are sums over it; the sizing of
+each circuit (the widths and heights NeuroSim gives it) is in `calculate_area`. Values that
+NeuroSim passes to circuits through its global parameters are sub-array properties handed
+over as named arguments (`scratch` shows them).
 
 Vectorised evaluation
 ---------------------
@@ -69,7 +78,6 @@ Where the reference breaks, this model does the physically sensible thing
 """
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +85,8 @@ from typing import Any
 import numpy as np
 
 import FormulaBindings as fb
+
+import cells
 
 from peripherals.base import AreaModify, Circuit, Context, horowitz
 
@@ -96,6 +106,12 @@ _ROW_MODE, _COL_MODE = 0, 1
 
 # Wire capacitance per length used for the array lines, F/m.
 _WIRE_CAP_PER_M = 0.2e-15 / 1e-6
+# nvCap read-out (NeuroSim V1.5): op-amp area per half read column (m^2), sense power per
+# ADC level step (W, for 1 ns per conversion), array read power per 128 columns (W, for the
+# charge delay plus 1 ns)
+_NVCAP_OPAMP_AREA = 656e-15
+_NVCAP_SENSE_POWER_PER_LEVEL = 1.7e-6 / 2
+_NVCAP_ARRAY_POWER = 0.29e-3
 
 
 # =========================================================================================
@@ -103,46 +119,24 @@ _WIRE_CAP_PER_M = 0.2e-15 / 1e-6
 # =========================================================================================
 
 def weight_values(weights, synapse_bit: int, w_min: float = -1.0, w_max: float = 1.0) -> np.ndarray:
-    """Map real weights in [w_min, w_max] to the integers the array stores.
-
-    The range is stretched onto [0, 2^synapse_bit] and rounded half away from zero (the
-    reference adds +-0.5, then truncates towards zero). With the default range a weight
-    w becomes round(2^(b-1) * w + 2^(b-1))."""
-    w = np.asarray(weights, dtype=float)
-    top = float(2 ** synapse_bit)
-    scaled = top / (w_max - w_min) * (w - w_max) + top
-    scaled = np.where(scaled >= 0, scaled + 0.5, scaled - 0.5)
-    return np.trunc(scaled).astype(np.int64)
+    """Real weights in [w_min, w_max] to the stored integers (cells.weight_levels)."""
+    return cells.weight_levels(weights, synapse_bit, w_min, w_max)
 
 
 def weight_codes_to_values(codes, synapse_bit: int) -> np.ndarray:
-    """Integer weight codes q (weight = q / 2^(b-1), as in the trace files) to the stored
-    integers q + 2^(b-1). Same result as `weight_values(q / 2**(b-1), b)`."""
-    return np.asarray(codes, dtype=np.int64) + 2 ** (synapse_bit - 1)
+    """Integer weight codes q to the stored integers q + 2^(b-1) (cells.code_levels)."""
+    return cells.code_levels(codes, synapse_bit)
 
 
 def split_into_cells(values, num_cells: int, cell_bit: int) -> np.ndarray:
-    """Split stored integers into `num_cells` cells of `cell_bit` bits each, most
-    significant cell first: (rows, cols) -> (rows, cols * num_cells).
-
-    Bits above num_cells*cell_bit are dropped (as in the reference, which keeps taking
-    remainders); negative values (impossible for in-range weights) follow C's truncating
-    division like the reference."""
-    v = np.asarray(values, dtype=np.int64)
-    base = 2 ** cell_bit
-    digits = []
-    rest = v.copy()
-    for _ in range(num_cells):            # loop over the few cells of one weight only
-        digits.append(np.fmod(rest, base))
-        rest = (rest - np.fmod(rest, base)) // base
-    cells = np.stack(digits[::-1], axis=-1)          # (..., num_cells), MSB first
-    return cells.reshape(v.shape[:-1] + (v.shape[-1] * num_cells,))
+    """Stored integers to `num_cells` cells of `cell_bit` bits, most significant first
+    (cells.split_levels), as int64."""
+    return cells.split_levels(values, num_cells, cell_bit, dtype=np.int64)
 
 
 def levels_to_conductance(levels, cell_bit: int, g_max: float, g_min: float) -> np.ndarray:
-    """Cell level (0 .. 2^cell_bit - 1) to conductance, linear between g_min and g_max (S)."""
-    lv = np.asarray(levels, dtype=float)
-    return lv / (2 ** cell_bit - 1) * (g_max - g_min) + g_min
+    """Cell level (0 .. 2^cell_bit - 1) to conductance (cells.level_conductance)."""
+    return cells.level_conductance(levels, cell_bit, g_max, g_min)
 
 
 def layer_conductance(weights, param: fb.Param, *, codes: bool = True) -> np.ndarray:
@@ -237,22 +231,11 @@ class ClockPassResult:
         return float(np.max(self.sensing_cycle)) if self.sensing_cycle.size else 0.0
 
 
-@dataclass
-class SubArrayResult:
-    """Per-input-vector latency and energy of one sub-array (performance pass).
-
-    Arrays have one entry per input vector. Latencies are in `latency_unit` ("cycles" in
-    synchronous mode, "s" otherwise); energies in J; leakage in W (per sub-array, the same
-    for every vector).
-
-    `components` holds the energy (J, per vector) of exactly the members the reference adds
-    into `read_dynamic_energy` in this mode (keys as in components.json: "array",
-    "wl_switch_matrix", "adc_multilevel_sense_amp", ...). `not_summed` holds energies the
-    reference computes but does not add (the precharger in SRAM parallel read).
-    `component_latency` holds the performance-pass latencies of the accumulation circuits
-    (adder/DFF/shift-adds: cycles in synchronous mode, except the adders' own delays in s
-    under keys ending in "_adder_s")."""
-    activity: np.ndarray
+@dataclass(frozen=True)
+class ReadCost:
+    """What reading input vectors through a sub-array costs, as `SubArray.read_cost`
+    returns it: arrays broadcast over the vectors (and sub-arrays side by side) given;
+    latencies in clock cycles (synchronous) or s, energies J, leakage W (per sub-array)."""
     read_latency: np.ndarray
     read_latency_adc: np.ndarray
     read_latency_accum: np.ndarray
@@ -263,7 +246,29 @@ class SubArrayResult:
     read_dynamic_energy_other: np.ndarray
     leakage: float
     leakage_sram_in_use: float
-    latency_unit: str
+
+    FIGURES = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
+               "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
+               "read_dynamic_energy_other")
+
+
+@dataclass(frozen=True)
+class SubArrayResult(ReadCost):
+    """Per-input-vector latency and energy of one sub-array (performance pass): the
+    ReadCost figures, one entry per input vector, plus the row activity and the parts.
+
+    Latencies are in `latency_unit` ("cycles" in synchronous mode, "s" otherwise); energies
+    in J; leakage in W (per sub-array, the same for every vector).
+
+    `components` holds the energy (J, per vector) of exactly the members the reference adds
+    into `read_dynamic_energy` in this mode (keys as in components.json: "array",
+    "wl_switch_matrix", "adc_multilevel_sense_amp", ...). `not_summed` holds energies the
+    reference computes but does not add (the precharger in SRAM parallel read).
+    `component_latency` holds the performance-pass latencies of the accumulation circuits
+    (adder/DFF/shift-adds: cycles in synchronous mode, except the adders' own delays in s
+    under keys ending in "_adder_s")."""
+    activity: np.ndarray = None
+    latency_unit: str = "cycles"
     components: dict[str, np.ndarray] = field(default_factory=dict)
     not_summed: dict[str, np.ndarray] = field(default_factory=dict)
     component_latency: dict[str, Any] = field(default_factory=dict)
@@ -289,41 +294,6 @@ class SubArrayResult:
 # The sub-array
 # =========================================================================================
 
-_KWARG_NAMES: dict[Any, frozenset[str] | None] = {}
-
-
-def _keyword_names(fn) -> frozenset[str] | None:
-    """Parameter names of `fn` (None: it takes **kwargs), looked up once per function."""
-    key = getattr(fn, "__func__", fn)
-    try:
-        return _KWARG_NAMES[key]
-    except KeyError:
-        pass
-    except TypeError:  # pragma: no cover - unhashable callable
-        key = None
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        names: frozenset[str] | None = frozenset()
-    else:
-        names = (None if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
-                 else frozenset(params))
-    if key is not None:
-        _KWARG_NAMES[key] = names
-    return names
-
-
-def _accepted_kwargs(fn, candidates: dict[str, Any]) -> dict[str, Any]:
-    """The subset of `candidates` that `fn` takes as keyword arguments.
-
-    Values the reference passes through its global parameter object (column capacitance,
-    per-cell row R/C, ...) are handed to the circuits that declare them."""
-    names = _keyword_names(fn)
-    if names is None:
-        return dict(candidates)
-    return {k: v for k, v in candidates.items() if k in names}
-
-
 def _vec(x, n: int) -> np.ndarray:
     """A circuit figure as a length-n float array (scalars broadcast)."""
     a = np.asarray(x, dtype=float)
@@ -335,6 +305,148 @@ def _vec(x, n: int) -> np.ndarray:
 def _div_int(a: int, b: int) -> int:
     """C integer division of non-negative ints (what `ceil(int/int)` reduces to)."""
     return int(a) // int(b)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One entry of a sub-array periphery recipe.
+
+    name: a child circuit (absent children are skipped), or "array" / "row_repeaters";
+    category: where its area goes ("adc", "accum", "other"); energy: the key of its read
+    energy among the sub-array's components and the category it is counted in (None: its
+    read energy is not counted); placement: "column" (stacked with the array: adds
+    height), "row" (beside the array: adds width), "" (area only); leaks: whether its
+    leakage counts; count: instances (area and height)."""
+    name: str
+    category: str
+    placement: str = "column"
+    energy: tuple[str, str] | None = None
+    leaks: bool = True
+    count: int = 1
+
+
+def _p(name, category, placement="column", energy="same", leaks=True, count=1) -> Part:
+    if energy == "same":
+        energy = (name, category)
+    return Part(name, category, placement, energy, leaks, count)
+
+
+_MUX = (_p("mux", "other", energy=("column_mux", "other")),
+        _p("mux_decoder", "other", "", energy=("mux_decoder", "other")))
+_ADC = (_p("multilevel_sense_amp", "adc", energy=("adc_multilevel_sense_amp", "adc")),
+        _p("multilevel_sa_encoder", "adc", energy=("adc_encoder", "adc")),
+        _p("sar_adc", "adc", energy=("adc_sar", "adc")))
+_ACCUM = (_p("shift_add_weight", "accum"), _p("shift_add_input", "accum"),
+          _p("adder", "accum"), _p("dff", "accum"))
+_LEVEL_SHIFTERS = (_p("sl_level_shifter", "other", energy=None, leaks=False),
+                   _p("wl_level_shifter", "other", "row", energy=None, leaks=False),
+                   _p("bl_level_shifter", "other", "row", energy=None, leaks=False))
+
+# One periphery recipe per read mode: what the sub-array holds, where each part sits, and
+# the category its area and read energy count in. NeuroSim's special cases are kept and
+# named: the SRAM parallel precharger (ADC area, energy computed but not counted), the two
+# DFF banks of SRAM sequential (one energy), the source-line switch matrix (leakage but no
+# counted read energy), nvCap's never-sized source-line level shifter (left out).
+RECIPES: dict[str, tuple[Part, ...]] = {
+    "sram_sequential": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        _p("precharger", "adc"), _p("sram_write_driver", "other", energy=None),
+        _p("sense_amp", "adc"), _p("adder", "accum"), _p("dff", "accum", count=2),
+        _p("shift_add_input", "accum"), _p("shift_add_weight", "accum"),
+        _p("wl_decoder", "other", "row")),
+    "sram_parallel": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        _p("precharger", "adc", energy=None), _p("sram_write_driver", "other", energy=None),
+        *_ADC, *_ACCUM, *_MUX,
+        _p("wl_switch_matrix", "other", "row"),
+        _p("row_repeaters", "other", "", energy=None, leaks=False)),
+    "resistive_sequential": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        *_LEVEL_SHIFTERS, _p("sl_switch_matrix", "other", energy=None),
+        *_MUX, *_ADC, *_ACCUM,
+        _p("wl_decoder", "other", "row"), _p("wl_new_decoder_driver", "other", "row"),
+        _p("wl_decoder_driver", "other", "row")),
+    "resistive_parallel": (
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        *_LEVEL_SHIFTERS, _p("sl_switch_matrix", "other", energy=None),
+        *_MUX, *_ADC, *_ACCUM,
+        _p("wl_new_switch_matrix", "other", "row"), _p("wl_switch_matrix", "other", "row"),
+        _p("row_repeaters", "other", "", energy=None, leaks=False)),
+    "charge_parallel": (          # nvCap (NeuroSim V1.5)
+        _p("array", "adc", energy=("array", "adc"), leaks=False),
+        *_LEVEL_SHIFTERS[1:], _p("sl_switch_matrix", "other", energy=None),
+        *_MUX, *_ADC, *_ACCUM,
+        _p("wl_switch_matrix", "other", "row")),
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Read-out circuits by name
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReadOut:
+    """A column read-out: `build(subarray, levels, parallel, encoder)` creates its circuits
+    as sub-array children, under the names the recipes list (multilevel_sense_amp +
+    multilevel_sa_encoder, or sar_adc)."""
+    name: str
+    description: str
+    build: Any
+    # whether its figures depend on the column resistances (and so on the weights); a
+    # voltage-mode sense amp's do not (NeuroSim V1.5's finding), so its estimates skip them
+    senses_column_resistance: bool = True
+
+
+def _build_multilevel_sense_amp(sa: "SubArray", levels: int, parallel: bool, encoder: bool) -> None:
+    n_adc = _div_int(sa.num_col, sa.num_col_muxed)
+    mlsa = sa._new("multilevel_sense_amp", "multilevel_sense_amp", "MultilevelSenseAmp")
+    mlsa.initialize(n_adc, levels, sa.clk_freq, sa.num_read_cell_per_operation_neuro,
+                    parallel, sa.current_mode, column_cap=sa.cap_col,
+                    array_height=sa.ref_array_height, array_width_unit=sa.ref_array_width_unit,
+                    res_cell_access=sa.sense_res_cell_access)
+    if encoder:
+        sa._new("multilevel_sa_encoder", "multilevel_sa_encoder",
+                "MultilevelSAEncoder").initialize(levels, n_adc)
+
+
+def _build_sar_adc(sa: "SubArray", levels: int, parallel: bool, encoder: bool) -> None:
+    n_adc = _div_int(sa.num_col, sa.num_col_muxed)
+    sa._new("sar_adc", "sar_adc", "SarADC").initialize(
+        n_adc, levels, sa.clk_freq, sa.num_read_cell_per_operation_neuro)
+
+
+READOUTS: dict[str, ReadOut] = {}
+
+
+def register_readout(readout: ReadOut) -> ReadOut:
+    if readout.name in READOUTS:
+        raise ValueError(f"read-out {readout.name!r} is registered twice")
+    READOUTS[readout.name] = readout
+    return readout
+
+
+def readout_of(param) -> ReadOut:
+    """The read-out the design parameters choose (NeuroSim's SARADC and currentMode)."""
+    if bool(param.SARADC):
+        return READOUTS["sar_adc"]
+    return READOUTS["current_sense_amp" if bool(param.currentMode) else "voltage_sense_amp"]
+
+
+def get_readout(name: str) -> ReadOut:
+    """The read-out of that name; an unknown name raises ValueError listing the valid ones."""
+    try:
+        return READOUTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown read-out {name!r}; valid: {', '.join(READOUTS)}") from None
+
+
+register_readout(ReadOut("current_sense_amp", "multilevel current-mode sense amp + encoder "
+                         "(NeuroSim currentMode=true)", _build_multilevel_sense_amp))
+register_readout(ReadOut("voltage_sense_amp", "multilevel voltage-mode sense amp + encoder "
+                         "(NeuroSim currentMode=false)", _build_multilevel_sense_amp,
+                         senses_column_resistance=False))
+register_readout(ReadOut("sar_adc", "successive-approximation ADC (NeuroSim SARADC=true)",
+                         _build_sar_adc))
 
 
 class SubArray(Circuit):
@@ -378,6 +490,10 @@ class SubArray(Circuit):
         self.current_mode = bool(p.currentMode)
         self.validated = bool(p.validated)
         self.synchronous = bool(p.synchronous)
+        # charge-domain cells (nvCap): no column current; the nvCap recipe below
+        self.charge_sensing = self.cell.kind.column_current == "none"
+        # NeuroSim V1.5's word-line periphery (its "20241031" change; nvCap has only that)
+        self.wl_v15 = int(p.subArrayRevision) == 15 or self.charge_sensing
         self.activity_row_read: float | np.ndarray = 0.0
         # write activities are never set in the inference flow; the reference's write
         # terms therefore see zero writes
@@ -413,12 +529,31 @@ class SubArray(Circuit):
         return self._children.get(name)
 
     @property
+    def uses_row_repeaters(self) -> bool:
+        """Parallel read with row repeaters (nodes with buffernumber > 0) on a driven word
+        line (SRAM or 1T1R)."""
+        return (self.conventional_parallel and float(self.param.buffernumber) > 0
+                and not self.charge_sensing and (self.mem_type == "SRAM" or self.access == "CMOS"))
+
+    def row_line_rc(self) -> dict[str, float]:
+        """What the word-line switch matrix's delay model reads of the row it drives (NeuroSim
+        keeps it in its global parameters): per-cell capacitance `unit_cap` (F) and
+        resistance `unit_res` (ohm) and the repeater input capacitance `drive_cap_in` (F), as
+        set when the array was sized (the bare line for SRAM, none for nvCap). A row with
+        repeaters passes its own values (`_repeater_chain`)."""
+        return {"unit_cap": self.unit_cap, "unit_res": self.unit_res,
+                "drive_cap_in": self.drive_cap_in}
+
+    @property
     def scratch(self) -> dict[str, float]:
-        """Values the reference hands to the peripheral circuits through its global
-        parameter object: column capacitance (F), the array's dummy-column geometry (m),
-        the SRAM access resistance (ohm), per-cell row capacitance/resistance and the
-        repeater input capacitance (F, ohm), the reference-column energy (J)."""
-        return dict(self._scratch)
+        """The values NeuroSim hands to the peripheral circuits through its global parameter
+        object, as one read-only view (column capacitance, the dummy-column geometry, the
+        access resistance the sense amps reference, the word line's per-cell R/C and repeater
+        input capacitance, the reference-column energy)."""
+        return {"column_cap": self.cap_col, "array_height": self.ref_array_height,
+                "array_width_unit": self.ref_array_width_unit,
+                "res_cell_access": self.sense_res_cell_access,
+                "reference_energy_peri": self.reference_energy_peri, **self.row_line_rc()}
 
     # ------------------------------------------------------------------ initialize
     def initialize(self, num_row: int, num_col: int, unit_wire_res: float) -> None:
@@ -501,16 +636,11 @@ class SubArray(Circuit):
         self.section_res = 0.0
         self.drive_cap_in = self.drive_cap_out = 0.0
         self.h_inv = self.w_inv = 0.0
-        self._scratch = {
-            "column_cap": self.cap_col,
-            "array_height": array_height,
-            "array_width_unit": array_width_unit,
-            "res_cell_access": 0.0,
-            "unit_cap": 0.0,
-            "unit_res": 0.0,
-            "drive_cap_in": 0.0,
-            "reference_energy_peri": 0.0,
-        }
+        # values NeuroSim passes to circuits through its global parameters (see `scratch`)
+        self.ref_array_height = array_height
+        self.ref_array_width_unit = array_width_unit
+        self.sense_res_cell_access = 0.0
+        self.unit_cap = self.unit_res = 0.0
         nbuf = float(p.buffernumber)
 
         if self.mem_type == "SRAM":
@@ -519,8 +649,8 @@ class SubArray(Circuit):
             self.cap_cell_access = fb.drain_cap(wacc, NMOS, tech)
             # per-cell row R/C for the switch-matrix delay model: the bare wire, sampled
             # before the access-gate load is added below (as the reference does)
-            self._scratch["unit_cap"] = self.cap_row1 / float(p.numColSubArray)
-            self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+            self.unit_cap = self.cap_row1 / float(p.numColSubArray)
+            self.unit_res = self.res_row / float(p.numColSubArray)
             if node <= 14:
                 self.cap_col += tech.cap_draintotal * cell.width_access_cmos * tech.effective_width * num_row
             else:
@@ -532,11 +662,17 @@ class SubArray(Circuit):
                 self.cap_row1 += fb.gate_cap(wacc, tech) * num_col
                 if self.num_col_muxed > 1:
                     # the sense amps take their reference range from the access resistance
-                    self._scratch["res_cell_access"] = self.res_cell_access
+                    self.sense_res_cell_access = self.res_cell_access
         else:
             ron, roff = cell.resistance_on, cell.resistance_off
             P = self.num_row_parallel
-            if self.access == "CMOS":
+            if self.charge_sensing:
+                # nvCap: no access-device sizing and no per-cell row R/C (the reference never
+                # sets them for this cell, so its switch matrix sees none: unit_cap = 0)
+                self.res_mem_cell_on = ron
+                self.res_mem_cell_off = roff
+                self.res_mem_cell_avg = 1.0 / (1.0 / ron * P / 2.0 + 1.0 / roff * P / 2.0) * P
+            elif self.access == "CMOS":
                 res_cell_access = ron * R.IR_DROP_TOLERANCE
                 self.width_access_cmos = (fb.on_resistance(fin * F, NMOS, tech) * R.LINEAR_REGION_RATIO
                                           / res_cell_access)
@@ -553,8 +689,8 @@ class SubArray(Circuit):
                                                + 1.0 / (roff + res_cell_access) * P / 2.0) * P
                 wacc = self.width_access_cmos * fin * F
                 self.cap_row2 += fb.gate_cap(wacc, tech) * num_col
-                self._scratch["unit_cap"] = self.cap_row2 / float(p.numColSubArray)
-                self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
+                self.unit_cap = self.cap_row2 / float(p.numColSubArray)
+                self.unit_res = self.res_row / float(p.numColSubArray)
                 self.cap_col += fb.drain_cap(wacc, NMOS, tech) * num_row
             else:
                 self.res_mem_cell_on = ron
@@ -563,11 +699,15 @@ class SubArray(Circuit):
                 self.res_mem_cell_avg = 1.0 / (1.0 / ron * P / 2.0 + 1.0 / roff * P / 2.0) * P
                 # the reference leaves the per-cell row R/C unset for the crossbar; the
                 # word line (capRow1) is the line its switch matrix drives
-                self._scratch["unit_cap"] = self.cap_row1 / float(p.numColSubArray)
-                self._scratch["unit_res"] = self.res_row / float(p.numColSubArray)
-        self._scratch["column_cap"] = self.cap_col
+                self.unit_cap = self.cap_row1 / float(p.numColSubArray)
+                self.unit_res = self.res_row / float(p.numColSubArray)
+        # energy of one reference-column activation, read by the SRAM parallel sense amps
+        self.reference_energy_peri = 0.0
+        if self.mem_type == "SRAM" and self.conventional_parallel:
+            self.reference_energy_peri = (self.cap_row1 / float(p.numColSubArray)
+                                          * (tech.vdd * tech.vdd) * self.num_row)
 
-        if self.conventional_parallel and nbuf > 0 and (self.mem_type == "SRAM" or self.access == "CMOS"):
+        if self.uses_row_repeaters:
             # row repeaters (nodes with buffernumber > 0): section resistance and the
             # inverter widths that give the target drive resistance
             self.section_res = self.res_row / (nbuf + 1)
@@ -657,8 +797,7 @@ class SubArray(Circuit):
                 self._new("wl_new_decoder_driver", "wl_new_decoder_driver", "WLNewDecoderDriver").initialize(num_row)
             else:
                 drv = self._new("wl_decoder_driver", "decoder_driver", "DecoderDriver")
-                drv.initialize(_ROW_MODE, num_row, num_col,
-                               **_accepted_kwargs(drv.initialize, {"res_mem_cell_on": self.res_mem_cell_on}))
+                drv.initialize(_ROW_MODE, num_row, num_col, res_mem_cell_on=self.res_mem_cell_on)
             switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg)
             mux(res_tg, num_adder)
             # one row at a time: the ADC resolves the levels of a single cell
@@ -671,10 +810,11 @@ class SubArray(Circuit):
         else:
             P = self.num_row_parallel
             res_tg = self.res_mem_cell_avg / P
-            if self.access == "CMOS":
+            if self.access == "CMOS" and not self.charge_sensing:
                 self._new("wl_new_switch_matrix", "new_switch_matrix", "NewSwitchMatrix").initialize(
                     num_row, act0, clk)
             else:
+                # crossbar; nvCap takes this word-line switch matrix even with an access device
                 switch_matrix("wl_switch_matrix", _ROW_MODE, num_row, res_tg * num_row / num_col)
             switch_matrix("sl_switch_matrix", _COL_MODE, num_col, res_tg * num_row)
             mux(res_tg, _div_int(num_col, ncm))
@@ -682,9 +822,14 @@ class SubArray(Circuit):
             adder_bit = int(math.log2(self.level_output) + math.ceil(math.log2(self.num_add)))
             num_adder = _div_int(num_col, ncm)
             partial_sum_adder(num_adder, adder_bit)
-            # quirk kept: unlike SRAM, the shift-adds are sized without the numAdd bits
-            lvl_bits = int(math.log2(self.level_output))
-            shift_adds(num_adder, lvl_bits, cps, lvl_bits + cps)
+            if self.charge_sensing:
+                # nvCap: shift-adds sized with the numAdd bits and cellBit-bit weight steps
+                steps = (cps - 1) * self.avg_weight_bit + 1
+                shift_adds(num_adder, adder_bit, steps, adder_bit + steps)
+            else:
+                # quirk kept: unlike SRAM, the shift-adds are sized without the numAdd bits
+                lvl_bits = int(math.log2(self.level_output))
+                shift_adds(num_adder, lvl_bits, cps, lvl_bits + cps)
 
     def _half_parallel_rows(self) -> int:
         """Rows assumed conducting in parallel read: half of numRowParallel (integer
@@ -692,64 +837,66 @@ class SubArray(Circuit):
         by zero for numRowParallel = 1)."""
         return max(self.num_row_parallel // 2, 1)
 
-    def _init_adc(self, levels: int, *, parallel: bool, encoder: bool) -> None:
-        n_adc = _div_int(self.num_col, self.num_col_muxed)
-        self.adc_levels = int(levels)
+    @property
+    def readout_name(self) -> str:
+        """The column read-out of this sub-array, a READOUTS name (NeuroSim's SARADC and
+        currentMode switches)."""
         if self.sar_adc_mode:
-            self._new("sar_adc", "sar_adc", "SarADC").initialize(
-                n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro)
-        else:
-            mlsa = self._new("multilevel_sense_amp", "multilevel_sense_amp", "MultilevelSenseAmp")
-            mlsa.initialize(n_adc, int(levels), self.clk_freq, self.num_read_cell_per_operation_neuro,
-                            parallel, self.current_mode,
-                            **_accepted_kwargs(mlsa.initialize, self._scratch))
-            if encoder:
-                self._new("multilevel_sa_encoder", "multilevel_sa_encoder",
-                          "MultilevelSAEncoder").initialize(int(levels), n_adc)
+            return "sar_adc"
+        return "current_sense_amp" if self.current_mode else "voltage_sense_amp"
+
+    def _init_adc(self, levels: int, *, parallel: bool, encoder: bool) -> None:
+        self.adc_levels = int(levels)
+        get_readout(self.readout_name).build(self, int(levels), parallel, encoder)
 
     # ------------------------------------------------------------------ area
+    def recipe(self) -> tuple[Part, ...]:
+        """This sub-array's periphery recipe (see RECIPES)."""
+        return RECIPES[self.read_mode]
+
+    @property
+    def read_mode(self) -> str:
+        """The recipe key: cell layout x read mode, or the cell's own read-out (nvCap)."""
+        if self.charge_sensing:
+            return "charge_parallel"
+        cell = "sram" if self.mem_type == "SRAM" else "resistive"
+        return f"{cell}_{'sequential' if self.conventional_sequential else 'parallel'}"
+
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
         """Bounding box of the array and its periphery (NeuroSim's SubArray::CalculateArea;
-        the sub-array takes no layout constraint from its parent)."""
+        the sub-array takes no layout constraint from its parent). Each circuit is sized
+        first (below, per mode: the widths and heights the reference gives them); height,
+        width, used area and the ADC / accumulation / other areas are then sums over the
+        mode's recipe (`_sum_layout`)."""
         self._require_initialized()
         p, tech = self.param, self.tech
         c = self._children
         h = lambda n: c[n].height if n in c else 0.0   # noqa: E731
-        w = lambda n: c[n].width if n in c else 0.0    # noqa: E731
-        a = lambda n: c[n].area if n in c else 0.0     # noqa: E731
         self.height_array = self.length_col
         self.width_array = self.length_row
         self.area_array = self.height_array * self.width_array
         ha, wa = self.height_array, self.width_array
         ncm = self.num_col_muxed
         NONE = AreaModify.NONE
+        self._repeater_area = 0.0
 
-        def area_mux() -> None:
+        def size(*names: str, height=None, width=None, mode=NONE) -> None:
+            for n in names:
+                if n in c:
+                    c[n].calculate_area(height, width, mode)
+
+        def size_mux_and_column_periphery() -> None:
             if ncm > 1:
                 c["mux"].calculate_area(None, wa, NONE)
                 c["mux_decoder"].calculate_area(None, None, NONE)
                 min_mux_height = max(c["mux_decoder"].height, c["mux"].height)
                 c["mux"].calculate_area(min_mux_height, wa, AreaModify.OVERRIDE)
-
-        def area_adc() -> None:
             if self.sar_adc_mode:
                 c["sar_adc"].calculate_unit_area()
-                c["sar_adc"].calculate_area(None, wa, NONE)
-            else:
-                c["multilevel_sense_amp"].calculate_area(None, wa, NONE)
-                if "multilevel_sa_encoder" in c:
-                    c["multilevel_sa_encoder"].calculate_area(None, wa, NONE)
+            size("sar_adc", "multilevel_sense_amp", "multilevel_sa_encoder", "shift_add_input",
+                 "shift_add_weight", "adder", "dff", width=wa)
 
-        def area_accum(*, adder_dff: bool) -> None:
-            if "shift_add_input" in c:
-                c["shift_add_input"].calculate_area(None, wa, NONE)
-            if "shift_add_weight" in c:
-                c["shift_add_weight"].calculate_area(None, wa, NONE)
-            if adder_dff:
-                c["adder"].calculate_area(None, wa, NONE)
-                c["dff"].calculate_area(None, wa, NONE)
-
-        def repeater_area() -> float:
+        def size_row_repeaters() -> None:
             nbuf = float(p.buffernumber)
             if nbuf > 0:
                 _, self.h_inv, self.w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech)
@@ -757,106 +904,72 @@ class SubArray(Circuit):
                     INV, 1, self.width_inv_n, self.width_inv_p, tech)
             else:
                 self.h_inv = self.w_inv = 0.0
-            self._scratch["drive_cap_in"] = self.drive_cap_in
-            return self.h_inv * self.w_inv * nbuf * 2 * float(p.numRowSubArray)
+            self._repeater_area = self.h_inv * self.w_inv * nbuf * 2 * float(p.numRowSubArray)
 
-        adder_h = lambda: (h("adder") + h("dff")) if self.num_add > 1 else 0.0   # noqa: E731
-        adder_a = lambda: (a("adder") + a("dff")) if self.num_add > 1 else 0.0   # noqa: E731
-        mux_h = lambda: h("mux") if ncm > 1 else 0.0                            # noqa: E731
-        mux_a = lambda: (a("mux") + a("mux_decoder")) if ncm > 1 else 0.0       # noqa: E731
-        mux_dec_w = lambda: w("mux_decoder") if ncm > 1 else 0.0                # noqa: E731
+        def column_height() -> float:
+            return sum((part.count * (ha if part.name == "array" else h(part.name))
+                        for part in self.recipe() if part.placement == "column"), 0.0)
 
         if self.mem_type == "SRAM":
-            c["precharger"].calculate_area(None, wa, NONE)
-            c["sram_write_driver"].calculate_area(None, wa, NONE)
+            size("precharger", "sram_write_driver", width=wa)
             if self.conventional_sequential:
-                c["wl_decoder"].calculate_area(ha, None, NONE)
-                c["sense_amp"].calculate_area(None, wa, AreaModify.MAGIC)
-                c["adder"].calculate_area(None, wa, NONE)
-                c["dff"].calculate_area(None, wa, NONE)
-                area_accum(adder_dff=False)
-                # two DFF banks: behind the adder and behind the weight shift-add
-                self.height = (h("precharger") + h("sram_write_driver") + ha + h("sense_amp")
-                               + h("adder") + 2 * h("dff") + h("shift_add_input") + h("shift_add_weight"))
-                self.width = w("wl_decoder") + wa
-                self.used_area = (self.area_array + a("wl_decoder") + a("precharger") + a("sram_write_driver")
-                                  + a("sense_amp") + a("adder") + 2 * a("dff") + a("shift_add_input")
-                                  + a("shift_add_weight"))
-                self.area_adc = a("sense_amp") + a("precharger")
-                self.area_accum = a("adder") + 2 * a("dff") + a("shift_add_input") + a("shift_add_weight")
-                self.area_other = a("wl_decoder") + a("sram_write_driver")
+                size("wl_decoder", height=ha)
+                size("sense_amp", width=wa, mode=AreaModify.MAGIC)
+                size("adder", "dff", "shift_add_input", "shift_add_weight", width=wa)
             else:
-                c["wl_switch_matrix"].calculate_area(ha, None, NONE)
-                area_mux()
-                area_adc()
-                area_accum(adder_dff=self.num_add > 1)
-                buffer_area = repeater_area()
-                self.height = (h("precharger") + h("sram_write_driver") + ha + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("shift_add_input") + h("shift_add_weight")
-                               + adder_h() + mux_h() + h("sar_adc"))
-                self.width = max(w("wl_switch_matrix"), mux_dec_w()) + wa + buffer_area / self.length_col
-                self.used_area = (self.area_array + a("wl_switch_matrix") + a("precharger")
-                                  + a("sram_write_driver") + a("multilevel_sense_amp")
-                                  + a("multilevel_sa_encoder") + a("shift_add_input") + a("shift_add_weight")
-                                  + adder_a() + mux_a() + a("sar_adc") + buffer_area)
-                # the precharger is counted with the ADC in SRAM parallel mode
-                self.area_adc = (a("multilevel_sense_amp") + a("precharger") + a("multilevel_sa_encoder")
-                                 + a("sar_adc"))
-                self.area_accum = a("shift_add_input") + a("shift_add_weight") + adder_a()
-                self.area_other = a("wl_switch_matrix") + a("sram_write_driver") + mux_a() + buffer_area
+                size("wl_switch_matrix", height=ha)
+                size_mux_and_column_periphery()
+                size_row_repeaters()
         else:
-            ls = self.cell.write_voltage > 1.5
-            if ls:
-                c["wl_level_shifter"].calculate_area(ha, None, NONE)
-                c["bl_level_shifter"].calculate_area(ha, None, NONE)
-                c["sl_level_shifter"].calculate_area(None, wa, NONE)
-            ls_w = (w("wl_level_shifter") + w("bl_level_shifter")) if ls else 0.0
-            ls_h = h("sl_level_shifter") if ls else 0.0
-            ls_a = (a("wl_level_shifter") + a("bl_level_shifter") + a("sl_level_shifter")) if ls else 0.0
-            if self.conventional_sequential:
-                c["wl_decoder"].calculate_area(ha, None, NONE)
-                drv = "wl_new_decoder_driver" if self.access == "CMOS" else "wl_decoder_driver"
-                c[drv].calculate_area(ha, None, NONE)
-                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
-                area_mux()
-                area_adc()
-                c["dff"].calculate_area(None, wa, NONE)
-                c["adder"].calculate_area(None, wa, NONE)
-                area_accum(adder_dff=False)
-                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("adder") + h("dff") + h("shift_add_input")
-                               + h("shift_add_weight") + h("sar_adc"))
-                self.width = max(ls_w + w("wl_decoder") + w("wl_new_decoder_driver") + w("wl_decoder_driver"),
-                                 mux_dec_w()) + wa
-                self.used_area = (self.area_array + ls_a + a("wl_decoder") + a("wl_decoder_driver")
-                                  + a("wl_new_decoder_driver") + a("sl_switch_matrix") + mux_a()
-                                  + a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("adder")
-                                  + a("dff") + a("shift_add_input") + a("shift_add_weight") + a("sar_adc"))
-                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
-                self.area_accum = a("adder") + a("dff") + a("shift_add_input") + a("shift_add_weight")
-                self.area_other = (ls_a + a("wl_decoder") + a("wl_new_decoder_driver") + a("wl_decoder_driver")
-                                   + a("sl_switch_matrix") + mux_a())
+            size("sl_level_shifter", "sl_switch_matrix", width=wa)
+            size_mux_and_column_periphery()
+            if self.conventional_parallel and not self.charge_sensing:
+                size_row_repeaters()
+            if self.charge_sensing and "multilevel_sense_amp" in c:
+                # nvCap recipe (NeuroSim V1.5): the voltage sense amp without its divider
+                # (a tenth of the multilevel sense amp) plus one op-amp per read column
+                sa = c["multilevel_sense_amp"]
+                sa.area /= 10
+                sa.area += 0.5 * self.num_col / ncm * 5 * _NVCAP_OPAMP_AREA
+                sa.height = sa.area / sa.width
+            # the word-line side along the array height (V1.4), or along the sub-array height
+            # less the mux decoder's once the column periphery is stacked (V1.5)
+            height_wl = column_height() - h("mux_decoder") if self.wl_v15 else ha
+            size("wl_level_shifter", "bl_level_shifter", "wl_decoder", "wl_new_decoder_driver",
+                 "wl_decoder_driver", "wl_new_switch_matrix", "wl_switch_matrix", height=height_wl)
+        self._sum_layout()
+
+    def _sum_layout(self) -> None:
+        """Height, width, used area and the area of each category, summed over the recipe:
+        "column" parts stack with the array, "row" parts sit beside it (the mux decoder
+        beside the mux: the wider of the two sets the width), the row repeaters add their
+        area as width along the column."""
+        c = self._children
+        rows = col = used = 0.0
+        cats = {"adc": 0.0, "accum": 0.0, "other": 0.0}
+        for part in self.recipe():
+            if part.name == "array":
+                col += self.height_array
+                used += self.area_array
+                continue
+            if part.name == "row_repeaters":
+                area = self._repeater_area
+            elif part.name in c:
+                x = c[part.name]
+                area = part.count * x.area
+                if part.placement == "column":
+                    col += part.count * x.height
+                elif part.placement == "row":
+                    rows += x.width
             else:
-                drv = "wl_new_switch_matrix" if self.access == "CMOS" else "wl_switch_matrix"
-                c[drv].calculate_area(ha, None, NONE)
-                c["sl_switch_matrix"].calculate_area(None, wa, NONE)
-                area_mux()
-                area_adc()
-                area_accum(adder_dff=self.num_add > 1)
-                buffer_area = repeater_area()
-                self.height = (ls_h + h("sl_switch_matrix") + ha + mux_h() + h("multilevel_sense_amp")
-                               + h("multilevel_sa_encoder") + h("shift_add_weight") + h("shift_add_input")
-                               + adder_h() + h("sar_adc"))
-                self.width = (max(ls_w + w("wl_new_switch_matrix") + w("wl_switch_matrix"), mux_dec_w())
-                              + wa + buffer_area / self.length_col)
-                self.used_area = (self.area_array + ls_a + a("wl_switch_matrix") + a("wl_new_switch_matrix")
-                                  + a("sl_switch_matrix") + mux_a() + a("multilevel_sense_amp")
-                                  + a("multilevel_sa_encoder") + a("shift_add_weight") + a("shift_add_input")
-                                  + adder_a() + a("sar_adc") + buffer_area)
-                self.area_adc = a("multilevel_sense_amp") + a("multilevel_sa_encoder") + a("sar_adc")
-                self.area_accum = a("shift_add_weight") + a("shift_add_input") + adder_a()
-                self.area_other = (ls_a + a("wl_new_switch_matrix") + a("wl_switch_matrix")
-                                   + a("sl_switch_matrix") + mux_a() + buffer_area)
+                continue
+            used += area
+            cats[part.category] += area
+        mux_dec = c["mux_decoder"].width if "mux_decoder" in c else 0.0
+        self.height = col
+        self.width = max(rows, mux_dec) + self.width_array + self._repeater_area / self.length_col
+        self.used_area = used
+        self.area_adc, self.area_accum, self.area_other = cats["adc"], cats["accum"], cats["other"]
         self.area = self.height * self.width
         self.empty_area = self.area - self.used_area
 
@@ -911,10 +1024,8 @@ class SubArray(Circuit):
         """The sensing cycle of every input vector (the reference's clock pass)."""
         self._require_initialized()
         x, act, col_res = self._prepare(conductance, input_bits, num_cols)
-        self.activity_row_read = act
-        self.calculate_latency(1e20, col_res, True)
         n = act.shape[0]
-        return ClockPassResult(sensing_cycle=_vec(self.read_latency, n),
+        return ClockPassResult(sensing_cycle=_vec(self.sensing_cycle(act, col_res), n),
                                components=dict(self._cycle_components),
                                column_delay=float(self.column_delay))
 
@@ -928,23 +1039,12 @@ class SubArray(Circuit):
         (Hz) after the clock pass (default: the parameter's clkFreq)."""
         self._require_initialized()
         x, act, col_res = self._prepare(conductance, input_bits, num_cols)
-        self.activity_row_read = act
-        self.clk_freq = float(self.param.clkFreq if clk_freq is None else clk_freq)
-        self.calculate_latency(1e20, col_res, False)
-        self.calculate_power(col_res)
+        cost = self.read_cost(act, col_res, float(self.param.clkFreq if clk_freq is None else clk_freq))
         n = act.shape[0]
         return SubArrayResult(
+            **{k: _vec(getattr(cost, k), n) for k in ReadCost.FIGURES},
+            leakage=cost.leakage, leakage_sram_in_use=cost.leakage_sram_in_use,
             activity=act,
-            read_latency=_vec(self.read_latency, n),
-            read_latency_adc=_vec(self.read_latency_adc, n),
-            read_latency_accum=_vec(self.read_latency_accum, n),
-            read_latency_other=_vec(self.read_latency_other, n),
-            read_dynamic_energy=_vec(self.read_dynamic_energy, n),
-            read_dynamic_energy_adc=_vec(self.read_dynamic_energy_adc, n),
-            read_dynamic_energy_accum=_vec(self.read_dynamic_energy_accum, n),
-            read_dynamic_energy_other=_vec(self.read_dynamic_energy_other, n),
-            leakage=float(self.leakage),
-            leakage_sram_in_use=float(self.leakage_sram_in_use),
             latency_unit="cycles" if self.synchronous else "s",
             components={k: _vec(v, n) for k, v in self._energy_components.items()},
             not_summed={k: _vec(v, n) for k, v in self._energy_not_summed.items()},
@@ -959,6 +1059,27 @@ class SubArray(Circuit):
         `clk_freq`)."""
         return (self.clock_pass(conductance, input_bits, num_cols=num_cols),
                 self.performance_pass(conductance, input_bits, clk_freq, num_cols=num_cols))
+
+    # ------------------------------------------------------------------ the two passes
+    def sensing_cycle(self, activity, column_resistance) -> np.ndarray:
+        """Clock pass: the sensing cycle (s) of each input vector of row `activity`
+        (fraction of rows driven) and `column_resistance` (ohm, last axis the columns)."""
+        self._require_initialized()
+        self.activity_row_read = activity
+        self.calculate_latency(1e20, column_resistance, True)
+        return np.asarray(self.read_latency, dtype=float)
+
+    def read_cost(self, activity, column_resistance, clk_freq: float) -> ReadCost:
+        """Performance pass at the working clock `clk_freq` (Hz): the latency, energy and
+        leakage of reading each input vector, as a record (nothing to read back)."""
+        self._require_initialized()
+        self.activity_row_read = activity
+        self.clk_freq = float(clk_freq)
+        self.calculate_latency(1e20, column_resistance, False)
+        self.calculate_power(column_resistance)
+        return ReadCost(**{k: np.asarray(getattr(self, k), dtype=float) for k in ReadCost.FIGURES},
+                        leakage=float(self.leakage),
+                        leakage_sram_in_use=float(self.leakage_sram_in_use))
 
     # ------------------------------------------------------------------ latency
     def _sensing_components(self, column_resistance) -> None:
@@ -986,8 +1107,7 @@ class SubArray(Circuit):
                 comp["adc_sar"] = float(c["sar_adc"].read_latency)
             else:
                 mlsa = c["multilevel_sense_amp"]
-                mlsa.calculate_latency(column_resistance, 1, 1,
-                                       **_accepted_kwargs(mlsa.calculate_latency, self._scratch))
+                mlsa.calculate_latency(column_resistance, 1, 1)
                 comp["adc_multilevel_sense_amp"] = float(np.max(mlsa.read_latency))
                 if enc and "multilevel_sa_encoder" in c:
                     c["multilevel_sa_encoder"].calculate_latency(1e20, 1)
@@ -997,15 +1117,12 @@ class SubArray(Circuit):
             # delay of the row driver plus the chain of row repeaters
             nbuf = float(p.buffernumber)
             sm = c[sm_name]
-            kw = dict(self._scratch)
             if nbuf > 0:
                 unit_cap, unit_res, section = self._repeater_chain(cap_row)
-                kw.update(unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
                 sm.calculate_latency(1e20, cap_row / (nbuf + 1) + self.drive_cap_in, unit_res * section, 1, nw,
-                                     **_accepted_kwargs(sm.calculate_latency, kw))
+                                     unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
             else:
-                sm.calculate_latency(1e20, cap_row, self.res_row, 1, nw,
-                                     **_accepted_kwargs(sm.calculate_latency, kw))
+                sm.calculate_latency(1e20, cap_row, self.res_row, 1, nw, **self.row_line_rc())
             comp[sm_name] = float(sm.read_latency)
 
         if self.mem_type == "SRAM":
@@ -1028,6 +1145,15 @@ class SubArray(Circuit):
                 comp["precharger"] = float(c["precharger"].read_latency)
                 adc(True)
                 mux_and_decoder(0.0)
+        elif self.charge_sensing:
+            # nvCap: the charge moves to the reference capacitor in chargeDelay per 128
+            # parallel rows (replaces the RC column delay; no column ramp)
+            self.column_delay = cell.charge_delay / 128 * self.num_row_parallel
+            sm = c["wl_switch_matrix"]
+            sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
+            comp["wl_switch_matrix"] = float(sm.read_latency)
+            mux_and_decoder(0.0)
+            adc(True)
         else:
             if self.conventional_sequential:
                 tau = self.cap_col * self.res_mem_cell_avg
@@ -1063,8 +1189,7 @@ class SubArray(Circuit):
                     comp["wl_new_switch_matrix"] = float(sm.read_latency)
                 else:
                     sm = c["wl_switch_matrix"]
-                    sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw,
-                                         **_accepted_kwargs(sm.calculate_latency, self._scratch))
+                    sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
                     comp["wl_switch_matrix"] = float(sm.read_latency)
                 mux_and_decoder(col_ramp)
                 adc(True)
@@ -1081,7 +1206,6 @@ class SubArray(Circuit):
         section = float(p.numColSubArray) / (nbuf + 1)
         unit_cap = cap_row / float(p.numColSubArray)
         unit_res = self.res_row / float(p.numColSubArray)
-        self._scratch.update(unit_cap=unit_cap, unit_res=unit_res)
         rd, co, ci = self.target_drive_res, self.drive_cap_out, self.drive_cap_in
         wire = unit_cap * section * (0.69 * rd + 0.38 * unit_res * section)
         inner = rd * co * 0.69 + wire + (unit_cap * section * 0.69 + 0.69 * rd) * ci   # drives a repeater
@@ -1105,6 +1229,8 @@ class SubArray(Circuit):
             if self.conventional_sequential:
                 row = g("wl_decoder", 0.0) + g("wl_new_decoder_driver", 0.0) + g("wl_decoder_driver", 0.0)
                 t = max(row, mux) + self.column_delay + adc
+            elif self.charge_sensing:
+                t = max(g("wl_switch_matrix", 0.0), mux) + self.column_delay + adc
             else:
                 row = g("wl_new_switch_matrix", 0.0) + g("wl_switch_matrix", 0.0) + self._buffer_latency
                 t = max(row, mux) + adc
@@ -1123,13 +1249,12 @@ class SubArray(Circuit):
         self.read_latency = 0.0
         self.read_latency_adc = self.read_latency_accum = self.read_latency_other = 0.0
         self._latency_components = {}
-        if calculate_clk_freq or not self.synchronous or not hasattr(self, "_cycle_components"):
-            # the reference always runs the clock pass first on the same objects; the
-            # state it leaves (e.g. the precharger's bit-line load) is data-independent
-            self._sensing_components(column_resistance)
-            if calculate_clk_freq:
-                self.read_latency = self._cycle_from_components()
-                return
+        # both passes size the sensing-cycle circuits themselves (data-independent), so the
+        # performance pass does not depend on a clock pass having run before it
+        self._sensing_components(column_resistance)
+        if calculate_clk_freq:
+            self.read_latency = self._cycle_from_components()
+            return
         self._performance_latency()
 
     def _performance_latency(self) -> None:
@@ -1255,6 +1380,14 @@ class SubArray(Circuit):
         vdd2 = tech.vdd * tech.vdd
         ncm = self.num_col_muxed
         rows = self.num_row * act
+        if self.charge_sensing:
+            # nvCap: the selected word lines at the read voltage, and the array's charge
+            # transfer power for the charge delay plus 1 ns per row group
+            return (self.cap_row2 * cell.read_voltage ** 2 * rows * ncm
+                    + _NVCAP_ARRAY_POWER * (self.column_delay + 1e-9) * self.num_col / 128 * self.num_add)
+        if self.mem_type != "SRAM" and self.wl_v15:
+            # V1.5: the selected word lines (and their repeaters) swing to the access voltage
+            vdd2 = cell.access_voltage * cell.access_voltage
         repeaters = (self.drive_cap_in + self.drive_cap_out) * vdd2 * float(p.buffernumber) * 2 * rows
         if self.mem_type == "SRAM":
             if self.conventional_sequential:
@@ -1298,8 +1431,7 @@ class SubArray(Circuit):
         def adc_power(num_read, *, enc_reads, sequential: bool) -> None:
             if self.sar_adc_mode:
                 sar = c["sar_adc"]
-                sar.calculate_power(column_resistance, num_read,
-                                    **_accepted_kwargs(sar.calculate_power, self._scratch))
+                sar.calculate_power(column_resistance, num_read)
                 en = sar.read_dynamic_energy
                 if sequential:
                     en = np.where(np.asarray(num_read) > 0, en, 0.0)
@@ -1307,7 +1439,7 @@ class SubArray(Circuit):
             else:
                 mlsa = c["multilevel_sense_amp"]
                 mlsa.calculate_power(column_resistance, num_read,
-                                     **_accepted_kwargs(mlsa.calculate_power, self._scratch))
+                                     reference_energy_peri=self.reference_energy_peri)
                 en = mlsa.read_dynamic_energy
                 if sequential:
                     # no active row: the reference multiplies by zero reads (and turns the
@@ -1362,19 +1494,12 @@ class SubArray(Circuit):
                      "adder": c["adder"].read_dynamic_energy,
                      "dff": c["dff"].read_dynamic_energy,
                      "sense_amp": c["sense_amp"].read_dynamic_energy, **e}
-                adc_keys = ("precharger", "array", "sense_amp")
-                accum_keys = ("adder", "dff", "shift_add_weight", "shift_add_input")
-                other_keys = ("wl_decoder",)
-                self.leakage = cells_leak + leak("wl_decoder", "precharger", "sram_write_driver", "sense_amp",
-                                                 "dff", "adder", "shift_add_weight", "shift_add_input")
+                extra_leak = cells_leak
                 self.leakage_sram_in_use = per_cell * (self.num_row - 1) * self.num_col
             else:
                 c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
                 c["precharger"].calculate_power(ncm * na, nw)
                 c["sram_write_driver"].calculate_power(nw)
-                # energy of one reference-column activation (read by the sense amps)
-                self._scratch["reference_energy_peri"] = (self.cap_row1 / float(p.numColSubArray)
-                                                          * vdd2 * self.num_row)
                 mux_power()
                 adc_power(na, enc_reads=ncm * na, sequential=False)
                 parallel_accumulation_power()
@@ -1384,20 +1509,33 @@ class SubArray(Circuit):
                 e["array"] = self.read_dynamic_energy_array
                 # quirk kept: the precharger energy is computed but not counted
                 not_summed["precharger"] = c["precharger"].read_dynamic_energy
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
-                other_keys = ("wl_switch_matrix", "column_mux", "mux_decoder")
-                self.leakage = cells_leak + leak("wl_switch_matrix", "precharger", "sram_write_driver",
-                                                 "multilevel_sense_amp", "multilevel_sa_encoder",
-                                                 "shift_add_weight", "shift_add_input", "dff", "adder")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = cells_leak
                 self.leakage_sram_in_use = per_cell * (self.num_row * self.num_col
                                                        - self.num_row_parallel * n_adc)
         else:
             self.leakage_sram_in_use = 0.0
             num_read_cells = int(math.ceil(self.num_col / ncm))
-            if self.conventional_sequential:
+            if self.charge_sensing:
+                # nvCap recipe: sense power fixed per column and conversion (not the column
+                # resistance, which is infinite), op-amp and charge transfer in the array term
+                c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
+                e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
+                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                mux_power()
+                if self.sar_adc_mode:
+                    adc_power(na, enc_reads=None, sequential=False)
+                else:
+                    n_cols = np.shape(column_resistance)[-1]
+                    per_col = _NVCAP_SENSE_POWER_PER_LEVEL * (self.level_output - 1) * 1e-9
+                    e["adc_multilevel_sense_amp"] = np.full(act.shape, per_col * n_cols * na)
+                    c["multilevel_sa_encoder"].calculate_power(ncm * na)
+                    e["adc_encoder"] = c["multilevel_sa_encoder"].read_dynamic_energy
+                parallel_accumulation_power()
+                shift_adds((cps - 1) * n_groups, n_groups)
+                self.read_dynamic_energy_array = self.array_read_energy(act)
+                e["array"] = self.read_dynamic_energy_array
+                extra_leak = 0.0
+            elif self.conventional_sequential:
                 rows = self.num_row * act
                 c["wl_decoder"].calculate_power(rows * ncm, nw)
                 e["wl_decoder"] = c["wl_decoder"].read_dynamic_energy
@@ -1418,15 +1556,7 @@ class SubArray(Circuit):
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["array"] = self.read_dynamic_energy_array
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("adder", "dff", "shift_add_weight", "shift_add_input")
-                other_keys = ("wl_decoder", "wl_new_decoder_driver", "wl_decoder_driver", "column_mux",
-                              "mux_decoder")
-                self.leakage = leak("wl_decoder", "wl_decoder_driver", "wl_new_decoder_driver",
-                                    "sl_switch_matrix", "multilevel_sense_amp", "multilevel_sa_encoder",
-                                    "dff", "adder", "shift_add_weight", "shift_add_input")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = 0.0
             else:
                 if self.access == "CMOS":
                     c["wl_new_switch_matrix"].calculate_power(ncm, nw, act)
@@ -1441,27 +1571,24 @@ class SubArray(Circuit):
                 shift_adds((cps - 1) * n_groups, n_groups)
                 self.read_dynamic_energy_array = self.array_read_energy(act)
                 e["array"] = self.read_dynamic_energy_array
-                adc_keys = ("array", "adc_multilevel_sense_amp", "adc_encoder", "adc_sar")
-                accum_keys = ("shift_add_weight", "shift_add_input", "adder", "dff")
-                other_keys = ("wl_new_switch_matrix", "wl_switch_matrix", "column_mux", "mux_decoder")
                 repeater_leak = 0.0
                 if float(p.buffernumber) > 0:
                     # quirk kept: the repeater leakage current is added without the vdd factor
                     repeater_leak = (fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech)
                                      * float(p.buffernumber) * 2 * float(p.numRowSubArray))
-                self.leakage = repeater_leak + leak("wl_switch_matrix", "wl_new_switch_matrix",
-                                                    "sl_switch_matrix", "multilevel_sense_amp",
-                                                    "multilevel_sa_encoder", "shift_add_weight",
-                                                    "shift_add_input", "dff", "adder")
-                if ncm > 1:
-                    self.leakage += leak("mux", "mux_decoder")
+                extra_leak = repeater_leak
 
         def total(keys) -> Any:
             return sum((np.asarray(e[k], dtype=float) for k in keys if k in e), np.zeros(act.shape))
 
-        self.read_dynamic_energy_adc = total(adc_keys)
-        self.read_dynamic_energy_accum = total(accum_keys)
-        self.read_dynamic_energy_other = total(other_keys)
+        # categories and leakage summed over the recipe
+        recipe = self.recipe()
+        by_cat = {cat: tuple(p.energy[0] for p in recipe if p.energy and p.energy[1] == cat)
+                  for cat in ("adc", "accum", "other")}
+        self.leakage = extra_leak + leak(*(p.name for p in recipe if p.leaks))
+        self.read_dynamic_energy_adc = total(by_cat["adc"])
+        self.read_dynamic_energy_accum = total(by_cat["accum"])
+        self.read_dynamic_energy_other = total(by_cat["other"])
         self.read_dynamic_energy = total(e.keys())
         self._energy_components = e
         self._energy_not_summed = not_summed

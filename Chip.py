@@ -9,6 +9,8 @@ DNN+NeuroSim V1.4's estimator.
 
 The command line also prices programming the weights (programming.py): from the erased
 state, or from the weights of `--old-traces` (same network) to those of `--traces`.
+On stage-1 traces it starts from the configuration recorded with them (resolve.py), and
+its notes list the hardware settings `--preset`/`--config`/`--set` change from it.
 
 Flow (as the reference's main()): floor plan (floorplan.py) -> initialise the chip's
 circuits -> area -> clock pass (synchronous mode: the slowest sensing cycle sets the
@@ -88,6 +90,8 @@ class ChipEstimate:
     stats: dict[str, Any] = field(default_factory=dict)
     programming: Any = None              # programming.ProgrammingCost (write cost), if priced
     operations: Any = None               # operations.OperationsCost (every operation), if listed
+    config: dict[str, Any] | None = None     # the resolved configuration (results JSON)
+    provenance: dict[str, Any] | None = None  # version, commit, traces and their hash
 
 
 class Chip:
@@ -414,10 +418,17 @@ class Chip:
 # The whole estimate (main())
 # ------------------------------------------------------------------------------------------
 
-def _layer_data(trace, param):
+def _layer_data(trace, param, shared: dict | None = None):
+    import cells
+    from Array import readout_of
     from Tile import LayerData
-    needs_weights = int(param.memcelltype) != 1
-    return LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+    # the weights enter only through the column resistances, and only a read-out that
+    # senses them (current-mode sense amp, SAR ADC) makes them count
+    needs_weights = (cells.cell_for_code(int(param.memcelltype)).weights_matter
+                     and readout_of(param).senses_column_resistance)
+    data = LayerData(trace.input_bits, trace.weight_levels, param, needs_weights)
+    data.shared = shared
+    return data
 
 
 def _safe_ratio(a: float, b: float) -> float:
@@ -429,12 +440,15 @@ def _safe_ratio(a: float, b: float) -> float:
 
 def estimate(param, traces, progress: Callable[[str, int, int], None] | None = None,
              verify_clock: bool = False, *, write_cost: bool = False,
-             old_traces=None) -> ChipEstimate:
+             old_traces=None, reuse: dict | None = None) -> ChipEstimate:
     """Run the whole estimator on loaded traces (chip_traces.NetworkTraces).
     `verify_clock`: also evaluate the sensing cycle of every input vector of every
     sub-array in the performance pass (slower; the clock is re-derived if one is longer).
     `write_cost` (implied by `old_traces`): also price programming the weights
-    (programming.py), from the erased state or from `old_traces` (same network)."""
+    (programming.py), from the erased state or from `old_traces` (same network).
+    `reuse`: a dict kept by the caller across estimates on the same `traces` (api.Traces
+    does): what depends on the traces only (the distinct input vectors of each block of
+    rows) is computed once and found there by later estimates."""
     from floorplan import num_computation, performance_figures
 
     t0 = time.perf_counter()
@@ -446,7 +460,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     messages = list(fp.messages) + list(traces.notes)
 
     def data(i):
-        return _layer_data(traces.layers[i], param)
+        shared = None if reuse is None else reuse.setdefault(i, {})
+        return _layer_data(traces.layers[i], param, shared)
 
     clk_period = None
     clk_freq = float(param.clkFreq)
@@ -554,7 +569,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Stage 2: chip area, latency, energy, TOPS and TOPS/W of a network on a "
-                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator).",
+                    "compute-in-memory chip (DNN+NeuroSim V1.4's estimator; V1.5 with "
+                    "--preset neurosim-1.5).",
         epilog="CIMSIM_MEMORY_BUDGET (e.g. 16G; default 4G) bounds the memory one input may "
                "claim; bad input gets one error line and exit status 2.")
     parser.add_argument("--traces", metavar="DIR", default=None,
@@ -564,6 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "(trace_command.sh + weightConv0_.csv ...) or a traces.npz")
     parser.add_argument("--network", metavar="FILE", default=None,
                         help="network CSV (8 columns per layer); default: from the traces")
+    parser.add_argument("--trace-format", default="auto",
+                        choices=["auto", "neurosim-1.4", "neurosim-1.5"],
+                        help="input CSVs: NeuroSim V1.4 bit columns or V1.5 integer codes; "
+                             "auto (default) tells them apart by the column count and "
+                             "refuses what it cannot tell")
     parser.add_argument("--old-traces", metavar="DIR", default=None,
                         help="the weights the chip holds before programming (a trace folder of "
                              "the same network, e.g. before a fine-tune); default: the erased "
@@ -613,6 +634,8 @@ def main(argv: list[str] | None = None) -> int:
     from validation import InputError
     import report
 
+    from resolve import provenance, resolve_config
+
     try:
         cfg = load_config(args.preset, args.config, args.settings)
     except ConfigError as exc:
@@ -621,13 +644,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_settings:
         from inferenceConfig import config_from_args
         config_from_args(args)     # prints and exits
+    folder = args.traces or str(default_trace_folder(cfg))
     try:
+        # stage 1's traces record their hardware: start from it (see resolve.py)
+        cfg, notes = resolve_config(args.preset, args.config, args.settings, traces=folder)
         param = cfg.to_param()
         param.validate()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    folder = args.traces or str(default_trace_folder(cfg))
     inputs = [folder, args.network, args.old_traces, args.config]
     update, close = _progress_bar(args.quiet)
     try:
@@ -639,17 +664,23 @@ def main(argv: list[str] | None = None) -> int:
             traces = load_traces(folder, args.network, int(param.synapseBit),
                                  int(param.numBitInput), float(param.algoWeightMin),
                                  float(param.algoWeightMax), args.image,
-                                 progress=(lambda k: update("traces", k, 0)) if update else None)
+                                 progress=(lambda k: update("traces", k, 0)) if update else None,
+                                 trace_format=args.trace_format)
             old = None
             if args.old_traces:
                 from programming import check_same_network
                 old = load_traces(args.old_traces, args.network, int(param.synapseBit),
                                   int(param.numBitInput), float(param.algoWeightMin),
-                                  float(param.algoWeightMax), args.image)
+                                  float(param.algoWeightMax), args.image,
+                                  trace_format=args.trace_format)
                 check_same_network(traces, old)
             result = _estimate_checked(param, traces, update, old)
             result.operations = _price_operations(param, cfg, result, folder, args.image)
             close()
+            result.messages.extend(notes)
+            result.config = cfg.to_dict()
+            result.provenance = provenance(folder, network_file=args.network,
+                                           old_traces=args.old_traces)
             text = report.text_report(result, param, cfg, traces)
             if staged_json:
                 report.write_json(result, staged_json)

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from Array import ReadCost
 from peripherals.adder_tree import AdderTree
 from peripherals.base import AreaModify, Context
 from peripherals.bit_shifter import BitShifter
@@ -136,6 +137,9 @@ class LayerData:
         self.cps = int(param.numColPerSynapse)
         self.g_max = float(param.maxConductance)
         self.g_min = float(param.minConductance)
+        # row sets (distinct input vectors) kept across estimates on the same traces, when
+        # the caller passes a dict (Chip.estimate(reuse=...)); they depend on the bits only
+        self.shared: dict | None = None
 
     @property
     def num_vectors(self) -> int:
@@ -144,17 +148,17 @@ class LayerData:
     def cell_levels(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray:
         """Cell levels (uint8, 0 .. 2^cellBit-1) of layer rows `rows`, cell columns
         c0 .. c0+nc-1."""
-        from chip_traces import weight_cells
+        import cells
         w0 = c0 // self.cps
         w1 = (c0 + nc - 1) // self.cps + 1
-        cells = weight_cells(self.levels[rows, w0:w1], self.cell_bit, self.cps)
-        return cells[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
+        lv = cells.split_levels(self.levels[rows, w0:w1], self.cps, self.cell_bit)
+        return lv[:, c0 - w0 * self.cps:c0 - w0 * self.cps + nc]
 
     def level_conductance(self) -> np.ndarray:
         """Conductance (S) of each cell level: the reference's mapping
         level/(2^cellBit - 1) * (Gmax - Gmin) + Gmin."""
-        n = 2 ** self.cell_bit
-        return np.arange(n, dtype=float) / float(n - 1) * (self.g_max - self.g_min) + self.g_min
+        import cells
+        return cells.level_conductances(self.cell_bit, self.g_max, self.g_min)
 
     def conductance(self, rows: np.ndarray, c0: int, nc: int) -> np.ndarray | None:
         """Cell conductances (S) of layer rows `rows`, cell columns c0 .. c0+nc-1."""
@@ -257,9 +261,7 @@ def _column_resistance(pe: "ProcessingUnit", rs: _RowSet, inv_series: np.ndarray
 
 
 # results of one sub-array evaluation: per-vector figures summed with the vector counts
-_SUMS = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
-         "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
-         "read_dynamic_energy_other")
+_SUMS = ReadCost.FIGURES
 
 # matrix elements (vectors x columns) per sub-array evaluation call: bounds the memory of
 # the column resistances and lets small layers share one call across PEs
@@ -354,7 +356,13 @@ class ProcessingUnit:
             return _RowSet(data, rows, self.num_row, "probe")
         rs = self._rowsets.get(key)
         if rs is None:
-            rs = _RowSet(data, rows, self.num_row, "vectors" if data.needs_weights else "counts")
+            mode = "vectors" if data.needs_weights else "counts"
+            skey = (key, mode, self.num_row)
+            rs = data.shared.get(skey) if data.shared is not None else None
+            if rs is None:
+                rs = _RowSet(data, rows, self.num_row, mode)
+                if data.shared is not None:
+                    data.shared[skey] = rs
             self._rowsets[key] = rs
         return rs
 
@@ -364,24 +372,21 @@ class ProcessingUnit:
         sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n))."""
         sa = self.subarray
         v, n = col_res.shape[0], col_res.shape[1]
-        sa.activity_row_read = rs.activity[sl][:, None]
+        activity = rs.activity[sl][:, None]
         self.evaluations += n
         self.vector_evaluations += v * n
         if clock or self.check_clock:
-            sa.calculate_latency(1e20, col_res, True)
-            cycle = float(np.max(sa.read_latency))
+            cycle = float(np.max(sa.sensing_cycle(activity, col_res)))
             self.clock_max = max(self.clock_max, cycle)
             if clock:
                 self.probe_done = True
                 return cycle
-        sa.clk_freq = self.clk_freq
-        sa.calculate_latency(1e20, col_res, False)
-        sa.calculate_power(col_res)
+        cost = sa.read_cost(activity, col_res, self.clk_freq)
+        self._last_leakage = (cost.leakage, cost.leakage_sram_in_use)
         w = rs.weights[sl]
         out = np.empty((len(_SUMS), n))
         for k, name in enumerate(_SUMS):
-            val = np.asarray(getattr(sa, name), dtype=float)
-            out[k] = w @ np.broadcast_to(val, (v, n))
+            out[k] = w @ np.broadcast_to(getattr(cost, name), (v, n))
         return out
 
     def cell_index(self, n: int, width: int, cw: int, levels: int) -> np.ndarray:
@@ -402,9 +407,7 @@ class ProcessingUnit:
             col_res = _column_resistance(self, rs, _cell_inverse_series(self, data, rows, c0, nc),
                                          slice(None))
         else:
-            per_cell = 1.0 / (self.subarray.res_cell_access + float(self.param.wireResistanceCol))
-            with np.errstate(divide="ignore"):
-                col_res = np.repeat((1.0 / (rs.counts * per_cell))[:, None], nc, axis=1)
+            col_res = np.repeat(self._row_count_resistance(rs)[:, None], nc, axis=1)
         return self._evaluate(rs, col_res[:, None, :], slice(None), True)
 
     def _subarray_result(self, data: LayerData, rows: np.ndarray, c0: int, j: int, nc: int,
@@ -424,11 +427,9 @@ class ProcessingUnit:
         rs = self._rowset(data, rows, key, False)
         sa = self.subarray
         if not data.needs_weights:
-            # SRAM: every column of a vector has the same resistance; the result depends on
-            # the rows and the column count only
-            per_cell = 1.0 / (sa.res_cell_access + float(self.param.wireResistanceCol))
-            with np.errstate(divide="ignore"):
-                r = (1.0 / (rs.counts * per_cell))[:, None, None]
+            # SRAM, nvCap: every column of a vector has the same resistance; the result
+            # depends on the rows and the column count only
+            r = self._row_count_resistance(rs)[:, None, None]
             sums = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None), False)
             self._store(rkey, sums[:, 0], sa)
             return self._results[rkey]
@@ -457,10 +458,22 @@ class ProcessingUnit:
                 self._store((key, start + first + q * w, w), a[:, q], sa)
         return self._results[rkey]
 
+    def _row_count_resistance(self, rs: _RowSet) -> np.ndarray:
+        """Column resistance (ohm) per input vector when the weights do not count: SRAM,
+        the active rows' access paths in parallel; a charge-sensing cell (nvCap), no column
+        current at all (NeuroSim's column conductance stays 0: infinite); a resistive cell
+        read by a voltage-mode sense amp, whose figures see only whether a column conducts
+        (no active row: infinite), the same form as SRAM's."""
+        if self.ctx.cell.kind.column_current == "none":
+            return np.full(rs.num_vectors, np.inf)
+        per_cell = 1.0 / (self.subarray.res_cell_access + float(self.param.wireResistanceCol))
+        with np.errstate(divide="ignore"):
+            return 1.0 / (rs.counts * per_cell)
+
     def _store(self, rkey, sums: np.ndarray, sa) -> None:
         out = {name: float(x) for name, x in zip(_SUMS, sums)}
-        out["leakage"] = float(sa.leakage)
-        out["leakage_sram_in_use"] = float(sa.leakage_sram_in_use)
+        # the leakage of the sub-array's last read (the same for every read)
+        out["leakage"], out["leakage_sram_in_use"] = self._last_leakage
         self._results[rkey] = out
 
     def new_layer(self) -> None:

@@ -17,6 +17,16 @@ Three folder formats are read:
   relative to the folder's parent, the wrapper's working folder).
 * `traces.npz` as written by `tools/make_traces.py --format npz` (weight codes + packed bits).
 
+Input CSVs come in two formats, told apart per file and never guessed: DNN+NeuroSim V1.4's
+0/1 bit columns (`numBitInput` per position) and NeuroSim V1.5's integer codes (one per
+position, expanded MSB first into `numBitInput` bits, `bit_i = (v >> (n-1-i)) & 1`, as V1.5's
+loader does). `trace_format="auto"` decides by the column count alone: at least
+`numInVector*numBitInput` columns is V1.4 (and every value must be 0/1), at least
+`numInVector` (and fewer) is V1.5 (codes must fit `numBitInput` bits; a file of such width
+holding only 0/1 could be a truncated V1.4 file and needs the flag), fewer is a truncated
+file; a folder mixing the two is an error. (V1.5 itself reads V1.4 bit files silently as
+codes 0/1 and prints wrong numbers.) `--trace-format` states the format instead.
+
 Every file goes through `validation.py` first (readable regular file, UTF-8 text, npz
 headers and sizes against the memory budget, exact packed sizes, integer codes in range).
 
@@ -43,11 +53,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
+import cells
 from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
                         check_readable_file, load_json_text, read_text, short)
 
 __all__ = ["TraceError", "LayerTrace", "NetworkTraces", "load_traces", "read_network_csv",
-           "num_in_vector", "weight_cells", "default_trace_folder"]
+           "num_in_vector", "weight_cells", "default_trace_folder", "TRACE_FORMATS",
+           "codes_to_bits"]
+
+# input CSV formats: "auto" tells them apart per file (see the module docstring)
+TRACE_FORMATS = ("auto", "neurosim-1.4", "neurosim-1.5")
 
 
 class TraceError(InputError):
@@ -228,6 +243,25 @@ def _is_float(s: str) -> bool:
 
 def _parse_bits_csv(path: Path, layer: int) -> np.ndarray:
     """0/1 matrix of an input file, uint8."""
+    fast = _fast_bits(path, layer, strict=True)
+    if fast is not None:
+        return fast
+    data = _read_bytes(path, "input", layer)
+    mat = _generic_matrix(data, path, layer, "input")
+    if not np.all(np.isfinite(mat)):
+        raise TraceError(f"{path}: input bits must be 0 or 1, found NaN/inf (layer {layer})")
+    bad = (mat != 0) & (mat != 1)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise TraceError(f"{path}: input bits must be 0 or 1, found {mat[r, c]:g} at row "
+                         f"{r + 1}, column {c + 1} (layer {layer})")
+    return mat.astype(np.uint8)
+
+
+def _fast_bits(path: Path, layer: int, strict: bool) -> np.ndarray | None:
+    """The 0/1 matrix of a file written as the wrapper writes bits (single characters,
+    commas, equal lines), vectorised; None for any other layout (or, unless `strict`, a
+    character other than 0/1)."""
     _check_file(path, "input", layer)
     lines = _line_chunks(path)
     if lines is not None and lines[0] % 2 == 0:
@@ -240,6 +274,8 @@ def _parse_bits_csv(path: Path, layer: int) -> np.ndarray:
                 break
             vals = arr[:, 0::2] - np.uint8(_ZERO)
             bad = vals > 1
+            if bad.any() and not strict:
+                return None
             if bad.any():
                 r, c = np.argwhere(bad)[0]
                 raise TraceError(f"{path}: input bits must be 0 or 1, found "
@@ -249,16 +285,111 @@ def _parse_bits_csv(path: Path, layer: int) -> np.ndarray:
             r0 += arr.shape[0]
         else:
             return out
+    return None
+
+
+def _parse_int_csv(path: Path, layer: int) -> np.ndarray:
+    """Integer matrix (int64) of a CSV of decimal integers, vectorised over the bytes:
+    digits, an optional leading '-', ',' between values, LF or CRLF line ends, an optional
+    trailing comma. Other number formats go through the general reader (and must hold
+    integers)."""
     data = _read_bytes(path, "input", layer)
-    mat = _generic_matrix(data, path, layer, "input")
-    if not np.all(np.isfinite(mat)):
-        raise TraceError(f"{path}: input bits must be 0 or 1, found NaN/inf (layer {layer})")
-    bad = (mat != 0) & (mat != 1)
+    Budget.from_env().check(40 * len(data), f"{path} (input file of layer {layer})")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    data = data.replace(b",\n", b"\n")
+    b = np.frombuffer(data, dtype=np.uint8)
+    nl = b == _NL
+    sep = nl | (b == _COMMA)
+    ends = np.flatnonzero(sep)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lens = ends - starts
+    neg = np.zeros(len(b), dtype=bool)
+    if len(ends) and lens.min() > 0:
+        neg[starts] = b[starts] == ord("-")
+    digit = (b >= _ZERO) & (b <= _ZERO + 9)
+    if not len(ends) or lens.min() == 0 or lens.max() > 15 or not np.all(digit | sep | neg) \
+            or np.any(neg[ends - 1]):
+        mat = _generic_matrix(data, path, layer, "input")
+        if not np.all(np.isfinite(mat)) or np.any(mat != np.round(mat)):
+            raise TraceError(f"{path}: input values must be integers (0/1 bits for NeuroSim "
+                             f"V1.4, integer codes for V1.5) (layer {layer})")
+        return mat.astype(np.int64)
+    field = np.cumsum(sep) - sep                  # the value each byte belongs to
+    pos = np.flatnonzero(digit)
+    fid = field[pos]
+    place = (ends[fid] - 1 - pos).astype(np.int64)
+    vals = np.bincount(fid, weights=(b[pos] - _ZERO) * 10.0 ** place, minlength=len(ends))
+    vals = vals.astype(np.int64)
+    vals[neg[starts]] *= -1
+    row_end = np.flatnonzero(nl[ends])
+    per_row = np.diff(np.concatenate(([-1], row_end)))
+    if np.any(per_row != per_row[0]):
+        r = int(np.argmax(per_row != per_row[0]))
+        raise TraceError(f"{path}, line {r + 1}: {per_row[r]} values, the first line has "
+                         f"{per_row[0]} (truncated or ragged input file of layer {layer})")
+    return vals.reshape(len(row_end), int(per_row[0]))
+
+
+def codes_to_bits(codes: np.ndarray, input_bits: int) -> np.ndarray:
+    """NeuroSim V1.5's expansion of integer input codes into bits, MSB first per position:
+    (rows, P) -> uint8 (rows, P*input_bits)."""
+    shifts = np.arange(input_bits - 1, -1, -1, dtype=np.int64)
+    bits = (np.asarray(codes, dtype=np.int64)[:, :, None] >> shifts) & 1
+    return bits.astype(np.uint8).reshape(codes.shape[0], -1)
+
+
+def _input_matrix(path: Path, layer: int, row: list[int], input_bits: int,
+                  trace_format: str) -> tuple[np.ndarray, str]:
+    """The 0/1 input matrix of an input CSV of either format, and the format it had."""
+    n_vec = num_in_vector(row)
+    if trace_format == "neurosim-1.4":
+        return _parse_bits_csv(path, layer), trace_format
+    if trace_format == "auto":
+        # told apart by the column count: V1.4 has numBitInput columns per position, V1.5 one
+        bits = _fast_bits(path, layer, strict=False)
+        codes = bits if bits is not None else _parse_int_csv(path, layer)
+        if codes.shape[1] >= n_vec * input_bits:
+            bad = (codes != 0) & (codes != 1)
+            if bad.any():
+                r, c = np.argwhere(bad)[0]
+                raise TraceError(
+                    f"{path}: input bits must be 0 or 1, found {codes[r, c]} at row {r + 1}, "
+                    f"column {c + 1} (layer {layer}; {codes.shape[1]} columns is NeuroSim V1.4's "
+                    f"bit format, V1.5's integer format has {n_vec} columns)")
+            return codes.astype(np.uint8, copy=False), "neurosim-1.4"
+        if codes.shape[1] < n_vec or np.all((codes == 0) | (codes == 1)):
+            # fewer columns than positions, or 0/1 only: a truncated V1.4 file cannot be told
+            # from V1.5 codes that are all 0 or 1, so nothing is guessed
+            raise TraceError(
+                f"{path}: input matrix of layer {layer} has {codes.shape[1]} columns, the network "
+                f"needs {n_vec * input_bits} (NeuroSim V1.4: {n_vec} positions x {input_bits} "
+                f"bits) or {n_vec} (V1.5: one integer code per position); the file is "
+                f"truncated or from another network (a V1.5 file whose codes are all 0/1: "
+                f"pass --trace-format neurosim-1.5)")
+        codes = codes.astype(np.int64, copy=False)
+    else:
+        codes = _parse_int_csv(path, layer)
+        if (input_bits > 1 and codes.shape[1] >= n_vec * input_bits
+                and np.all((codes == 0) | (codes == 1))):
+            raise TraceError(
+                f"{path}: input file of layer {layer} has {codes.shape[1]} columns of 0/1: "
+                f"NeuroSim V1.4 bit columns, not V1.5 input codes ({n_vec} per row); drop "
+                f"--trace-format neurosim-1.5 (NeuroSim V1.5 would read it silently, wrongly)")
+    lo, hi = -(2 ** (input_bits - 1)), 2 ** input_bits - 1
+    if codes.shape[1] < n_vec:
+        raise TraceError(f"{path}: input file of layer {layer} has {codes.shape[1]} integer "
+                         f"codes per row, the network needs {n_vec} (NeuroSim V1.5 format); "
+                         f"the file is truncated or from another network")
+    codes = codes[:, :n_vec]
+    bad = (codes < lo) | (codes > hi)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise TraceError(f"{path}: input bits must be 0 or 1, found {mat[r, c]:g} at row "
-                         f"{r + 1}, column {c + 1} (layer {layer})")
-    return mat.astype(np.uint8)
+        raise TraceError(f"{path}: input code {codes[r, c]} at row {r + 1}, column {c + 1} does "
+                         f"not fit {input_bits} bits ({lo} .. {hi}; numBitInput) (layer {layer})")
+    return codes_to_bits(codes, input_bits), "neurosim-1.5"
 
 
 def _fixed_width_values(data: bytes, path: Path) -> np.ndarray | None:
@@ -416,24 +547,14 @@ def weights_to_levels(w: np.ndarray, synapse_bit: int, wmin: float, wmax: float,
         bad = np.argwhere((w < wmin - 1e-9) | (w > wmax + 1e-9))[0]
         raise TraceError(f"{path}: weight {w[tuple(bad)]:g} at row {bad[0] + 1}, column "
                          f"{bad[1] + 1} is outside [{wmin:g}, {wmax:g}] (layer {layer})")
-    top = 2.0 ** synapse_bit
-    x = top / (wmax - wmin) * (w - wmax) + top
-    x = np.where(x >= 0, x + 0.5, x - 0.5)
-    return np.trunc(x).astype(np.int16)
+    return cells.weight_levels(w, synapse_bit, wmin, wmax, dtype=np.int16)
 
 
 def weight_cells(levels: np.ndarray, cell_bit: int, cells_per_weight: int) -> np.ndarray:
     """Split weight levels into `cells_per_weight` cells of `cell_bit` bits, most significant
     first: uint8 [rows, C_out*cells_per_weight] of cell levels 0..2^cellBit-1. Bits above
     cells_per_weight*cell_bit are dropped, as NeuroSim's split does."""
-    lv = np.asarray(levels).astype(np.uint32)
-    rows, cols = lv.shape
-    out = np.empty((rows, cols, cells_per_weight), dtype=np.uint8)
-    mask = (1 << cell_bit) - 1
-    for k in range(cells_per_weight):          # the few cells of one weight
-        shift = cell_bit * (cells_per_weight - 1 - k)
-        out[:, :, k] = (lv >> shift) & mask
-    return out.reshape(rows, cols * cells_per_weight)
+    return cells.split_levels(levels, cells_per_weight, cell_bit)
 
 
 # ------------------------------------------------------------------------------------------
@@ -461,16 +582,22 @@ def _finish_layer(k: int, row: list[int], levels: np.ndarray, bits: np.ndarray,
 
 def _load_csv_folder(folder: Path, network: list[list[int]], synapse_bit: int,
                      input_bits: int, wmin: float, wmax: float, progress,
-                     pairs: list[tuple[Path, Path]] | None = None) -> list[LayerTrace]:
+                     pairs: list[tuple[Path, Path]] | None = None,
+                     trace_format: str = "auto") -> list[LayerTrace]:
     if pairs is not None and len(pairs) != len(network):
         raise TraceError(f"{folder / 'trace_command.sh'}: lists {len(pairs)} layers, the "
                          f"network has {len(network)}; wrong --network file?")
     layers = []
+    seen = None
     for k, row in enumerate(network, start=1):
         wpath, xpath = pairs[k - 1] if pairs is not None else (
             folder / f"weight{k}.csv", folder / f"input{k}.csv")
         levels = _parse_weight_csv(wpath, k, synapse_bit, wmin, wmax)
-        bits = _parse_bits_csv(xpath, k)
+        bits, fmt = _input_matrix(xpath, k, row, input_bits, trace_format)
+        if trace_format == "auto" and k > 1 and fmt != seen:
+            raise TraceError(f"{xpath}: layer {k} is in {fmt} input format, layer 1 in {seen}; "
+                             f"a trace folder must use one format")
+        seen = fmt
         layers.append(_finish_layer(k, row, levels, bits, input_bits, str(wpath), str(xpath)))
         if progress:
             progress(k)
@@ -687,8 +814,13 @@ def default_trace_folder(cfg: Any) -> Path:
 
 def load_traces(folder: str | os.PathLike, network_file: str | os.PathLike | None,
                 synapse_bit: int, input_bits: int, weight_min: float = -1.0,
-                weight_max: float = 1.0, image: int = 0, progress=None) -> NetworkTraces:
-    """Load a trace folder of any of the three formats (see the module docstring)."""
+                weight_max: float = 1.0, image: int = 0, progress=None,
+                trace_format: str = "auto") -> NetworkTraces:
+    """Load a trace folder of any of the three formats (see the module docstring);
+    `trace_format` says how CSV inputs are written ("auto", "neurosim-1.4", "neurosim-1.5")."""
+    if trace_format not in TRACE_FORMATS:
+        raise TraceError(f"--trace-format: {short(trace_format)} is not one of "
+                         f"{', '.join(TRACE_FORMATS)}")
     folder = Path(folder)
     if not folder.exists():
         raise TraceError(f"{folder}: trace folder not found (run `python inference_sim.py` "
@@ -715,7 +847,7 @@ def load_traces(folder: str | os.PathLike, network_file: str | os.PathLike | Non
                                  f"{', '.join(str(c) for c in candidates)}); pass "
                                  f"--network FILE")
         layers = _load_csv_folder(folder, network, synapse_bit, input_bits, weight_min,
-                                  weight_max, progress, pairs)
+                                  weight_max, progress, pairs, trace_format)
         return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder),
                              "neurosim-wrapper")
     if (folder / "weight1.csv").is_file() or (folder / "input1.csv").is_file():
@@ -727,7 +859,7 @@ def load_traces(folder: str | os.PathLike, network_file: str | os.PathLike | Non
             else:
                 raise TraceError(f"{folder}: no network.csv; pass --network FILE")
         layers = _load_csv_folder(folder, network, synapse_bit, input_bits, weight_min,
-                                  weight_max, progress)
+                                  weight_max, progress, trace_format=trace_format)
         return NetworkTraces(network, layers, synapse_bit, input_bits, str(folder),
                              "neurosim-csv")
     if (folder / "traces.npz").is_file():

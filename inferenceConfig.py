@@ -3,7 +3,7 @@
 Stage 1 (`inference_sim.py`) and stage 2 (`Chip.py`) read the same `Config`. Every script
 accepts, in this order of precedence (later wins):
 
-    --preset NAME          a named starting point (`default`, `neurosim-1.4`)
+    --preset NAME          a named starting point (`default`, `neurosim-1.4`, `neurosim-1.5`)
     --config FILE          a JSON or YAML file (nested sections or flat names)
     --set NAME=VALUE       repeatable; NAME is `section.field`, a field name that is unique
                            across sections, or a DNN+NeuroSim V1.4 Param.cpp / command-line name
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 
+import cells
 from validation import InputError, load_json_text, load_yaml, read_text, short
 
 __all__ = [
@@ -56,7 +57,11 @@ def _f(default: Any, help: str, **extra: Any) -> Any:
 @dataclass
 class DeviceConfig:
     """The memory cell."""
-    memory_type: Literal["RRAM", "SRAM", "FeFET"] = _f("RRAM", "synaptic memory cell")
+    memory_type: str = _f("RRAM", "synaptic memory cell, a name of the cell registry (cells.py): "
+                                  "RRAM, SRAM, FeFET, nvCap")
+    cell_file: str | None = _f(
+        None, "YAML/JSON file of the cell's device numbers (r_on, r_off, read_voltage, ...; "
+              "optional kind); they replace the values here (see cells.py)")
     access_type: Literal["1T1R", "crossbar"] = _f(
         "1T1R", "cell access: one transistor per cell (1T1R) or none (crossbar); RRAM/FeFET only")
     cell_bit: int = _f(1, "bits stored per cell (SRAM: always 1)")
@@ -74,6 +79,10 @@ class DeviceConfig:
     max_levels_ltd: int = _f(
         32, "RESET (depression) pulses that take a cell from its highest to its lowest "
             "conductance (weight programming cost; DNN+NeuroSim V2.1 default)")
+    # -- measured device data (stage 1) --
+    conductance_table: str | None = _f(
+        None, "stage 1: file of measured per-level conductances (CSV level,mean,std in S, "
+              "or YAML; see data/conductance_table_example.*); None: ideal levels from r_on/r_off")
 
 
 @dataclass
@@ -90,6 +99,10 @@ class ArrayConfig:
         "sense_amp", "column ADC: multilevel sense amp or successive-approximation ADC")
     sense_mode: Literal["current", "voltage"] = _f(
         "current", "multilevel sense amp sensing mode")
+    wl_periphery: Literal["v1.4", "v1.5"] = _f(
+        "v1.4", "RRAM/FeFET/nvCap word-line periphery: as NeuroSim V1.4 (sized to the array "
+                "height, word-line energy at vdd) or V1.5 (sized to the sub-array height less "
+                "the mux decoder, word-line energy at the access voltage)")
 
     @property
     def effective_rows_parallel(self) -> int:
@@ -163,6 +176,16 @@ class NonIdealConfig:
     stuck_on_rate: float = _f(0.0, "fraction of cells stuck at Gmax")
     stuck_off_rate: float = _f(0.0, "fraction of cells stuck at Gmin")
     seed: int = _f(0, "random seed of all non-idealities")
+    # -- wire resistance and ADC non-idealities (stage 1, parallel read) --
+    ir_drop: Literal["off", "fast", "exact"] = _f(
+        "off", "wire IR drop (stage 2's wire resistance per cell): off, fast (nodal drops at full "
+               "activity scaled by the active rows) or exact (nodal solution per conversion, "
+               "slow; parallel read only)")
+    adc_offset: float = _f(0.0, "ADC offset, std over ADCs, LSB (parallel read)")
+    adc_gain_error: float = _f(0.0, "ADC gain error, std over ADCs, relative (parallel read)")
+    adc_inl: float = _f(
+        0.0, "ADC non-linearity, LSB (parallel read): sense_amp (flash) = std of each "
+             "threshold; sar = std of the MSB capacitor weight (smaller bits scale as sqrt)")
 
 
 @dataclass
@@ -338,9 +361,24 @@ class Config:
         param = FormulaBindings.Param()
         for name, value in self.neurosim_values().items():
             param.set(name, value)
+        # the device numbers the cell kind fixes (nvCap), then those of a cell file; an
+        # explicit Param.cpp name set by the user still wins
+        for name, value in self.cell_device_values().items():
+            param.set(name, value)
         for name, value in self.param_overrides.items():
             param.set(name, value)
         return param
+
+    def cell_device_values(self) -> dict[str, Any]:
+        """NeuroSim Param values of the memory cell beyond the typed fields: those its kind
+        fixes (cells.py) and those of `device.cell_file`."""
+        out = dict(cells.get_cell(self.device.memory_type).device)
+        if self.device.cell_file is not None:
+            try:
+                out.update(cells.load_cell_file(self.device.cell_file)[1])
+            except InputError as exc:
+                raise ConfigError(str(exc)) from None
+        return out
 
     def neurosim_values(self) -> dict[str, Any]:
         """This configuration in DNN+NeuroSim V1.4 Param.cpp / command-line names."""
@@ -389,12 +427,30 @@ def _check_rules(c: Config) -> None:
     if t.temperature_K != 300 and t.node_nm <= 14:
         _fail("technology.temperature_K", t.temperature_K, "300 K at 14 nm and below")
     # device
+    try:
+        kind = cells.get_cell(d.memory_type)
+    except ValueError:
+        _fail("device.memory_type", d.memory_type, ", ".join(cells.CELLS))
+    problem = kind.check(node_nm=t.node_nm, operation_mode=a.operation_mode)
+    if problem and kind.min_node_nm is None:
+        label = ("array.operation_mode" if a.operation_mode not in kind.read_modes
+                 else "technology.node_nm")
+        _fail(label, getattr(a, "operation_mode") if label.startswith("array") else t.node_nm,
+              problem)
+    if d.cell_file is not None:
+        try:
+            file_kind, _ = cells.load_cell_file(d.cell_file)
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+        if file_kind is not None and file_kind != d.memory_type:
+            _fail("device.cell_file", d.cell_file, f"a file whose kind is {d.memory_type} "
+                  f"(device.memory_type), or set device.memory_type={file_kind}")
     if d.memory_type == "RRAM" and t.node_nm <= 14:
         _fail("technology.node_nm", t.node_nm,
               "22 nm or larger for RRAM (130, 90, 65, 45, 32, 22); use SRAM or FeFET below")
     if not 1 <= d.cell_bit <= 8:
         _fail("device.cell_bit", d.cell_bit, "an integer from 1 to 8")
-    if d.memory_type == "SRAM" and d.cell_bit != 1:
+    if kind.stores_one_bit and d.cell_bit != 1:
         _fail("device.cell_bit", d.cell_bit, "1 for SRAM (an SRAM cell stores one bit)")
     if d.cell_bit > p.weight_bits:
         _fail("device.cell_bit", d.cell_bit, f"at most precision.weight_bits = {p.weight_bits}")
@@ -470,6 +526,7 @@ def _check_rules(c: Config) -> None:
               f"at most 1 - nonideal.stuck_on_rate = {1 - n.stuck_on_rate:g}")
     if n.drift_target_conductance is not None and not 0 < n.drift_target_conductance <= 1e3:
         _fail("nonideal.drift_target_conductance", n.drift_target_conductance, "a positive conductance in S, or None")
+    _check_stage1_effects(c)
     # run
     if not 1 <= r.batch_size <= 1 << 16:
         _fail("run.batch_size", r.batch_size, "an integer from 1 to 65536")
@@ -518,6 +575,32 @@ def _check_param_range(name: str, kind: str, value: Any) -> None:
             _fail(name, value, f"an integer from 1 to {top}")
     elif not 0 < v <= top:
         _fail(name, value, f"a finite number above 0 and up to {top:g}")
+
+
+def _check_stage1_effects(c: Config) -> None:
+    """Measured device table, IR drop and ADC non-idealities (stage 1)."""
+    n = c.nonideal
+    for name in ("adc_offset", "adc_gain_error", "adc_inl"):
+        v = getattr(n, name)
+        if not (v >= 0 and math.isfinite(v)):
+            _fail(f"nonideal.{name}", v, "a finite number >= 0")
+    if n.adc_gain_error >= 0.5:
+        _fail("nonideal.adc_gain_error", n.adc_gain_error, "a relative std below 0.5")
+    sequential = c.array.operation_mode == "sequential"
+    if sequential and (n.ir_drop == "exact" or n.adc_offset or n.adc_gain_error or n.adc_inl):
+        what = "nonideal.ir_drop" if n.ir_drop == "exact" else "nonideal.adc_offset/adc_gain_error/adc_inl"
+        raise ConfigError(f"'{what}' is modelled for parallel read only: set "
+                          "array.operation_mode=parallel (or ir_drop=fast)")
+    if c.device.conductance_table is not None:
+        from cim.conductance import TableError, load_conductance_table
+        try:
+            table = load_conductance_table(c.device.conductance_table, c.device.cell_bit, c.array.cols)
+        except TableError as exc:
+            raise ConfigError(str(exc)) from None
+        if sequential and table.output_noise is not None:
+            raise ConfigError(f"device.conductance_table '{c.device.conductance_table}': "
+                              "output_noise is modelled for parallel read only: set "
+                              "array.operation_mode=parallel or remove output_noise")
 
 
 # --------------------------------------------------------------------------------------
@@ -652,8 +735,11 @@ def _bool_map(true_value: Any, false_value: Any) -> dict[Any, Any]:
 
 
 NEUROSIM_NAMES: dict[str, _Alias] = {
-    "memcelltype": _Alias("device.memory_type", {1: "SRAM", 2: "RRAM", 3: "FeFET"},
-                          "1 (SRAM), 2 (RRAM), 3 (FeFET)"),
+    # NeuroSim's cell numbers come from the cell registry (cells.py)
+    "memcelltype": _Alias("device.memory_type", {k.code: k.name for k in cells.CELLS.values()},
+                          ", ".join(f"{k.code} ({k.name})" for k in cells.CELLS.values())),
+    "subArrayRevision": _Alias("array.wl_periphery", {14: "v1.4", 15: "v1.5"},
+                               "14 (NeuroSim V1.4), 15 (NeuroSim V1.5)"),
     "accesstype": _Alias("device.access_type", {1: "1T1R", 4: "crossbar"},
                          "1 (CMOS access, 1T1R), 4 (none, crossbar)"),
     "operationmode": _Alias("array.operation_mode", {1: "sequential", 2: "parallel"},
@@ -787,9 +873,24 @@ def _neurosim_14() -> Config:
     return c
 
 
+def _neurosim_15() -> Config:
+    """NeuroSim V1.5 (tag 2DInferenceV1.5) as shipped: RRAM 1T1R, conventional parallel,
+    7-bit voltage-mode ADC, Ron 6 kOhm / Roff 102 kOhm, its word-line periphery, and the
+    same wrapper command line as V1.4. Everything else is V1.4's."""
+    c = _neurosim_14()
+    c.device.memory_type = "RRAM"
+    c.device.r_on = 6e3
+    c.device.r_off = 6e3 * 17
+    c.precision.adc_levels = 128
+    c.array.sense_mode = "voltage"
+    c.array.wl_periphery = "v1.5"
+    return c
+
+
 PRESETS: dict[str, Callable[[], Config]] = {
     "default": Config,
     "neurosim-1.4": _neurosim_14,
+    "neurosim-1.5": _neurosim_15,
 }
 
 

@@ -25,6 +25,7 @@ import argparse
 import datetime
 import sys
 import time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                "claim.")
     add_config_arguments(p)
     g = p.add_argument_group("stage 1")
-    g.add_argument("--neurosim-csv", action="store_true",
-                   help="also write DNN+NeuroSim V1.4 files (network.csv, weight<k>.csv, "
-                        "input<k>.csv) into <output>/neurosim/ (first traced image)")
+    g.add_argument("--neurosim-csv", nargs="?", const="neurosim-1.4", default=None,
+                   choices=["neurosim-1.4", "neurosim-1.5"], metavar="FORMAT",
+                   help="also write DNN+NeuroSim files (network.csv, weight<k>.csv, "
+                        "input<k>.csv) into <output>/neurosim/ (first traced image); inputs as "
+                        "V1.4 bit columns (default) or, with FORMAT neurosim-1.5, as NeuroSim "
+                        "V1.5's integer codes")
     g.add_argument("--list-models", action="store_true", help="list the registered models and exit")
     g.add_argument("--random-init", action="store_true",
                    help="use freshly initialised weights instead of a checkpoint (smoke tests, timing)")
@@ -134,7 +138,7 @@ def load_model_and_data(cfg, args):
         return spec, model, extra, ckpt, source, x, y, idx
     try:
         split = load_split(spec.dataset, "test", cfg.run.data_dir,
-                           download=bool(getattr(args, "download", False)))
+                           download=bool(args.download))
     except DatasetUnavailable as exc:
         raise Stage1Error(str(exc)) from exc
     info = DATASETS[spec.dataset]
@@ -184,6 +188,13 @@ def traced_bytes_per_image(model, x1: torch.Tensor) -> int:
     return 2 * sum(sizes)
 
 
+def _file_sha256(path) -> str | None:
+    if path is None or not Path(path).is_file():
+        return None
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def layer_manifest_entry(k: int, layer, params) -> dict:
     from traces import neurosim_row
     geo = dict(layer.geometry)
@@ -229,14 +240,40 @@ def output_folder(cfg) -> Path:
         raise Stage1Error(str(exc)) from exc
 
 
-def run(cfg, args) -> dict:
+@dataclass
+class Stage1Options:
+    """How stage 1 runs, besides the Config (the command line's stage-1 flags)."""
+    modes: str = "float,quantized,hardware"
+    calib_images: int = 512
+    no_traces: bool = False
+    neurosim_csv: bool | str = False     # True / "neurosim-1.4": V1.4 bits; "neurosim-1.5": codes
+    random_init: bool = False
+    no_progress: bool = False
+    download: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "Stage1Options":
+        """From parsed arguments (argparse.Namespace) or any object with these names."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+def run(cfg, args=None, **options) -> dict:
     """The whole of stage 1 for a validated Config; returns the accuracy record plus
     `ctx` (the CIM context of the converted model), `model` and `out_dir`. The output
-    folder is reserved (checked) before any work and committed only at the end."""
+    folder is reserved (checked) before any work and committed only at the end.
+
+    `args`: a Stage1Options, parsed command-line arguments, or None (the defaults);
+    keyword `options` (Stage1Options names, e.g. `modes="hardware"`, `no_progress=True`)
+    override it. No argparse is needed: `run(load_config(...), no_progress=True)`."""
+    config_file = getattr(args, "config", None)       # an input: never overwritten
+    if not isinstance(args, Stage1Options):
+        args = Stage1Options() if args is None else Stage1Options.from_args(args)
+    if options:
+        args = replace(args, **options)
     from outputs import RunOutputs
     from validation import InputError
     out_dir = output_folder(cfg)
-    inputs = [cfg.run.checkpoint, cfg.run.data_dir, getattr(args, "config", None)]
+    inputs = [cfg.run.checkpoint, cfg.run.data_dir, config_file]
     with RunOutputs(inputs) as out:
         try:
             staged = out.folder(out_dir, "run.output_dir")
@@ -257,7 +294,8 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
                         write_layer_npz, write_manifest, write_neurosim_csv)
     from models.datasets import DATASETS
 
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    raw_modes = args.modes.split(",") if isinstance(args.modes, str) else list(args.modes)
+    modes = [m.strip() for m in raw_modes if m.strip()]
     bad = [m for m in modes if m not in ("float", "quantized", "hardware")]
     if bad or not modes:
         raise Stage1Error(f"--modes: unknown {bad or modes}; valid: float, quantized, hardware")
@@ -359,10 +397,14 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         "hardware_params": params.to_dict(),
         "layers": [{"index": k, "name": l.name, **l.statistics()} for k, l in enumerate(order, 1)],
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "config": cfg.to_dict(),
     }
     manifest = {"model": spec.name, "dataset": spec.dataset, "traces": traces_wanted,
                 "weight_bits": params.weight_bits, "input_bits": params.input_bits,
                 "config": cfg.to_dict(), "accuracy_file": "accuracy.json", "layers": []}
+    from resolve import provenance
+    accuracy["provenance"] = provenance(checkpoint_sha256=_file_sha256(ckpt),
+                                        output_dir=str(out_dir.resolve()))
     try:
         if traces_wanted:
             n_tr = cfg.run.num_trace_images
@@ -392,7 +434,8 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
                 firsts.append(info["first"])
             write_dynamic_npz(tmp, manifest["operations"], dyn.trace)
             if args.neurosim_csv:
-                write_neurosim_csv(tmp / "neurosim", manifest, firsts)
+                fmt = args.neurosim_csv if isinstance(args.neurosim_csv, str) else "neurosim-1.4"
+                write_neurosim_csv(tmp / "neurosim", manifest, firsts, input_format=fmt)
                 if any(op["kind"] == "dynamic_matmul" for op in manifest["operations"]):
                     print("note: neurosim/ holds the weight layers only (token layers as T x 1 "
                           "feature maps); NeuroSim cannot express the dynamic matrix products")

@@ -89,7 +89,7 @@ NMOS, PMOS = fb.TransistorKind.NMOS, fb.TransistorKind.PMOS
 @dataclass(frozen=True)
 class WriteDevice:
     """The memory cell as programming sees it (SI units)."""
-    memory: str                     # "RRAM" | "FeFET" | "SRAM"
+    memory: str                     # write model: "RRAM" | "FeFET" | "SRAM" (cells.CellKind.write)
     access: str                     # "CMOS" (1T1R) | "none" (crossbar)
     cell_bit: int
     levels_ltp: int                 # SET pulses across the whole conductance range
@@ -113,7 +113,9 @@ class WriteDevice:
     @classmethod
     def from_context(cls, ctx) -> "WriteDevice":
         p, cell, tech = ctx.param, ctx.cell, ctx.tech
-        mem = cell.mem_type
+        # the cell kind's write model (cells.py): resistive (RRAM-like), capacitive gate
+        # (FeFET-like; also nvCap, for which NeuroSim V1.5 has no write model) or SRAM
+        mem = {"resistive": "RRAM", "fefet": "FeFET", "sram": "SRAM"}[cell.kind.write]
         ltp = int(p.maxNumLevelLTP) if float(p.maxNumLevelLTP) >= 1 else DEFAULT_LEVELS
         ltd = int(p.maxNumLevelLTD) if float(p.maxNumLevelLTD) >= 1 else DEFAULT_LEVELS
         width = float(p.writePulseWidth) if float(p.writePulseWidth) > 0 else DEFAULT_PULSE_WIDTH
@@ -128,8 +130,8 @@ class WriteDevice:
 
     def conductance(self, levels) -> np.ndarray:
         """Conductance (S) of cell levels (the mapping the read model uses)."""
-        lv = np.asarray(levels, dtype=float)
-        return self.g_min + lv * ((self.g_max - self.g_min) / self.top_level)
+        import cells
+        return cells.level_conductance(levels, self.cell_bit, self.g_max, self.g_min)
 
     def pulses(self, old, new) -> tuple[np.ndarray, np.ndarray]:
         """SET and RESET pulses (int32 arrays) taking each cell from level `old` to `new`:
@@ -184,10 +186,9 @@ def sram_node_cap(ctx) -> float:
 def cell_levels(weight_levels, param) -> np.ndarray:
     """Cell levels (int16, rows x C_out*numColPerSynapse) of a layer's stored weight values
     (the traces' `weight_levels`, 0 .. 2^synapseBit), through the read model's split."""
-    from Array import split_into_cells
-    cells = split_into_cells(np.asarray(weight_levels, dtype=np.int64),
-                             int(param.numColPerSynapse), int(param.cellBit))
-    return cells.astype(np.int16)
+    import cells
+    return cells.split_levels(weight_levels, int(param.numColPerSynapse), int(param.cellBit),
+                              dtype=np.int16)
 
 
 class CellSplitter:
@@ -292,9 +293,7 @@ class WritePeriphery:
         return self.sa.child(name)
 
     def _line_kwargs(self) -> dict[str, float]:
-        s = self.sa.scratch
-        return {"unit_cap": s.get("unit_cap", 0.0), "unit_res": s.get("unit_res", 0.0),
-                "drive_cap_in": s.get("drive_cap_in", 0.0)}
+        return self.sa.row_line_rc()
 
     def _row_select(self, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
         """Decoder + word-line driver (sequential) or word-line switch matrix (parallel):

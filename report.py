@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import cells
+
 __all__ = ["results_dict", "text_report", "write_json", "write_csv", "write_plots",
            "LAYER_COLUMNS"]
 
@@ -124,6 +126,10 @@ def results_dict(result) -> dict[str, Any]:
         from operations import operations_dict
         out["operations"] = operations_dict(result.operations)
     out["runtime_reported_s"] = round(float(result.runtime_s), 3)
+    if getattr(result, "config", None) is not None:
+        out["config"] = result.config
+    if getattr(result, "provenance", None) is not None:
+        out["provenance"] = result.provenance
     return out
 
 
@@ -165,9 +171,11 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
     out = io.StringIO()
     w = out.write
     w("=" * 78 + "\n")
-    w("Chip estimation (DNN+NeuroSim V1.4 model)\n")
+    v15 = (int(param.subArrayRevision) == 15
+           or cells.cell_for_code(int(param.memcelltype)).neurosim == "V1.5")
+    w(f"Chip estimation (DNN+NeuroSim {'V1.5' if v15 else 'V1.4'} model)\n")
     if param is not None:
-        mem = {1: "SRAM", 2: "RRAM", 3: "FeFET"}.get(int(param.memcelltype), "?")
+        mem = {k.code: k.name for k in cells.CELLS.values()}.get(int(param.memcelltype), "?")
         mode = "parallel" if param.parallelRead else "sequential"
         w(f"  {mem} {mode} read, cellBit {int(param.cellBit)}, {int(param.technode)} nm "
           f"{'HP' if int(param.deviceroadmap) == 1 else 'LSTP'}, sub-array "

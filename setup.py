@@ -47,6 +47,8 @@ setup(
     description="Compute-in-memory chip estimator: hardware-aware inference and "
                 "NeuroSim-compatible area/latency/energy",
     python_requires=">=3.10",
+    # sweep.py --ray (a local Ray instance or a cluster); without it sweeps run locally
+    extras_require={"ray": ["ray==2.60.0"]},
     # Every top-level script is an importable module; every folder with an __init__.py
     # is a package.
     py_modules=sorted(p.stem for p in ROOT.glob("*.py") if p.name != "setup.py"),

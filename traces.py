@@ -377,6 +377,27 @@ def _csv_bits(path: Path, bits: np.ndarray) -> None:
     buf.tofile(path)
 
 
+def _csv_codes(path: Path, codes: np.ndarray) -> None:
+    """NeuroSim V1.5's input format: one integer per position, comma separated, one row per
+    line; built from the decimal strings of the values present (vectorised)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    lo = int(codes.min()) if codes.size else 0
+    hi = int(codes.max()) if codes.size else 0
+    text = [str(v).encode() for v in range(lo, hi + 1)]
+    width = max(len(t) for t in text)
+    table = np.zeros((hi - lo + 1, width + 1), dtype=np.uint8)
+    lens = np.array([len(t) for t in text])
+    for i, t in enumerate(text):                  # one entry per distinct value
+        table[i, :len(t)] = np.frombuffer(t, dtype=np.uint8)
+    r, c = codes.shape
+    idx = codes - lo
+    cells = table[idx]                            # (r, c, width + 1)
+    n = lens[idx]
+    cells[np.arange(r)[:, None], np.arange(c)[None, :], n] = ord(",")
+    cells[np.arange(r), c - 1, n[:, -1]] = ord("\n")
+    cells[np.arange(width + 1)[None, None, :] <= n[:, :, None]].tofile(path)
+
+
 def _csv_weights(path: Path, codes: np.ndarray, weight_bits: int) -> None:
     """`%10.5f` of q / 2^(b-1), comma separated, one matrix row per line."""
     half = 2 ** (weight_bits - 1)
@@ -393,9 +414,12 @@ def _csv_weights(path: Path, codes: np.ndarray, weight_bits: int) -> None:
 
 
 def write_neurosim_csv(folder: str | os.PathLike, manifest: dict[str, Any],
-                       layers: list[dict[str, np.ndarray]], image: int = 0) -> list[str]:
+                       layers: list[dict[str, np.ndarray]], image: int = 0,
+                       input_format: str = "neurosim-1.4") -> list[str]:
     """Write NetWork.csv-format `network.csv`, `weight<k>.csv`, `input<k>.csv` (image `image`
-    of the sampled ones) and `files.txt` (NeuroSim's argv). Returns the file names."""
+    of the sampled ones) and `files.txt` (NeuroSim's argv). Returns the file names. Inputs
+    as DNN+NeuroSim V1.4's bit columns, or (`input_format="neurosim-1.5"`) as NeuroSim
+    V1.5's integer codes, one two's-complement code per position."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -418,7 +442,10 @@ def write_neurosim_csv(folder: str | os.PathLike, manifest: dict[str, Any],
         if not 0 <= image < bits.shape[0]:
             raise TraceError(f"image {image} not among the {bits.shape[0]} traced images")
         _csv_weights(folder / f"weight{k}.csv", arrays["weight_codes"], wb)
-        _csv_bits(folder / f"input{k}.csv", bits[image])
+        if input_format == "neurosim-1.5":
+            _csv_codes(folder / f"input{k}.csv", bits_to_codes(bits[image][None], nb)[0])
+        else:
+            _csv_bits(folder / f"input{k}.csv", bits[image])
         pairs.append(f"weight{k}.csv input{k}.csv")
         names += [f"weight{k}.csv", f"input{k}.csv"]
     (folder / "files.txt").write_text(" ".join(pairs) + "\n")

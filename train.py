@@ -12,12 +12,24 @@ After training, the script measures every crossbar layer's activation range (lar
 on `--calib-images` training images and stores it in the checkpoint, so inference needs no
 calibration data. The checkpoint also records the command, the seed, the epochs and the
 float test accuracy.
+
+Hardware-aware fine-tuning (noise-aware training):
+
+    python train.py --hardware-aware --set array.operation_mode=parallel \
+        --set nonideal.d2d_sigma=0.1 --train-images 4000 --out checkpoints/fmnist_cnn_hw.pt
+
+starts from `--init` (default: the model's shipped checkpoint), keeps its activation ranges,
+and trains with the crossbar model of the given hardware settings (`--preset/--config/--set`,
+as for inference_sim.py) in the forward pass: straight-through gradients, new devices and
+noise drawn for every batch (cim/hat.py). Defaults: 1 epoch, lr 1e-4; the output defaults to
+checkpoints/<model>_hw.pt (never the shipped checkpoint).
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 import time
@@ -46,9 +58,16 @@ def parse_args(argv=None):
     p.add_argument("--augment", action="store_true",
                    help="random crops (pad 2) and, for colour data, horizontal flips")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--init", default=None, metavar="CHECKPOINT",
-                   help="start from this checkpoint's weights (fine-tuning); its meta is kept "
-                        "under meta['init']")
+    hw = p.add_argument_group("hardware-aware fine-tuning")
+    hw.add_argument("--hardware-aware", action="store_true",
+                    help="fine-tune a checkpoint with the crossbar model in the forward pass")
+    hw.add_argument("--init", default=None, help="checkpoint to fine-tune: with --hardware-aware "
+                    "(default: the model's shipped checkpoint), or in float without it (its meta "
+                    "is kept under meta['init'])")
+    hw.add_argument("--train-images", type=int, default=None,
+                    help="use only the first N images of a seeded shuffle of the training split")
+    from inferenceConfig import add_config_arguments
+    add_config_arguments(p)
     return p.parse_args(argv)
 
 
@@ -89,6 +108,8 @@ def main(argv=None) -> int:
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.hardware_aware:
+        return hardware_aware_main(args, spec, argv)
     hp = {"epochs": 10, "lr": 1e-3, "batch_size": 128, **spec.train_defaults}
     epochs = args.epochs or hp["epochs"]
     lr = args.lr or hp["lr"]
@@ -176,6 +197,110 @@ def main(argv=None) -> int:
     save_checkpoint(out, model.cpu(), spec.name, ranges, meta)
     print(f"float test accuracy {acc:.4f}; trained in {train_s:.0f} s; saved {out}")
     print(json.dumps({k: meta[k] for k in ("command", "epochs", "float_test_accuracy", "train_seconds")}))
+    return 0
+
+
+def hardware_aware_main(args, spec, argv) -> int:
+    """Fine-tune `--init` with the hardware model in the forward pass (cim/hat.py)."""
+    from cim import HardwareParams, MappingError, convert_model
+    from cim.hat import resample
+    from inferenceConfig import config_from_args
+    from models import ModelError, build_model, load_checkpoint, save_checkpoint
+    from models.datasets import DatasetUnavailable, load_split
+
+    cfg = config_from_args(args)                        # exits 2 on a bad setting
+    epochs = args.epochs or 1
+    lr = args.lr or 1e-4
+    bs = args.batch_size or 128
+    init = args.init or spec.checkpoint
+    out = args.out or f"checkpoints/{spec.name}_hw.pt"
+    for name, v in (("--epochs", epochs), ("--batch-size", bs),
+                    ("--train-images", 1 if args.train_images is None else args.train_images)):
+        if v < 1:
+            print(f"error: {name} must be >= 1", file=sys.stderr)
+            return 2
+    if not init:
+        print(f"error: model {spec.name} has no shipped checkpoint; pass --init", file=sys.stderr)
+        return 2
+    if spec.checkpoint and os.path.abspath(out) == os.path.abspath(spec.checkpoint):
+        print(f"error: --out {out} is the shipped checkpoint; choose another file", file=sys.stderr)
+        return 2
+    model = build_model(spec.name)
+    try:
+        extra = load_checkpoint(model, init)
+    except ModelError as exc:
+        print(f"error: --init: {exc}", file=sys.stderr)
+        return 2
+    ranges = extra.get("act_ranges") or {}
+    try:
+        train = load_split(spec.dataset, "train", args.data_dir)
+    except DatasetUnavailable as exc:
+        print(f"error: the training data is missing.\n{exc}", file=sys.stderr)
+        return 2
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    xtr, ytr = train.tensors()
+    sel = torch.randperm(len(ytr), generator=gen)[:args.train_images or len(ytr)]
+    xtr, ytr = xtr[sel], ytr[sel]
+    params = HardwareParams.from_config(cfg)
+    try:
+        params.check_mappable()
+        ctx = convert_model(model, params)
+    except (MappingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    missing = ctx.set_act_ranges(ranges)
+    if missing:
+        print(f"error: --init {init} has no activation range for {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
+    ctx.train_hardware = True
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=args.weight_decay)
+    steps = epochs * ((len(ytr) + bs - 1) // bs)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    print(f"hardware-aware fine-tuning of {init} on {len(ytr)} {spec.dataset} training images, "
+          f"{epochs} epoch(s), batch {bs}, lr {lr}; hardware: {cfg.array.operation_mode}, "
+          f"{params.effective_rows_parallel} rows/conversion, ADC {params.adc_max_code + 1} levels, "
+          f"d2d {params.d2d_sigma}, c2c {params.c2c_sigma}", flush=True)
+    t0 = time.time()
+    history, step = [], 0
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(len(ytr), generator=gen)
+        total, correct, seen = 0.0, 0, 0
+        for i in range(0, len(ytr), bs):
+            idx = perm[i:i + bs]
+            resample(ctx, params.seed, step)            # new devices and noise every batch
+            ctx.image_offset = i
+            with ctx.use("hardware"):
+                logits = model(xtr[idx])
+            loss = F.cross_entropy(logits, ytr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            total += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == ytr[idx]).sum())
+            seen += len(idx)
+        history.append({"epoch": ep + 1, "loss": round(total / seen, 4),
+                        "train_hardware_acc": round(correct / seen, 4)})
+        print(f"epoch {ep + 1}/{epochs}: loss {total / seen:.4f}, hardware accuracy on the "
+              f"training batches {correct / seen:.4f} ({time.time() - t0:.0f} s)", flush=True)
+    state = {k.replace(".inner.", "."): v for k, v in model.state_dict().items()}
+    plain = build_model(spec.name)
+    plain.load_state_dict(state)
+    meta = {
+        "command": ("python train.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip(),
+        "hardware_aware": True, "init": init, "dataset": spec.dataset,
+        "train_images": len(ytr), "epochs": epochs, "lr": lr, "batch_size": bs,
+        "seed": args.seed, "hardware": params.to_dict(), "history": history,
+        "train_seconds": round(time.time() - t0, 1), "torch": str(torch.__version__),
+        "date": datetime.date.today().isoformat(),
+    }
+    save_checkpoint(out, plain, spec.name, ranges, meta)
+    print(f"saved {out} (activation ranges of {init}); evaluate with: python inference_sim.py "
+          f"--set run.checkpoint={out} ... (same hardware settings)")
     return 0
 
 

@@ -82,6 +82,19 @@ class CrossbarEngine:
         # g_min + level, so conversions follow from the integer levels alone.
         self.exact_devices = not p.has_device_randomness and p.c2c_sigma == 0 and self.step == 1.0
         levels = None if not self.exact_devices else weight_slices(q.to("cpu"), p)   # [Gr, K, N, cps]
+        # ADC non-idealities, output noise, exact IR drop (parallel read; cim/adc.py,
+        # cim/conductance.py, cim/ir_drop.py)
+        self.adc = None
+        self.out_sigma = None
+        self.ir_exact = p.ir_drop == "exact" and not p.sequential
+        self.ir_fast = None
+        if not p.sequential and p.has_adc_errors:
+            from .adc import AdcModel
+            self.adc = AdcModel(p, layer_key, self.ncol, self.tiles, self.max_code, self.step,
+                                dtype, self.device)
+        if not p.sequential and p.output_noise is not None:
+            from .conductance import output_noise_sigma
+            self.out_sigma = output_noise_sigma(p, self.ncol, self.tiles, dtype, self.device)
 
         if p.sequential:
             mc = self.max_code
@@ -119,6 +132,9 @@ class CrossbarEngine:
         else:
             idx, rg, r = row_group_index(k, p.rows, p.effective_rows_parallel)
             self.rg, self.r = rg, r
+            if self.ir_exact:
+                from .ir_drop import group_offsets
+                self.group_offset = group_offsets(gr, rg, p, r).to(self.device)
             self.max_group_rows = int((idx.view(rg, r) < k).sum(1).max()) if rg else 0
             self.row_idx = idx.to(self.device)
 
@@ -145,6 +161,11 @@ class CrossbarEngine:
                 wr = arrange(prog.g_ref)
                 self.wd = wd.to(dtype=dtype, device=self.device)
                 self.wr = wr.to(dtype=dtype, device=self.device)
+                if p.ir_drop == "fast":           # cim/ir_drop.py
+                    from .ir_drop import FastIR, group_offsets
+                    rows_in = (idx.view(rg, r) < k).sum(1).repeat(gr)
+                    self.ir_fast = FastIR(wd.to(dtype), wr.to(dtype), group_offsets(gr, rg, p, r), rows_in,
+                                          p).to(self.device)
                 if p.c2c_sigma > 0:
                     self.wd2 = (wd * wd).to(dtype=dtype, device=self.device)
                     self.wr2 = (wr * wr).to(dtype=dtype, device=self.device)
@@ -192,6 +213,8 @@ class CrossbarEngine:
             per_image = self.nb * npos * self.gr * self.rg * (self.r + self.ncol // 2)
         else:
             per_image = self.nb * npos * self.gr * self.rg * (self.ncol + self.tiles)
+            if self.ir_exact:                      # the solver holds every cell current
+                per_image *= 3 * self.r
         chunk = max(1, CHUNK_ELEMENTS // max(per_image, 1))
         outs = []
         for start in range(0, b_total, chunk):   # chunks of images only (memory bound)
@@ -199,9 +222,10 @@ class CrossbarEngine:
             outs.append(self._chunk(part, image_offset + start))
         return torch.cat(outs, 0)
 
-    def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes):
+    def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes,
+               draw=c2c_noise):
         """Canonical read noise [groups, planes, b*P, width] for the planes kept."""
-        per = [c2c_noise(self.p, self.layer_key, image_offset + i,
+        per = [draw(self.p, self.layer_key, image_offset + i,
                          (self.nb, npos, groups, width), self.dtype, self.device) for i in range(b)]
         z = torch.stack(per, 0)[:, planes]                   # [b, na, P, groups, width]
         return z.permute(3, 1, 0, 2, 4).reshape(groups, planes.numel(), b * npos, width)
@@ -211,7 +235,8 @@ class CrossbarEngine:
         skipped): with no negative code, the sign plane and the planes above the largest
         code are empty."""
         nb = self.nb
-        if int(u.min()) < 0:
+        if int(u.min()) < 0 or self.adc is not None or self.out_sigma is not None:
+            # (an ADC with offset or noisy currents turns an all-zero plane into non-zero codes)
             return torch.arange(nb, device=u.device)
         top = int(u.max())
         first = nb - max(top.bit_length(), 1)             # plane j has weight 2^(nb-1-j)
@@ -308,13 +333,32 @@ class CrossbarEngine:
                 out = self._exact_devices_chunk(cu, unf, planes, b, npos)
             else:
                 x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
-                part = torch.bmm(x, self.wd)                                # [GA, V, Ncol]
-                ref = torch.bmm(x, self.wr)                                 # [GA, V, T]
+                if self.ir_exact:
+                    from .ir_drop import exact_readings
+                    part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
+                elif self.ir_fast is not None:
+                    part, ref = self.ir_fast.readings(x)
+                else:
+                    part = torch.bmm(x, self.wd)                            # [GA, V, Ncol]
+                    ref = torch.bmm(x, self.wr)                             # [GA, V, T]
                 if p.c2c_sigma > 0:
                     z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes)
                     z = z.reshape(ga, v, -1)
                     part.addcmul_(torch.bmm(x, self.wd2).sqrt_().mul_(p.c2c_sigma), z[..., :self.ncol])
                     ref.addcmul_(torch.bmm(x, self.wr2).sqrt_().mul_(p.c2c_sigma), z[..., self.ncol:])
+                if self.out_sigma is not None:
+                    from .conductance import output_noise
+                    z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes,
+                                    output_noise).reshape(ga, v, -1) * self.out_sigma
+                    part.add_(z[..., :self.ncol])
+                    ref.add_(z[..., self.ncol:])
+                if self.adc is not None:
+                    part, clipped = self.adc.convert(part, 0)
+                    self.stats_clipped += clipped
+                    self._subtract_reference(part, self.adc.convert(ref, self.ncol)[0])
+                    d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
+                    out = self._shift_add(d, unf, planes, b, npos)
+                    return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
                 if self.step != 1.0:
                     part.div_(self.step)
                 part.add_(0.5).floor_()

@@ -47,6 +47,11 @@ Non-idealities (off by default; each from its own seeded stream, fixed for the r
   from the normal CDF per cell) and rounded to an integer (a moment-matched approximation
   of drawing every cell read; tests check it against per-read sampling). Noise depends only
   on (seed, layer, image), never on batch size.
+
+Further effects, each in its own module and off by default: measured per-level conductance
+tables and output noise (cim/conductance.py), wire IR drop (cim/ir_drop.py), per-ADC offset,
+gain error and INL (cim/adc.py); noise-aware training uses this model in the forward pass
+(cim/hat.py).
 """
 from __future__ import annotations
 
@@ -89,19 +94,37 @@ class HardwareParams:
     stuck_off_rate: float = 0.0
     seed: int = 0
     adc_full_scale: float | None = None   # parallel ADC range in cell steps (None: adc_levels-1)
+    # -- measured device data, IR drop, ADC non-idealities (cim/conductance.py, cim/ir_drop.py,
+    #    cim/adc.py); all normalised to the cell step like the conductances above --
+    level_means: tuple[float, ...] | None = None   # per-level mean conductance (table)
+    level_stds: tuple[float, ...] | None = None    # per-level std (table)
+    output_noise: tuple[float, ...] | None = None  # column-current noise std: 1 or `cols` values
+    ir_drop: str = "off"                           # off | fast | exact
+    wire_r_row: float = 0.0                        # row wire resistance per cell x unit
+    wire_r_col: float = 0.0                        # column wire resistance per cell x unit
+    adc_offset: float = 0.0                        # LSB, std over ADCs
+    adc_gain_error: float = 0.0                    # relative, std over ADCs
+    adc_inl: float = 0.0                           # LSB
+    adc_kind: str = "sense_amp"                    # sense_amp (flash) | sar
+    cols_per_adc: int = 8
 
     @classmethod
     def from_config(cls, cfg) -> "HardwareParams":
+        import cells
         d, a, p, n = cfg.device, cfg.array, cfg.precision, cfg.nonideal
         sequential = a.operation_mode == "sequential"
-        ratio = math.inf if d.memory_type == "SRAM" else d.r_off / d.r_on
+        cell = cells.CellDevice.from_config(cfg)     # the cell stage 2 uses as well
+        ratio = cell.on_off_ratio
         levels = 2 ** d.cell_bit
         target = None
         if n.drift_target_conductance is not None:
-            g_max_s = 1.0 / d.r_on
-            g_min_s = 0.0 if math.isinf(ratio) else 1.0 / d.r_off
+            g_max_s, g_min_s = cell.g_max, cell.g_min
             target = n.drift_target_conductance / ((g_max_s - g_min_s) / (levels - 1))
+        extra = _measured_and_wire_fields(cfg, ratio, levels)
+        if "on_off_ratio" in extra:
+            ratio = extra.pop("on_off_ratio")
         return cls(
+            **extra,
             weight_bits=p.weight_bits, input_bits=p.input_bits, cell_bit=d.cell_bit,
             rows=a.rows, cols=a.cols, rows_parallel=a.effective_rows_parallel,
             sequential=sequential, adc_levels=p.adc_levels, on_off_ratio=ratio,
@@ -148,8 +171,19 @@ class HardwareParams:
 
     @property
     def has_device_randomness(self) -> bool:
+        """Any effect that moves a cell or a conversion away from the ideal level (the exact
+        integer paths of the engine then do not apply)."""
         return (self.d2d_sigma > 0 or self.drift_nu > 0 or self.stuck_on_rate > 0
-                or self.stuck_off_rate > 0)
+                or self.stuck_off_rate > 0 or self.has_extra_effects)
+
+    @property
+    def has_extra_effects(self) -> bool:
+        return (self.level_means is not None or self.output_noise is not None
+                or self.ir_drop != "off" or self.has_adc_errors)
+
+    @property
+    def has_adc_errors(self) -> bool:
+        return self.adc_offset > 0 or self.adc_gain_error > 0 or self.adc_inl > 0
 
     def check_mappable(self) -> None:
         """Raise ValueError for precisions this mapping cannot represent."""
@@ -173,6 +207,35 @@ class HardwareParams:
         if math.isinf(out["on_off_ratio"]):
             out["on_off_ratio"] = "inf"
         return out
+
+
+def _measured_and_wire_fields(cfg, ratio: float, levels: int) -> dict:
+    """HardwareParams fields of the measured-device table, IR drop and ADC settings."""
+    d, n = cfg.device, cfg.nonideal
+    out: dict = dict(ir_drop=n.ir_drop, adc_offset=n.adc_offset, adc_gain_error=n.adc_gain_error,
+                     adc_inl=n.adc_inl)
+    if n.adc_offset > 0 or n.adc_gain_error > 0 or n.adc_inl > 0:
+        # the converter kind and the ADC sharing matter only to the ADC errors; left at
+        # their defaults otherwise, so the hardware view holds only what stage 1 reads
+        out.update(adc_kind=cfg.array.adc_type, cols_per_adc=cfg.array.cols_per_adc)
+    if d.memory_type == "SRAM" or math.isinf(ratio):
+        unit = (1.0 / d.r_on) / (levels - 1)
+    else:
+        unit = (1.0 / d.r_on - 1.0 / d.r_off) / (levels - 1)
+    if d.conductance_table is not None:
+        from .conductance import load_conductance_table
+        t = load_conductance_table(d.conductance_table, d.cell_bit, cfg.array.cols)
+        unit = t.unit
+        out["level_means"] = tuple(m / unit for m in t.mean)
+        out["level_stds"] = tuple(s / unit for s in t.std)
+        if t.output_noise is not None:
+            out["output_noise"] = tuple(s / unit for s in t.output_noise)
+        out["on_off_ratio"] = math.inf if t.mean[0] == 0 else t.mean[-1] / t.mean[0]
+    if n.ir_drop != "off":
+        from .ir_drop import wire_resistances
+        r_row, r_col = wire_resistances(cfg)
+        out["wire_r_row"], out["wire_r_col"] = r_row * unit, r_col * unit
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -234,9 +297,13 @@ def program_cells(q: torch.Tensor, p: HardwareParams, layer_key: int) -> Program
     gr, k, n = q.shape
     cps = p.cells_per_weight
     f32 = torch.float32
-    g_data = weight_slices(q, p).to(f32).add_(p.g_min)        # [Gr, K, N, cps]
     tiles = -(-(n * cps) // p.cols)
-    g_ref = torch.full((gr, k, tiles), p.g_min, dtype=f32)
+    if p.level_means is not None:      # measured per-level distributions (cim/conductance.py)
+        from .conductance import programmed_levels
+        g_data, g_ref = programmed_levels(weight_slices(q, p), (gr, k, tiles), p, layer_key)
+    else:
+        g_data = weight_slices(q, p).to(f32).add_(p.g_min)    # [Gr, K, N, cps]
+        g_ref = torch.full((gr, k, tiles), p.g_min, dtype=f32)
 
     def per_cell(stream: int, draw):
         gen = _gen(derive_seed(p.seed, layer_key, stream))
@@ -263,6 +330,9 @@ def program_cells(q: torch.Tensor, p: HardwareParams, layer_key: int) -> Program
         for g_arr, u in ((g_data, ua), (g_ref, ub)):
             g_arr[u < p.stuck_on_rate] = p.g_max
             g_arr[(u >= p.stuck_on_rate) & (u < p.stuck_on_rate + p.stuck_off_rate)] = p.g_min
+    if p.ir_drop == "fast" and p.sequential:   # wire IR drop of one-row reads (cim/ir_drop.py)
+        from .ir_drop import program_sequential
+        g_data, g_ref = program_sequential(g_data, g_ref, p)
     return ProgrammedArray(g_data.contiguous(), g_ref.contiguous())
 
 

@@ -59,6 +59,7 @@ class CIMContext:
         self.layers: list[CIMLayer] = []   # module order
         self.order: list[CIMLayer] = []    # execution order of the last pass
         self.last_layer: CIMLayer | None = None
+        self.train_hardware = False    # hardware mode with straight-through gradients (cim/hat.py)
 
     @contextlib.contextmanager
     def use(self, mode: str):
@@ -208,6 +209,9 @@ class CIMLayer(nn.Module):
             if x.numel():
                 self.calib_max = max(self.calib_max, float(x.detach().abs().max()))
             return self.inner(x)
+        if ctx.train_hardware and ctx.mode == "hardware":
+            from .hat import hardware_aware_forward
+            return hardware_aware_forward(self, x)
         lead = None
         codes, s_a = self.quantize_input(x)
         _, s_w = self.weight_codes()

@@ -7,13 +7,14 @@ critical-path pattern A = 11..1, B = 10..0, carry-in 1, counting 0->1 transition
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 
 import FormulaBindings as fb
 
-from .base import AreaModify, Circuit, horowitz
+from .base import _SCALARS, AreaModify, Circuit, horowitz
 from .dff import (GAA_NAND2, MIN_W, NAND, NMOS, PMOS, apply_area_modify, as_result, gaa_layout,
                   given)
 
@@ -38,10 +39,19 @@ class Adder(Circuit):
         self.num_bit = int(num_bit)
         self.num_adder = int(num_adder)
         self.clk_freq = float(clk_freq)
-        self.width_nand_n, self.width_nand_p = fb.enlarge_size(
-            2 * MIN_W * F, tech.pnSizeRatio * MIN_W * F, tech)
         self.initialized = True
-        self._capacitances()
+        # the NAND2 sizes and capacitances depend on the technology only: computed at the
+        # first initialize (parents re-initialize the same bank with new sizes many times)
+        gate = self.__dict__.get("_gate")
+        if gate is None:
+            self.width_nand_n, self.width_nand_p = fb.enlarge_size(
+                2 * MIN_W * F, tech.pnSizeRatio * MIN_W * F, tech)
+            self._capacitances()
+            self._gate = (self.width_nand_n, self.width_nand_p, self.cap_nand_input,
+                          self.cap_nand_output)
+        else:
+            (self.width_nand_n, self.width_nand_p, self.cap_nand_input,
+             self.cap_nand_output) = gate
 
     def _capacitances(self) -> None:
         """NAND2 input/output capacitances (they depend on the gate layout only)."""
@@ -99,9 +109,12 @@ class Adder(Circuit):
         tech = self.tech
         self.ramp_input = ramp_input
         self.cap_load = cap_load
-        slow = 1.5 if (tech.node_nm <= 2 and self.param.speciallayout) else 1.0
-        r_down = fb.on_resistance(self.width_nand_n, NMOS, tech) * 2 * slow
-        r_up = fb.on_resistance(self.width_nand_p, PMOS, tech) * slow
+        ron = self.__dict__.get("_ron")
+        if ron is None:
+            slow = 1.5 if (tech.node_nm <= 2 and self.param.speciallayout) else 1.0
+            ron = self._ron = (fb.on_resistance(self.width_nand_n, NMOS, tech) * 2 * slow,
+                               fb.on_resistance(self.width_nand_p, PMOS, tech) * slow)
+        r_down, r_up = ron
         cin, cout = self.cap_nand_input, self.cap_nand_output
 
         d1, ramp = horowitz(r_down * (cout + cin * 3), ramp_input)        # first bit
@@ -126,12 +139,20 @@ class Adder(Circuit):
         F = tech.featureSize
         vdd2 = tech.vdd * tech.vdd
         nb = self.num_bit
-        if gaa_layout(self.ctx) is not None:
-            leak = fb.gate_leakage(NAND, 2, MIN_W * F, MIN_W * F, tech) * tech.vdd * 9 * nb \
-                * self.num_adder * 2 / 3
+        gaa = gaa_layout(self.ctx) is not None
+        gate_leak = self.__dict__.get("_gate_leak")
+        if gate_leak is None:
+            gate_leak = self._gate_leak = (
+                fb.gate_leakage(NAND, 2, MIN_W * F, MIN_W * F, tech) if gaa
+                else fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech))
+        if gaa:
+            # GAA special layout (2 nm, 1 nm): minimum-width NAND gates, with no further
+            # factor (NeuroSim V1.4 multiplies by 1 here; an earlier 2/3 made every adder,
+            # adder tree and accumulation unit leak 1/3 too little, the 3-4 % chip leakage
+            # difference at 1-2 nm)
+            leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
         else:
-            leak = fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech) \
-                * tech.vdd * 9 * nb * self.num_adder
+            leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
         self.leakage = leak
 
         cin, cout = self.cap_nand_input, self.cap_nand_output
@@ -144,8 +165,14 @@ class Adder(Circuit):
         e += (cout + cin * 3) * vdd2 * (nb - 1)
         e += (cout + cin) * vdd2 * (nb - 1)
         e += (cout + cin) * vdd2 * 2 * (nb - 1)
-        per_op = np.trunc(np.asarray(num_adder_per_operation, dtype=float))
-        e = e * np.minimum(per_op, self.num_adder) * np.asarray(num_read, dtype=float)
+        if (type(num_adder_per_operation) in _SCALARS and type(num_read) in _SCALARS
+                and math.isfinite(num_adder_per_operation)):
+            # scalars (most calls): the same operations without numpy's per-call cost
+            per_op = float(math.trunc(num_adder_per_operation))
+            e = e * min(per_op, float(self.num_adder)) * float(num_read)
+        else:
+            per_op = np.trunc(np.asarray(num_adder_per_operation, dtype=float))
+            e = e * np.minimum(per_op, self.num_adder) * np.asarray(num_read, dtype=float)
         if self.param.validated:
             e = e * self.param.delta
         self.read_dynamic_energy = as_result(e)

@@ -42,8 +42,9 @@ class AreaModify(enum.Enum):
 
 @dataclass(frozen=True)
 class MemoryCell:
-    """The memory cell as the circuits see it (from the design parameters)."""
-    mem_type: str                  # "SRAM" | "RRAM" | "FeFET"
+    """The memory cell as the circuits see it: its kind (cells.CellKind, from the registry by
+    NeuroSim's memcelltype) and the device numbers of the design parameters."""
+    mem_type: str                  # the kind's name: "SRAM" | "RRAM" | "FeFET" | "nvCap" | ...
     access: str                    # "CMOS" (1T1R / SRAM access devices) | "none" (crossbar)
     resistance_on: float           # ohm, at the read voltage
     resistance_off: float          # ohm
@@ -60,10 +61,18 @@ class MemoryCell:
     width_sram_cell_nmos: float    # SRAM pull-down width / F
     width_sram_cell_pmos: float    # SRAM pull-up width / F
     min_sense_voltage: float       # V, smallest swing a voltage sense amp resolves
+    charge_delay: float = 0.0      # s, charge-domain cells (nvCap): charge transfer time
+
+    @property
+    def kind(self):
+        """The registry entry (cells.CellKind) of this cell."""
+        import cells
+        return cells.get_cell(self.mem_type)
 
     @classmethod
     def from_param(cls, param: fb.Param) -> "MemoryCell":
-        mem_type = {1: "SRAM", 2: "RRAM", 3: "FeFET"}[param.memcelltype]
+        import cells
+        mem_type = cells.cell_for_code(int(param.memcelltype)).name
         access = "CMOS" if param.accesstype == 1 else "none"
         r_on, r_off = float(param.resistanceOn), float(param.resistanceOff)
         return cls(
@@ -84,6 +93,7 @@ class MemoryCell:
             width_sram_cell_nmos=float(param.widthSRAMCellNMOS),
             width_sram_cell_pmos=float(param.widthSRAMCellPMOS),
             min_sense_voltage=float(param.minSenseVoltage),
+            charge_delay=float(param.chargeDelay),
         )
 
 
@@ -143,12 +153,26 @@ class Circuit:
                 f"leakage={self.leakage:.4g} W)")
 
 
+_SCALARS = (float, int, np.float64)
+_LOG_VS_SQ = math.log(0.5) ** 2
+
+
 def horowitz(tr, ramp_input=1e20):
     """Gate delay of an RC stage driven by a ramp (CACTI's Horowitz model, with the
     switching threshold at vdd/2 and the slope factor fixed at 0.5 as in the reference).
 
     `tr` (s) is the stage's RC time constant, `ramp_input` (1/s) the input slope (1e20:
     an ideal step). Vectorized: arrays broadcast. Returns (delay s, ramp_output 1/s)."""
+    if type(tr) in _SCALARS and type(ramp_input) in _SCALARS:
+        # scalar fast path (most calls): the same IEEE operations in the same order as
+        # below, so the same bits; zero or non-finite cases take the array path
+        prod = ramp_input * tr
+        if prod != 0.0 and math.isfinite(prod):
+            arg = _LOG_VS_SQ + 2.0 * (1.0 / prod) * 0.5 * (1.0 - 0.5)
+            if arg >= 0.0:
+                delay = tr * math.sqrt(arg)
+                if delay != 0.0 and math.isfinite(delay):
+                    return float(delay), float((1.0 - 0.5) / delay)
     tr = np.asarray(tr, dtype=float)
     ramp_input = np.asarray(ramp_input, dtype=float)
     vs = 0.5
@@ -172,6 +196,8 @@ def is_given(x) -> bool:
 
 def as_result(x):
     """0-d results as float, anything else as a float ndarray."""
+    if type(x) in _SCALARS:          # the common case: already a number
+        return float(x)
     a = np.asarray(x, dtype=float)
     return float(a) if a.ndim == 0 else a
 

@@ -1,8 +1,8 @@
-"""The whole estimator (Chip.estimate) against DNN+NeuroSim V1.4's printed results for every
-reference case: every per-layer, chip and performance figure.
+"""The whole estimator (Chip.estimate) against DNN+NeuroSim V1.4's and NeuroSim V1.5's printed
+results for every reference case: every per-layer, chip and performance figure.
 
 The traces are regenerated in the test with tools/make_traces.py (the case's seed and
-padding; sha256 checked against config.json). Required: 1e-6 relative for every figure
+padding; V1.5 cases in V1.5's integer input format; sha256 checked against config.json). Required: 1e-6 relative for every figure
 NeuroSim printed as a finite number (achieved: about 1e-12, rounding only); figures
 NeuroSim printed as inf/nan (RRAM sequential with cellBit 1, asynchronous mode) must be
 finite here. Every case runs, the VGG8 ones included (a few seconds each).
@@ -22,6 +22,10 @@ from Chip import estimate
 from conftest import DATA, ROOT
 
 CASES = sorted(p for p in (DATA / "neurosim14").iterdir() if p.is_dir())
+CASES_15 = sorted(p for p in (DATA / "neurosim15").iterdir() if p.is_dir())
+# reference folder -> (preset, input CSV format of its traces)
+VERSION = {"neurosim14": ("neurosim-1.4", "neurosim-1.4"),
+           "neurosim15": ("neurosim-1.5", "neurosim-1.5")}
 REL = 1e-6
 
 # Figures excluded from the comparison per case (none at present).
@@ -36,12 +40,13 @@ def trace_cache(tmp_path_factory):
         meta = json.loads((case_dir / "config.json").read_text())
         gen = meta["trace_generation"]
         net = (case_dir / "network.csv").read_text()
-        key = (net, gen["seed"], gen["padding"])
+        fmt = VERSION[case_dir.parent.name][1]
+        key = (net, gen["seed"], gen["padding"], fmt)
         if key not in cache:
             out = tmp_path_factory.mktemp("traces")
             subprocess.run([sys.executable, str(ROOT / "tools" / "make_traces.py"), "--network",
                             str(case_dir / "network.csv"), "--out", str(out), "--seed",
-                            str(gen["seed"]), "--padding", gen["padding"]],
+                            str(gen["seed"]), "--padding", gen["padding"], "--input-format", fmt],
                            check=True, stdout=subprocess.DEVNULL)
             for name, digest in gen["sha256_of_csv"].items():
                 assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
@@ -55,9 +60,10 @@ def run_case(case_dir, traces_dir):
     meta = json.loads((case_dir / "config.json").read_text())
     settings = [f"{k}={v['used']}" for k, v in meta["param_changes_vs_shipped_Param.cpp"].items()]
     settings += [f"{k}={v}" for k, v in meta["argv"].items()]
-    param = ic.load_config("neurosim-1.4", None, settings).to_param()
+    preset, fmt = VERSION[case_dir.parent.name]
+    param = ic.load_config(preset, None, settings).to_param()
     tr = load_traces(traces_dir, case_dir / "network.csv", int(param.synapseBit),
-                     int(param.numBitInput))
+                     int(param.numBitInput), trace_format=fmt)
     return param, estimate(param, tr)
 
 
@@ -80,7 +86,7 @@ def pairs(ours, ref):
         yield "top", "clk_period_s", ours.get("clk_period_s"), ref["clk_period_s"]
 
 
-@pytest.mark.parametrize("case_dir", CASES, ids=lambda p: p.name)
+@pytest.mark.parametrize("case_dir", CASES + CASES_15, ids=lambda p: p.name)
 def test_case_matches_neurosim(case_dir, trace_cache):
     ref = json.loads((case_dir / "results.json").read_text())
     param, res = run_case(case_dir, trace_cache(case_dir))
@@ -167,3 +173,48 @@ def test_layer_cycles_and_tile_leakage_vs_components(case_dir, trace_cache):
         assert lf.tile_leakage_sram_in_use * 1e6 == pytest.approx(
             t["leakage_sram_in_use_one_tile_uW"], rel=1e-9, abs=1e-12)
     assert res.clk_period == pytest.approx(comp["clock"]["clk_period_s"], rel=1e-12)
+
+
+def test_v15_traces_detected_and_v14_bits_refused_as_v15(trace_cache, tmp_path):
+    """The V1.5 integer inputs are recognised without the flag and give the same figures;
+    V1.4 bit files read with --trace-format neurosim-1.5 are refused (V1.5 itself reads them
+    silently as codes 0/1)."""
+    case_dir = DATA / "neurosim15" / "small_nvcap_levels32"
+    ref = json.loads((case_dir / "results.json").read_text())
+    settings = ["memcelltype=4", "levelOutput=32"]
+    param = ic.load_config("neurosim-1.5", None, settings).to_param()
+    tr = load_traces(trace_cache(case_dir), case_dir / "network.csv", 8, 8)   # auto
+    ours = report.results_dict(estimate(param, tr))
+    assert ours["chip"]["read_dynamic_energy_pJ"] == pytest.approx(
+        ref["chip"]["read_dynamic_energy_pJ"], rel=REL)
+    v14 = trace_cache(DATA / "neurosim14" / "small_default")
+    with pytest.raises(Exception, match="V1.4 bit columns"):
+        load_traces(v14, case_dir / "network.csv", 8, 8, trace_format="neurosim-1.5")
+
+
+def test_v15_voltage_sense_amp_ignores_weights(trace_cache):
+    """NeuroSim V1.5's finding: with the voltage-mode sense amp (its default) and with nvCap,
+    the weights move no figure; replacing them changes nothing here either."""
+    import numpy as np
+    case_dir = DATA / "neurosim15" / "small_v15_default"
+    for settings in ([], ["memcelltype=4"]):
+        param = ic.load_config("neurosim-1.5", None, settings).to_param()
+        tr = load_traces(trace_cache(case_dir), case_dir / "network.csv", 8, 8)
+        a = report.results_dict(estimate(param, tr))
+        rng = np.random.default_rng(2)
+        for layer in tr.layers:
+            layer.weight_levels = rng.integers(1, 256, layer.weight_levels.shape).astype(np.int16)
+        b = report.results_dict(estimate(param, tr))
+        assert a["chip"] == b["chip"] and a["layers"] == b["layers"]
+
+
+def test_v15_through_the_python_api(trace_cache):
+    """The Python API (api.py) runs the V1.5 preset and nvCap on V1.5 traces and gives the
+    reference's figures."""
+    import api
+    case_dir = DATA / "neurosim15" / "small_nvcap_sar"
+    ref = json.loads((case_dir / "results.json").read_text())
+    traces = api.load_traces(trace_cache(case_dir), case_dir / "network.csv",
+                             trace_format="neurosim-1.5")
+    r = api.run_stage2(api.make_config("neurosim-1.5", {"memcelltype": 4, "SARADC": True}), traces)
+    assert r.row()["tops_per_w"] == pytest.approx(ref["performance"]["tops_per_w"], rel=REL)

@@ -222,3 +222,50 @@ def _one_layer_net(tmp_path):
     p = tmp_path / "one.csv"
     p.write_text(",".join(map(str, NET[0])) + "\n")
     return p
+
+
+def _v15_folder(tmp_path, codes, network="1,1,4,1,1,2,0,1\n"):
+    """A one-layer FC trace folder (4 inputs, 2 outputs) with V1.5 integer input codes."""
+    (tmp_path / "network.csv").write_text(network)
+    (tmp_path / "weight1.csv").write_text("   0.50000,  -0.25000\n" * 4)
+    (tmp_path / "input1.csv").write_text("".join(f"{c}\n" for c in codes))
+    return tmp_path
+
+
+def test_v15_integer_inputs_expand_msb_first(tmp_path):
+    folder = _v15_folder(tmp_path, [-128, 127, 5, 0])
+    tr = load_traces(folder, None, 8, 8)
+    bits = tr.layers[0].input_bits
+    assert bits.shape == (4, 8)
+    assert bits[0].tolist() == [1, 0, 0, 0, 0, 0, 0, 0]          # -128 = 0b10000000
+    assert bits[1].tolist() == [0, 1, 1, 1, 1, 1, 1, 1]
+    assert bits[2].tolist() == [0, 0, 0, 0, 0, 1, 0, 1]
+    same = load_traces(folder, None, 8, 8, trace_format="neurosim-1.5")
+    assert np.array_equal(same.layers[0].input_bits, bits)
+
+
+@pytest.mark.parametrize("codes, fmt, piece", [
+    ([300, 1, 2, 3], "auto", "does not fit 8 bits"),
+    ([-129, 1, 2, 3], "neurosim-1.5", "does not fit 8 bits"),
+    ([0, 1, 1, 0], "auto", "pass --trace-format neurosim-1.5"),      # 0/1 in V1.5's width
+    (["1,x", "1", "2", "3"], "auto", "layer 1"),
+])
+def test_v15_bad_inputs_one_line(tmp_path, codes, fmt, piece):
+    folder = _v15_folder(tmp_path, codes)
+    with pytest.raises(TraceError) as exc:
+        load_traces(folder, None, 8, 8, trace_format=fmt)
+    assert piece in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_stage1_neurosim_15_export_reads_back_the_same(tmp_path):
+    """Stage 1's NeuroSim export in V1.5's integer format is detected and gives the same
+    bits as the V1.4 export of the same traces."""
+    _stage1_folder(tmp_path / "rec")
+    m, layers = stage1.read_traces(tmp_path / "rec")
+    stage1.write_neurosim_csv(tmp_path / "v14", m, layers)
+    stage1.write_neurosim_csv(tmp_path / "v15", m, layers, input_format="neurosim-1.5")
+    a = load_traces(tmp_path / "v14", None, 8, 8)
+    b = load_traces(tmp_path / "v15", None, 8, 8)
+    assert (tmp_path / "v15" / "input1.csv").read_text() != (tmp_path / "v14" / "input1.csv").read_text()
+    for la, lb in zip(a.layers, b.layers):
+        assert np.array_equal(la.input_bits, lb.input_bits)

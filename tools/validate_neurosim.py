@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Replay every DNN+NeuroSim V1.4 reference case with `python Chip.py` and print, per case
-and figure, our value, NeuroSim's and the relative error.
+"""Replay every DNN+NeuroSim V1.4 and NeuroSim V1.5 reference case with `python Chip.py` and
+print, per case and figure, our value, NeuroSim's and the relative error.
 
-Cases come from ../shared/reference/neurosim14/ (next to this checkout) when present, else
-from tests/data/neurosim14/. For each case the traces are regenerated with
-tools/make_traces.py into a temporary folder (seed and padding from config.json, sha256
-checked) and the case is replayed with exactly
+Cases come from ../shared/reference/neurosim14/ and neurosim15/ (next to this checkout) when
+present, else from tests/data/neurosim14/ and neurosim15/. For each case the traces are
+regenerated with tools/make_traces.py into a temporary folder (seed and padding from
+config.json; V1.5 cases with V1.5's integer input format; sha256 checked) and the case is
+replayed with exactly
 
     python Chip.py --preset neurosim-1.4 --traces DIR --network FILE --set NAME=VALUE ... --json OUT
 
-where the --set pairs are config.json's Param.cpp changes ("used" values) and argv.
+(`--preset neurosim-1.5` for the V1.5 cases), where the --set pairs are config.json's
+Param.cpp changes ("used" values) and argv.
 
     python tools/validate_neurosim.py [--cases small_default,vgg8_default] [--small]
                                       [--all-figures] [--tol 0.01]
@@ -33,9 +35,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def reference_root() -> Path:
-    shared = ROOT.parent / "shared" / "reference" / "neurosim14"
-    return shared if shared.is_dir() else ROOT / "tests" / "data" / "neurosim14"
+# reference folder -> (preset, input CSV format) of its NeuroSim version
+VERSIONS = {"neurosim14": ("neurosim-1.4", "neurosim-1.4"),
+            "neurosim15": ("neurosim-1.5", "neurosim-1.5")}
+
+
+def reference_root(version: str = "neurosim14") -> Path:
+    shared = ROOT.parent / "shared" / "reference" / version
+    return shared if shared.is_dir() else ROOT / "tests" / "data" / version
+
+
+def version_of(case_dir: Path) -> tuple[str, str]:
+    """(preset, input format) of a case, from the folder it lives in."""
+    return VERSIONS[case_dir.parent.name]
 
 
 def make_traces(case_dir: Path, out: Path) -> None:
@@ -43,7 +55,8 @@ def make_traces(case_dir: Path, out: Path) -> None:
     gen = meta["trace_generation"]
     subprocess.run([sys.executable, str(ROOT / "tools" / "make_traces.py"), "--network",
                     str(case_dir / "network.csv"), "--out", str(out), "--seed", str(gen["seed"]),
-                    "--padding", gen["padding"]], check=True, stdout=subprocess.DEVNULL)
+                    "--padding", gen["padding"], "--input-format", version_of(case_dir)[1]],
+                   check=True, stdout=subprocess.DEVNULL)
     for name, digest in gen.get("sha256_of_csv", {}).items():
         got = hashlib.sha256((out / name).read_bytes()).hexdigest()
         if got != digest:
@@ -53,7 +66,7 @@ def make_traces(case_dir: Path, out: Path) -> None:
 
 def replay(case_dir: Path, traces: Path, out_json: Path) -> float:
     meta = json.loads((case_dir / "config.json").read_text())
-    cmd = [sys.executable, str(ROOT / "Chip.py"), "--preset", "neurosim-1.4", "--traces",
+    cmd = [sys.executable, str(ROOT / "Chip.py"), "--preset", version_of(case_dir)[0], "--traces",
            str(traces), "--network", str(case_dir / "network.csv"), "--json", str(out_json),
            "--quiet"]
     for k, v in meta["param_changes_vs_shipped_Param.cpp"].items():
@@ -114,14 +127,15 @@ def main() -> int:
     ap.add_argument("--all-figures", action="store_true", help="print every figure, not the headline")
     ap.add_argument("--tol", type=float, default=0.01, help="relative tolerance (default 0.01)")
     args = ap.parse_args()
-    root = reference_root()
-    cases = sorted(p for p in root.iterdir() if (p / "config.json").is_file() and (p / "results.json").is_file())
+    roots = [reference_root(v) for v in VERSIONS]
+    cases = [p for root in roots if root.is_dir() for p in sorted(root.iterdir())
+             if (p / "config.json").is_file() and (p / "results.json").is_file()]
     if args.cases:
         want = set(args.cases.split(","))
         cases = [c for c in cases if c.name in want]
     if args.small:
         cases = [c for c in cases if c.name.startswith("small_")]
-    print(f"reference cases from {root}")
+    print(f"reference cases from {', '.join(str(r) for r in roots)}")
     failures = 0
     summary = []
     with tempfile.TemporaryDirectory(prefix="validate_neurosim_") as tmp:

@@ -66,7 +66,8 @@ public:
     // ---------------- operating mode and cell ----------------
     int operationmode = 2;      // 1 conv. sequential, 2 conv. parallel, 3/4 BNN seq/par, 5/6 XNOR seq/par
     int operationmodeBack = 0;  // legacy (training); never read by inference
-    int memcelltype = 1;        // 1 SRAM, 2 RRAM, 3 FeFET
+    int memcelltype = 1;        // 1 SRAM, 2 RRAM, 3 FeFET, 4 nvCap (V1.5; resistive-cell geometry)
+    int subArrayRevision = 14;  // RRAM/FeFET word-line periphery: 14 as V1.4, 15 as V1.5
     int accesstype = 1;         // 1 CMOS (1T1R), 2 BJT, 3 diode, 4 none (crossbar)
     int transistortype = 1;     // 1 conventional
     int deviceroadmap = 2;      // 1 HP, 2 LSTP
@@ -130,6 +131,7 @@ public:
     std::optional<double> resistanceAccess;  // empty: IR-drop rule (0.25 * resistanceOn)
     std::optional<double> readVoltage;       // empty: node table
     double readPulseWidth = 10e-9;
+    double chargeDelay = 5e-9;       // s, nvCap: charge transfer to the reference capacitor (V1.5)
     double accessVoltage = 1.1;
     double writeVoltage = 2;
     double writePulseWidth = 0;   // not set by V1.4 Param.cpp

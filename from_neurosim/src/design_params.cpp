@@ -282,13 +282,20 @@ std::vector<std::string> Param::problems() const {
     choice("operationmode", operationmode, {1, 2, 3, 4, 5, 6},
            "1 (conventional sequential), 2 (conventional parallel), 3 (BNN sequential), "
            "4 (BNN parallel), 5 (XNOR sequential), 6 (XNOR parallel)");
-    choice("memcelltype", memcelltype, {1, 2, 3}, "1 (SRAM), 2 (RRAM), 3 (FeFET)");
+    choice("memcelltype", memcelltype, {1, 2, 3, 4}, "1 (SRAM), 2 (RRAM), 3 (FeFET), 4 (nvCap)");
+    choice("subArrayRevision", subArrayRevision, {14, 15}, "14 (NeuroSim V1.4), 15 (NeuroSim V1.5)");
     choice("accesstype", accesstype, {1, 2, 3, 4},
            "1 (CMOS access, 1T1R), 2 (BJT), 3 (diode), 4 (none, crossbar)");
     choice("transistortype", transistortype, {1},
            "1 (conventional CMOS; the only type with technology data in V1.4)");
     choice("deviceroadmap", deviceroadmap, {1, 2}, "1 (HP), 2 (LSTP)");
 
+    if (memcelltype == 4 && technode != 22)
+        add("memcelltype=4 (nvCap) is only modelled at technode=22 (NeuroSim V1.5), not technode="
+            + std::to_string(technode));
+    if (memcelltype == 4 && operationmode != 2)
+        add("memcelltype=4 (nvCap) needs operationmode=2 (conventional parallel), not operationmode="
+            + std::to_string(operationmode));
     if (technode <= 14) {
         std::ostringstream at;
         at << " at technode=" << technode << " nm; it needs technode >= 22 (valid: 130, 90, 65, 45, 32, 22)";
@@ -534,7 +541,12 @@ std::vector<BaseField> make_base_fields() {
     v.push_back(int_field("operationmodeBack", &P::operationmodeBack, "",
         "Legacy (training) back-propagation read mode; not read by inference."));
     v.push_back(int_field("memcelltype", &P::memcelltype, "",
-        "Memory cell: 1 SRAM (6T, forces cellBit=1), 2 RRAM, 3 FeFET.", {1, 2, 3}));
+        "Memory cell: 1 SRAM (6T, forces cellBit=1), 2 RRAM, 3 FeFET, 4 nvCap (NeuroSim V1.5 "
+        "capacitive cell; laid out like RRAM/FeFET).", {1, 2, 3, 4}));
+    v.push_back(int_field("subArrayRevision", &P::subArrayRevision, "",
+        "RRAM/FeFET/nvCap word-line periphery: 14 as NeuroSim V1.4 (sized to the array height, "
+        "word-line energy at vdd), 15 as V1.5 (sized to the sub-array height less the mux "
+        "decoder, word-line energy at accessVoltage).", {14, 15}));
     v.push_back(int_field("accesstype", &P::accesstype, "",
         "Cell access device for RRAM/FeFET: 1 CMOS transistor (1T1R), 2 BJT, 3 diode, 4 none (crossbar).",
         {1, 2, 3, 4}));
@@ -656,6 +668,8 @@ std::vector<BaseField> make_base_fields() {
         "On-chip cell read voltage in V (None: node table, e.g. 0.55 V at 22 nm).", kTableNote,
         &eff::readVoltage));
     v.push_back(float_field("readPulseWidth", &P::readPulseWidth, "s", "Read pulse width in s."));
+    v.push_back(float_field("chargeDelay", &P::chargeDelay, "s",
+        "nvCap (memcelltype 4): time to move the column charge to the reference capacitor, s."));
     v.push_back(float_field("accessVoltage", &P::accessVoltage, "V",
         "Gate voltage of the 1T1R access transistor in V."));
     v.push_back(float_field("writeVoltage", &P::writeVoltage, "V",
