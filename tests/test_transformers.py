@@ -269,3 +269,15 @@ def _vit_cfg(tmp_path):
         ["--set", "model=vit_fmnist", "--set", "num_images=300", "--set",
          f"output_dir={tmp_path / 'vit'}", "--no-progress"])
     return config_from_args(args), args
+
+
+def test_neurosim_csv_holds_token_layers_and_says_dynamic_products_are_missing(tmp_path, capsys):
+    out = tmp_path / "ns"
+    rc = inference_sim.main(["--set", "model=gpt2_tiny", "--random-init", "--set", "num_images=1",
+                             "--set", "seq_len=8", "--set", f"output_dir={out}", "--neurosim-csv",
+                             "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "NeuroSim cannot express the dynamic matrix products" in text
+    rows = (out / "neurosim" / "network.csv").read_text().split()
+    assert rows[0].split(",")[:3] == ["8", "1", "64"]      # T x 1 feature map of 64 channels
