@@ -89,6 +89,7 @@ class ChipEstimate:
     runtime_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     programming: Any = None              # programming.ProgrammingCost (write cost), if priced
+    operations: Any = None               # operations.OperationsCost (every operation), if listed
     config: dict[str, Any] | None = None     # the resolved configuration (results JSON)
     provenance: dict[str, Any] | None = None  # version, commit, traces and their hash
 
@@ -674,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
                                   trace_format=args.trace_format)
                 check_same_network(traces, old)
             result = _estimate_checked(param, traces, update, old)
+            result.operations = _price_operations(param, cfg, result, folder, args.image)
             close()
             result.messages.extend(notes)
             result.config = cfg.to_dict()
@@ -693,6 +695,20 @@ def main(argv: list[str] | None = None) -> int:
         return failure_exit(exc)
     print(text)
     return 0
+
+
+def _price_operations(param, cfg, result, folder, image):
+    """Every operation of a stage-1 folder (operations.py), or None for traces without an
+    operation list."""
+    from operations import price_operations, read_operations
+    from chip_traces import TraceError
+    ops = read_operations(folder) if os.path.isdir(folder) else None
+    if not ops:
+        return None
+    try:
+        return price_operations(param, cfg, result, folder, ops, image)
+    except ValueError as exc:
+        raise TraceError(f"{folder}: {exc}") from None
 
 
 def _estimate_checked(param, traces, update, old):

@@ -128,6 +128,9 @@ class PrecisionConfig:
     adc_range_percentile: float = _f(99.9, "percentile of the non-zero readings used by "
                                            "adc_range = percentile, %")
     adc_calib_images: int = _f(256, "training images used by a calibrated adc_range, images")
+    sfu_bits: int | None = _f(
+        None, "output bits of the digital special functions (softmax, LayerNorm, GELU); "
+              "None: not quantized")
 
 
 @dataclass
@@ -159,6 +162,11 @@ class ArchitectureConfig:
     global_bus_delay_tolerance: float = _f(0.1, "global bus repeater delay tolerance (0..1)")
     local_bus_delay_tolerance: float = _f(0.1, "local bus repeater delay tolerance (0..1)")
     tree_folded_ratio: int = _f(4, "H-tree folding ratio")
+    dynamic_matmul: Literal["digital", "crossbar"] = _f(
+        "digital", "products of two run-time operands (attention's Q.K^T, softmax.V): a digital "
+                   "MAC unit, or written into crossbar cells for every input and then read")
+    mac_lanes: int = _f(256, "multipliers of the digital MAC unit for dynamic products")
+    sfu_lanes: int = _f(32, "lanes of the special-function unit (softmax, LayerNorm, GELU, add)")
 
 
 @dataclass
@@ -204,6 +212,7 @@ class RunConfig:
     data_dir: str | None = _f(None, "dataset folder (None: the model's default)")
     checkpoint: str | None = _f(None, "checkpoint file (None: the model's shipped checkpoint)")
     output_dir: str | None = _f(None, "trace folder (None: layer_record_<model>)")
+    seq_len: int = _f(128, "tokens per input for token models (BERT, GPT-2: random token ids)")
 
 
 SECTIONS: dict[str, type] = {
@@ -493,6 +502,8 @@ def _check_rules(c: Config) -> None:
         _fail("precision.adc_range_percentile", p.adc_range_percentile, "a percentage in (0, 100]")
     if not 1 <= p.adc_calib_images <= 60000:
         _fail("precision.adc_calib_images", p.adc_calib_images, "an integer from 1 to 60000")
+    if p.sfu_bits is not None and not 2 <= p.sfu_bits <= 16:
+        _fail("precision.sfu_bits", p.sfu_bits, "an integer from 2 to 16, or None")
     # architecture
     if not 1 <= ar.speed_up_degree <= 1 << 20:
         _fail("architecture.speed_up_degree", ar.speed_up_degree, "an integer from 1 to 2^20")
@@ -506,6 +517,9 @@ def _check_rules(c: Config) -> None:
     if not 1 <= ar.max_global_bus_width <= 1 << 24:
         _fail("architecture.max_global_bus_width", ar.max_global_bus_width,
               "an integer from 1 to 2^24")
+    for name in ("mac_lanes", "sfu_lanes"):
+        if not 1 <= getattr(ar, name) <= 1 << 16:
+            _fail(f"architecture.{name}", getattr(ar, name), "an integer from 1 to 65536")
     if not 1 <= ar.tree_folded_ratio <= 1 << 10:
         _fail("architecture.tree_folded_ratio", ar.tree_folded_ratio, "an integer from 1 to 1024")
     # non-idealities
@@ -536,6 +550,8 @@ def _check_rules(c: Config) -> None:
         _fail("run.num_images", r.num_images, "an integer >= 1, or None for the whole test set")
     if not 1 <= r.num_trace_images <= 100_000:
         _fail("run.num_trace_images", r.num_trace_images, "an integer from 1 to 100000")
+    if not 1 <= r.seq_len <= 65536:
+        _fail("run.seq_len", r.seq_len, "an integer from 1 to 65536")
     if not 0 <= r.seed < 2 ** 63 or not 0 <= n.seed < 2 ** 63:
         _fail("run.seed" if not 0 <= r.seed < 2 ** 63 else "nonideal.seed",
               r.seed if not 0 <= r.seed < 2 ** 63 else n.seed, "an integer from 0 to 2^63-1")

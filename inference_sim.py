@@ -131,6 +131,11 @@ def load_model_and_data(cfg, args):
         if extra.get("model") not in (None, spec.name):
             raise Stage1Error(f"checkpoint {ckpt} was trained for model '{extra.get('model')}', "
                               f"not '{spec.name}'")
+    if spec.dataset == "random_tokens":
+        from models.language import random_token_split
+        n = 4 if cfg.run.num_images is None else cfg.run.num_images
+        x, y, idx, source = random_token_split(model, n, cfg.run.seq_len, cfg.run.seed)
+        return spec, model, extra, ckpt, source, x, y, idx
     try:
         split = load_split(spec.dataset, "test", cfg.run.data_dir,
                            download=bool(args.download))
@@ -163,7 +168,7 @@ def check_model_io(model, x: torch.Tensor, num_classes: int, name: str) -> None:
     except (RuntimeError, ValueError) as exc:
         raise Stage1Error(f"model '{name}' cannot process inputs of shape {tuple(x.shape[1:])}: "
                           f"{str(exc).splitlines()[0]}") from exc
-    if out.dim() != 2 or out.shape[1] != num_classes:
+    if out.dim() != 2 or out.shape[1] != num_classes:  # noqa: E501
         raise Stage1Error(f"model '{name}' returns shape {tuple(out.shape)}; expected "
                           f"[batch, {num_classes}] class scores")
 
@@ -307,8 +312,9 @@ def run(cfg, args=None, **options) -> dict:
 
 def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
     from cim import HardwareParams, MappingError, calibrate, convert_model
-    from traces import (BIT_ORDER, WEIGHT_ENCODING, TraceError, write_layer_npz,
-                        write_manifest, write_neurosim_csv)
+    from cim.dynamic import DynamicOps
+    from traces import (BIT_ORDER, WEIGHT_ENCODING, TraceError, write_dynamic_npz,
+                        write_layer_npz, write_manifest, write_neurosim_csv)
     from models.datasets import DATASETS
 
     raw_modes = args.modes.split(",") if isinstance(args.modes, str) else list(args.modes)
@@ -344,6 +350,7 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
     model = model.to(device).eval()
     try:
         ctx = convert_model(model, params)
+        dyn = DynamicOps(model, ctx, cfg.architecture.dynamic_matmul, cfg.precision.sfu_bits)
     except MappingError as exc:
         raise Stage1Error(str(exc)) from exc
 
@@ -353,7 +360,8 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
     if missing:
         nc = min(args.calib_images, len(y))
         try:
-            calibrate(model, ctx, [xb.to(device) for _, xb in batches(x[:nc], cfg.run.batch_size)])
+            with dyn:
+                calibrate(model, ctx, [xb.to(device) for _, xb in batches(x[:nc], cfg.run.batch_size)])
         except MappingError as exc:
             raise Stage1Error(str(exc)) from exc
         calib_source = f"first {nc} evaluated test images (checkpoint has no activation ranges)"
@@ -379,11 +387,16 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
             seconds["program_cells"] = round(time.perf_counter() - t0, 3)
             ctx.trace_images = cfg.run.num_trace_images if traces_wanted else 0
         try:
-            p, s = run_pass(model, ctx, mode, x, y, bs, device, progress)
+            with dyn:
+                p, s = run_pass(model, ctx, mode, x, y, bs, device, progress)
         except MappingError as exc:
             raise Stage1Error(str(exc)) from exc
         preds[mode], seconds[mode] = p, round(s, 3)
         results[mode] = float((p == yn).mean())
+    if spec.dataset == "random_tokens" and "float" in modes:
+        # random weights and tokens: no labels; accuracy = top-1 agreement with float
+        yn = preds["float"]
+        results = {m: float((preds[m] == yn).mean()) for m in modes}
 
     # ---- report ---------------------------------------------------------------------------
     order = list(ctx.order) if "hardware" in modes else []
@@ -430,6 +443,10 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
                 "hardware_params": params.to_dict(),
                 "layers": [layer_manifest_entry(k, l, params) for k, l in enumerate(order, 1)],
             })
+            manifest["operations"] = dyn.manifest_operations(
+                {id(l): k for k, l in enumerate(order, 1)})
+            manifest["dynamic_matmul"] = cfg.architecture.dynamic_matmul
+            manifest["sfu_bits"] = cfg.precision.sfu_bits
             firsts = []
             for k, (entry, layer) in enumerate(zip(manifest["layers"], order), start=1):
                 # traced images are unfolded and packed a chunk at a time (bounded memory)
@@ -442,9 +459,13 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
                 entry["weight_shape"] = info["weight_shape"]
                 entry["input_bits_shape"] = info["input_bits_shape"]
                 firsts.append(info["first"])
+            write_dynamic_npz(tmp, manifest["operations"], dyn.trace)
             if args.neurosim_csv:
                 fmt = args.neurosim_csv if isinstance(args.neurosim_csv, str) else "neurosim-1.4"
                 write_neurosim_csv(tmp / "neurosim", manifest, firsts, input_format=fmt)
+                if any(op["kind"] == "dynamic_matmul" for op in manifest["operations"]):
+                    print("note: neurosim/ holds the weight layers only (token layers as T x 1 "
+                          "feature maps); NeuroSim cannot express the dynamic matrix products")
         write_manifest(tmp, manifest)
         text, found = dumps_strict(accuracy)
         if found:

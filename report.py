@@ -122,6 +122,9 @@ def results_dict(result) -> dict[str, Any]:
         out["clk_period_s"] = _num(result.clk_period)
     if prog is not None:
         out["programming"] = programming_dict(prog)
+    if getattr(result, "operations", None) is not None:
+        from operations import operations_dict
+        out["operations"] = operations_dict(result.operations)
     out["runtime_reported_s"] = round(float(result.runtime_s), 3)
     if getattr(result, "config", None) is not None:
         out["config"] = result.config
@@ -263,8 +266,48 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
     w(f"  FPS        {_fmt(perf['fps'])}\n")
     w(f"  TOPS/mm^2  {_fmt(perf['tops_per_mm2'])}\n")
     w(f"  ({result.num_ops:.6g} operations per image; estimated in {result.runtime_s:.2f} s)\n")
+    if getattr(result, "operations", None) is not None:
+        w(operations_text(result.operations))
     w("=" * 78)
     return out.getvalue()
+
+
+def operations_text(oc) -> str:
+    """The report's operations section: every operation kind with its share of area,
+    energy and latency (see operations.py for how each is counted)."""
+    out = io.StringIO()
+    w = out.write
+    w("\n--- Operations (dynamic products: " + oc.dynamic_matmul + ") " + "-" * 30 + "\n")
+    w(f"  {'kind':<15}{'ops':>5}{'MACs/elements':>15}{'area um^2':>13}{'energy pJ':>13}"
+      f"{'latency ns':>13}   area / energy / latency share\n")
+    for kind, v in oc.by_kind.items():
+        w(f"  {kind:<15}{v['operations']:>5}{v['count']:>15.6g}{v['area_m2'] * 1e12:>13.6g}"
+          f"{v['energy_j'] * 1e12:>13.6g}{v['latency_s'] * 1e9:>13.6g}   "
+          f"{v['area_share']:6.1%} / {v['energy_share']:6.1%} / {v['latency_share']:6.1%}\n")
+    t = oc.totals
+    w(f"  {'total':<15}{'':>20}{t['area_m2'] * 1e12:>13.6g}{t['energy_j'] * 1e12:>13.6g}"
+      f"{t['latency_s'] * 1e9:>13.6g}   (operations one after another)\n")
+    u = oc.units
+    if "mac_energy_per_mac_j" in u:
+        w(f"  digital MAC unit: {int(u['mac_lanes'])} lanes, {u['mac_area_m2'] * 1e12:.6g} um^2, "
+          f"{u['mac_energy_per_mac_j'] * 1e12:.4g} pJ/MAC, cycle {u['mac_cycle_s'] * 1e9:.4g} ns\n")
+    if "crossbar_written_cells" in u:
+        w(f"  crossbar: write energy {t['write_energy_j'] * 1e12:.6g} pJ of the dynamic products' "
+          f"energy; read {u['crossbar_read_energy_per_mac_j'] * 1e12:.4g} pJ/MAC, "
+          f"{int(u['crossbar_written_cells'])} cells for the largest written operand\n")
+    w(f"  special-function unit: {int(u['sfu_lanes'])} lanes of {int(u['sfu_bits'])} bits, "
+      f"{u['sfu_area_m2'] * 1e12:.6g} um^2\n")
+    return out.getvalue()
+
+
+def operations_csv(oc) -> str:
+    buf = io.StringIO()
+    wr = csv.writer(buf, lineterminator="\n")
+    wr.writerow(["operation", "kind", "name", "count", "energy_pJ", "latency_ns", "write_energy_pJ"])
+    for r in oc.rows:
+        wr.writerow([r.index, r.kind, r.name, repr(float(r.count)), repr(r.energy_j * 1e12),
+                     repr(r.latency_s * 1e9), repr(r.write_energy_j * 1e12)])
+    return buf.getvalue()
 
 
 # ------------------------------------------------------------------------------------------
@@ -316,6 +359,8 @@ def csv_text(result) -> str:
                      repr(float(fp.utilization_each_layer[i]))]
                     + [repr(float(getattr(lf, attr) * scale)) for _, attr, scale in LAYER_COLUMNS]
                     + write)
+    if getattr(result, "operations", None) is not None:     # second table: every operation
+        return buf.getvalue() + "\n" + operations_csv(result.operations)
     return buf.getvalue()
 
 
@@ -382,6 +427,23 @@ def _plots(result, folder: Path) -> list[str]:
         fig.savefig(folder / name, dpi=120)
         plt.close(fig)
         names.append(name)
+    oc = getattr(result, "operations", None)
+    if oc is not None:
+        kinds = list(oc.by_kind)
+        fig, ax = plt.subplots(figsize=(7, 4))
+        left = [0.0, 0.0, 0.0]
+        for kind in kinds:
+            v = oc.by_kind[kind]
+            shares = [v["area_share"] * 100, v["energy_share"] * 100, v["latency_share"] * 100]
+            ax.barh(["area", "energy", "latency"], shares, left=left, label=kind)
+            left = [a + b for a, b in zip(left, shares)]
+        ax.set_xlabel("share of all operations (%)")
+        ax.set_title(f"operations (dynamic products: {oc.dynamic_matmul})")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.tight_layout()
+        fig.savefig(folder / "operations_breakdown.png", dpi=120)
+        plt.close(fig)
+        names.append("operations_breakdown.png")
     return names
 
 

@@ -229,6 +229,33 @@ def write_layer_npz(path: str | os.PathLike, weight_codes: np.ndarray, input_cod
             "first": one}
 
 
+MAX_STREAMED_OPERAND = 1 << 22     # a_codes kept in dynamic<k>.npz up to this many values
+
+
+def write_dynamic_npz(folder: str | os.PathLike, operations: list[dict[str, Any]],
+                      traced: dict[int, dict[str, list]]) -> None:
+    """dynamic<k>.npz for each dynamic matrix product that has traced operands: the codes of
+    both operands of the traced images (`a_codes` [n, ..., M, K], the bit-serial side;
+    `b_codes` [n, ..., K, N], the side a crossbar would write; `a_codes` is left out, and
+    `a_codes_omitted` set, above MAX_STREAMED_OPERAND values). Fills the operation's
+    `file` entry. Optional for readers: manifests without them stay valid."""
+    import torch
+    for op in operations:
+        if op.get("kind") != "dynamic_matmul" or (op["index"] - 1) not in traced:
+            continue
+        tr = traced[op["index"] - 1]
+        name = f"dynamic{op['index']}.npz"
+        b = torch.cat(tr["b"], 0).numpy().astype(np.int16)
+        arrays = {"b_codes": b}
+        a_elems = sum(int(t.numel()) for t in tr["a"])
+        if a_elems <= MAX_STREAMED_OPERAND:
+            arrays["a_codes"] = torch.cat(tr["a"], 0).numpy().astype(np.int16)
+        else:       # e.g. GPT-2's 12 x 1024 x 1024 attention maps: statistics only
+            op["a_codes_omitted"] = a_elems
+        np.savez_compressed(Path(folder) / name, **arrays)
+        op["file"] = name
+
+
 MAX_MANIFEST_BYTES = 64 << 20
 _LAYER_FILE = re.compile(r"layer(\d+)\.npz")
 

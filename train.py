@@ -61,8 +61,9 @@ def parse_args(argv=None):
     hw = p.add_argument_group("hardware-aware fine-tuning")
     hw.add_argument("--hardware-aware", action="store_true",
                     help="fine-tune a checkpoint with the crossbar model in the forward pass")
-    hw.add_argument("--init", default=None, help="checkpoint to fine-tune (default: the model's "
-                    "shipped checkpoint)")
+    hw.add_argument("--init", default=None, help="checkpoint to fine-tune: with --hardware-aware "
+                    "(default: the model's shipped checkpoint), or in float without it (its meta "
+                    "is kept under meta['init'])")
     hw.add_argument("--train-images", type=int, default=None,
                     help="use only the first N images of a seeded shuffle of the training split")
     from inferenceConfig import add_config_arguments
@@ -131,7 +132,16 @@ def main(argv=None) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     xtr, ytr = train.tensors()
     xte, yte = test.tensors()
-    model = build_model(spec.name).to(dev)
+    model = build_model(spec.name)
+    init_meta = None
+    if args.init:
+        from models import load_checkpoint
+        try:
+            init_meta = load_checkpoint(model, args.init).get("meta")
+        except ModelError as exc:
+            print(f"error: --init: {exc}", file=sys.stderr)
+            return 2
+    model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=args.weight_decay)
     steps = epochs * ((len(ytr) + bs - 1) // bs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -182,6 +192,8 @@ def main(argv=None) -> int:
         "machine": platform.machine(), "date": datetime.date.today().isoformat(),
         "history": history, "calib_images": int(len(calib)),
     }
+    if args.init:
+        meta["init"] = {"checkpoint": str(args.init), "meta": init_meta}
     save_checkpoint(out, model.cpu(), spec.name, ranges, meta)
     print(f"float test accuracy {acc:.4f}; trained in {train_s:.0f} s; saved {out}")
     print(json.dumps({k: meta[k] for k in ("command", "epochs", "float_test_accuracy", "train_seconds")}))

@@ -219,9 +219,6 @@ class CIMLayer(nn.Module):
             from .hat import hardware_aware_forward
             return hardware_aware_forward(self, x)
         lead = None
-        if self.kind == "linear" and x.dim() != 2:
-            lead = x.shape[:-1]
-            x = x.reshape(-1, x.shape[-1])
         codes, s_a = self.quantize_input(x)
         _, s_w = self.weight_codes()
         hardware = ctx.mode == "hardware"
@@ -235,7 +232,13 @@ class CIMLayer(nn.Module):
                 # and re-quantizes it on its own grid (cim/neurosim_mode.py): pass it unrounded.
                 half = 2 ** (ctx.params.input_bits - 1)
                 codes, s_a = x / self.act_range * half, self.act_range / half
-        out_int = self.integer_forward(codes, hardware, ctx.image_offset)
+        offset = ctx.image_offset
+        if self.kind == "linear" and x.dim() != 2:
+            # tokens: a [B, T, D] input is T input vectors per image (a T x 1 feature map)
+            lead = x.shape[:-1]
+            offset *= max(1, codes[0].numel() // codes.shape[-1])
+            codes = codes.reshape(-1, codes.shape[-1])
+        out_int = self.integer_forward(codes, hardware, offset)
         y = out_int.to(x.dtype) * (s_a * s_w)
         if self.inner.bias is not None:
             y = y + (self.inner.bias.view(1, -1, 1, 1) if self.kind == "conv" else self.inner.bias)
@@ -297,8 +300,10 @@ class CIMLayer(nn.Module):
         else:
             h = w = oh = ow = 1
             cin, cout = int(inner.in_features), int(inner.out_features)
+            if x.dim() > 2:          # token sequence: priced as a 1x1 conv over T x 1 (V1.5)
+                h = oh = x[0].numel() // x.shape[-1]
         rows = cin // self.groups * self.kernel[0] * self.kernel[1]
-        return {"type": self.kind, "ifm": [h, w], "in_channels": cin, "out_channels": cout,
+        return {"type": "conv" if self.kind == "linear" and h > 1 else self.kind, "ifm": [h, w], "in_channels": cin, "out_channels": cout,
                 "kernel": list(self.kernel), "stride": list(self.stride),
                 "padding": list(self.padding), "dilation": list(self.dilation),
                 "groups": self.groups, "ofm": [oh, ow], "positions": oh * ow,
@@ -353,11 +358,14 @@ class CIMLayer(nn.Module):
                 row_act = F.unfold(active.unsqueeze(0), self.kernel, self.dilation, self.padding,
                                    self.stride)[0].sum(-1)
             else:
-                row_act = active
+                row_act = active.reshape(-1, active.shape[-1]).sum(0)
             self.engine.account_sequential(row_act)
         take = min(b, ctx.trace_images - ctx.image_offset)
         if take > 0:
-            self.trace_codes.append(codes[:take].detach().to("cpu", torch.int16))
+            kept = codes[:take].detach().to("cpu", torch.int16)
+            if self.kind == "linear" and kept.dim() > 2:     # tokens -> [n, D, T, 1]
+                kept = kept.reshape(take, -1, kept.shape[-1]).transpose(1, 2).unsqueeze(-1)
+            self.trace_codes.append(kept.contiguous())
 
     def statistics(self) -> dict[str, Any]:
         """Bit activity per plane (MSB first) and ADC clipping of the last hardware pass."""

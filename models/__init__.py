@@ -8,6 +8,10 @@ Built-in models:
 | lenet5       | LeNet-5                                  | mnist          | (train with train.py)        |
 | vgg8         | VGG8, NeuroSim's CIFAR-10 network        | cifar10        | (train with train.py)        |
 | resnet18     | ResNet-18 for CIFAR                      | cifar10        | (train with train.py)        |
+| vit_fmnist   | small Vision Transformer                 | fashion_mnist  | checkpoints/vit_fmnist.pt    |
+| bert_base    | BERT-base shapes, random weights         | random_tokens  | (--random-init)              |
+| gpt2_small   | GPT-2 small shapes, random weights       | random_tokens  | (--random-init)              |
+| gpt2_tiny    | GPT-2 layout at toy size                 | random_tokens  | (--random-init)              |
 
 Add your own (see models/README.md): put a module in this folder that calls
 `register_model(...)`; every module in `models/` is imported when the registry is first used.

@@ -81,6 +81,9 @@ DATASETS: dict[str, DatasetInfo] = {
         "cifar100", (3, 32, 32), 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
         {"train": ("cifar-100-binary.tar.gz",), "test": ("cifar-100-binary.tar.gz",)},
         ("https://www.cs.toronto.edu/~kriz/",)),
+    # Token models (BERT, GPT-2 with random weights): inference_sim.py draws seeded random
+    # token ids of run.seq_len tokens; no files. "Classes" are the 2 outputs of their heads.
+    "random_tokens": DatasetInfo("random_tokens", (1, 1, 1), 2, (0.0,), (1.0,), {}, ()),
 }
 # Directory names used by the extracted CIFAR binary archives.
 _CIFAR_MEMBERS = {
