@@ -255,6 +255,10 @@ class RunOutputs:
         for d in reversed(missing):
             try:
                 d.mkdir()
+            except FileExistsError:
+                if d.is_dir():         # made meanwhile by another process: not ours to remove
+                    continue
+                raise OutputError(f"{label} {final}: {d} is a file, not a folder") from None
             except OSError as exc:
                 raise OutputError(f"{label} {final}: cannot create folder {d} "
                                   f"({exc.strerror})") from None

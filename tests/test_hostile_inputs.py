@@ -808,3 +808,31 @@ def test_folder_replacement_never_deletes_a_foreign_folder(tmp_path, monkeypatch
         outputs._install_folder(staged, final)
     assert (final / "user.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec", "staged"]
+
+
+def test_parent_folder_made_meanwhile_by_another_process(tmp_path, monkeypatch):
+    """Two runs creating the same missing parent folder at once (e.g. a sweep's parallel
+    stage-1 runs under OUT/stage1/): the one that loses the mkdir race goes on, and does not
+    count the folder as its own (so its clean-up never removes it)."""
+    import pathlib
+    from outputs import RunOutputs
+    shared = tmp_path / "stage1"
+    real_mkdir = pathlib.Path.mkdir
+
+    def racing_mkdir(self, *a, **k):
+        if self == shared:
+            real_mkdir(self, *a, **k)          # the other process wins ...
+            raise FileExistsError(17, "File exists", str(self))   # ... and we see EEXIST
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", racing_mkdir)
+    with RunOutputs([]) as out:
+        staged = out.file(shared / "a.json", "--json")
+        staged.write_text("{}\n")
+        assert shared not in out.made_dirs
+        out.commit()
+    assert (shared / "a.json").read_text() == "{}\n"
+    with pytest.raises(SystemExit), RunOutputs([]) as out:   # an aborted run keeps the folder
+        out.file(shared / "b.json", "--json").write_text("{}\n")
+        raise SystemExit(2)
+    assert sorted(p.name for p in shared.iterdir()) == ["a.json"]
