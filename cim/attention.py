@@ -124,4 +124,26 @@ def split_multihead_attention(model: nn.Module) -> int:
     return len(found)
 
 
-__all__ = ["LinearMultiheadAttention", "split_multihead_attention"]
+def merge_multihead_state(state: dict[str, torch.Tensor], plain: nn.Module) -> dict[str, torch.Tensor]:
+    """The inverse of the split for a state dict: `state` (keys of a split model, CIM wrappers
+    already removed) with every `<mha>.q_proj / k_proj / v_proj` of `plain`'s
+    `nn.MultiheadAttention` layers put back as `in_proj_weight` / `in_proj_bias` (or
+    `q/k/v_proj_weight`), so `plain.load_state_dict` accepts it."""
+    out = dict(state)
+    for name, m in plain.named_modules():
+        if not isinstance(m, nn.MultiheadAttention):
+            continue
+        pre = f"{name}." if name else ""
+        w = [out.pop(f"{pre}{p}_proj.weight") for p in "qkv"]
+        b = [out.pop(f"{pre}{p}_proj.bias", None) for p in "qkv"]
+        if m._qkv_same_embed_dim:
+            out[f"{pre}in_proj_weight"] = torch.cat(w)
+        else:
+            for p, t in zip("qkv", w):
+                out[f"{pre}{p}_proj_weight"] = t
+        if b[0] is not None:
+            out[f"{pre}in_proj_bias"] = torch.cat(b)
+    return out
+
+
+__all__ = ["LinearMultiheadAttention", "split_multihead_attention", "merge_multihead_state"]

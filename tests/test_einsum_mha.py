@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cim import HardwareParams, convert_model
-from cim.attention import LinearMultiheadAttention
+from cim.attention import LinearMultiheadAttention, merge_multihead_state
 from cim.dynamic import DynamicOps
 from cim.layers import MappingError
 
@@ -235,3 +235,21 @@ def test_mha_exotic_options_are_refused_with_one_line():
         with pytest.raises(MappingError) as e:
             convert_model(model, HardwareParams())
         assert "\n" not in str(e.value) and "'attn'" in str(e.value)
+
+
+@pytest.mark.parametrize("kdim,bias", [(None, True), (4, False)])
+def test_split_state_merges_back_into_the_plain_model(kdim, bias):
+    torch.manual_seed(11)
+    model = MHAModel(True, kdim=kdim, bias=bias).eval()
+    x = torch.randn(2, 5, 6)
+    convert_model(model, HardwareParams())
+    with torch.no_grad():
+        for p in model.parameters():                     # "fine-tuned" weights
+            p.add_(0.01 * torch.randn(p.shape))
+        want = model(x)
+    state = {k.replace(".inner.", "."): v for k, v in model.state_dict().items()}
+    torch.manual_seed(12)
+    plain = MHAModel(True, kdim=kdim, bias=bias).eval()
+    plain.load_state_dict(merge_multihead_state(state, plain))
+    with torch.no_grad():
+        assert torch.allclose(plain(x), want, rtol=1e-5, atol=1e-6)
