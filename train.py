@@ -289,6 +289,8 @@ def hardware_aware_main(args, spec, argv) -> int:
               f"training batches {correct / seen:.4f} ({time.time() - t0:.0f} s)", flush=True)
     state = {k.replace(".inner.", "."): v for k, v in model.state_dict().items()}
     plain = build_model(spec.name)
+    from cim.attention import merge_multihead_state
+    state = merge_multihead_state(state, plain)      # nn.MultiheadAttention split at conversion
     plain.load_state_dict(state)
     meta = {
         "command": ("python train.py " + " ".join(sys.argv[1:] if argv is None else argv)).strip(),

@@ -18,9 +18,10 @@ the outputs of softmax / LayerNorm / GELU are quantized to that many bits.
 
 Intercepted: `torch.matmul` / `@` / `bmm` between per-image tensors (both operands with a
 batch dimension) and `F.scaled_dot_product_attention` (split into its two products and a
-softmax); `torch.einsum` is refused in quantized and hardware modes (one clear error), and
-`nn.MultiheadAttention` is refused by `convert_model` (its projections are not `nn.Linear`
-layers).
+softmax); two-operand `torch.einsum` equations that are batched matrix products (rewritten as
+permute / reshape + the matmul path; any other equation is refused with one line).
+`nn.MultiheadAttention` is rebuilt from `nn.Linear` layers by `convert_model`
+(`cim.attention`), so its projections are crossbar layers and its products are caught here.
 
 Interception: a `torch.overrides.TorchFunctionMode`, not `torch.fx`. Attention code is full
 of data-dependent reshapes, masks and Python control flow (causal masks, cached positions)
@@ -139,9 +140,8 @@ class DynamicOps(TorchFunctionMode):
             return func(*args, **kwargs)
         if func in _MATMULS:
             return self._matmul(args[0], args[1], func)
-        if func is torch.einsum and self.ctx.mode in ("quantized", "hardware"):
-            raise MappingError("torch.einsum is not intercepted: write the product with "
-                               "torch.matmul (or @) so it runs as a dynamic product")
+        if func is torch.einsum:
+            return self._einsum(*args, **kwargs)
         if func is F.scaled_dot_product_attention:
             return self._sdpa(*args, **kwargs)
         if func in _SOFTMAX:
@@ -198,6 +198,31 @@ class DynamicOps(TorchFunctionMode):
         p = F.softmax(s, dim=-1)
         self._special("softmax", s, vector=u)
         return self._matmul(self._sfu_quantize(p, unsigned=True), v, torch.matmul)
+
+    def _einsum(self, equation=None, *operands, **kwargs):
+        """A two-operand einsum that is a (batched) matrix product, rewritten as permute /
+        reshape + `_matmul`, so it is run and recorded exactly like torch.matmul."""
+        if kwargs or not isinstance(equation, str):
+            raise MappingError("torch.einsum: only the form einsum('equation', a, b) is "
+                               "intercepted; write the product with torch.matmul (or @)")
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = tuple(operands[0])
+        a, b, plan = _einsum_plan(equation, operands)
+        (batch, m_idx, k_idx, n_idx, out_idx, ia, ib) = plan
+        size = {}
+        for idx, t in ((ia, a), (ib, b)):
+            for c, d in zip(idx, t.shape):
+                size[c] = d if size.get(c, 1) == 1 else size[c]
+        bs = [size[c] for c in batch]
+        M, K, N = (math.prod(size[c] for c in g) for g in (m_idx, k_idx, n_idx))
+        a2 = a.permute([ia.index(c) for c in batch + m_idx + k_idx])
+        a2 = a2.expand(*bs, *a2.shape[len(batch):]).reshape(*bs, M, K)
+        b2 = b.permute([ib.index(c) for c in batch + k_idx + n_idx])
+        b2 = b2.expand(*bs, *b2.shape[len(batch):]).reshape(*bs, K, N)
+        out = self._matmul(a2, b2, torch.matmul)
+        out = out.reshape(*bs, *(size[c] for c in m_idx), *(size[c] for c in n_idx))
+        order = batch + m_idx + n_idx
+        return out.permute([order.index(c) for c in out_idx])
 
     def _matmul(self, a: torch.Tensor, b: torch.Tensor, func) -> torch.Tensor:
         if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
@@ -309,6 +334,50 @@ class DynamicOps(TorchFunctionMode):
                     entry["stats"] = self.statistics(i)
                 ops.append(entry)
         return ops
+
+
+def _einsum_plan(equation: str, operands):
+    """Split a two-operand einsum into batch / left-only / contracted / right-only indices;
+    MappingError (one line naming the equation) unless it is a (batched) matrix product."""
+    def refuse(why: str):
+        raise MappingError(f"torch.einsum('{equation}'): {why}; only two-operand batched "
+                           "matrix products (e.g. 'bhqd,bhkd->bhqk') are intercepted, write "
+                           "others with torch.matmul (or @)")
+    eq = equation.replace(" ", "")
+    if len(operands) != 2 or not all(isinstance(t, torch.Tensor) for t in operands):
+        refuse(f"{len(operands)} operands")
+    if "." in eq:
+        refuse("ellipsis '...' is not supported")
+    lhs, arrow, out = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != 2:
+        refuse(f"{len(ins)} operand subscripts")
+    ia, ib = ins
+    if not arrow:       # implicit output: the indices that appear once, sorted
+        out = "".join(sorted(c for c in set(ia + ib) if (ia + ib).count(c) == 1))
+    if not all(c.isalpha() for c in ia + ib + out):
+        refuse("subscripts must be letters")
+    for name, idx in (("first operand", ia), ("second operand", ib), ("output", out)):
+        if len(set(idx)) != len(idx):
+            refuse(f"repeated index in the {name} (trace or diagonal)")
+    a, b = operands
+    if a.dim() != len(ia) or b.dim() != len(ib):
+        refuse("subscripts do not match the operands' dimensions")
+    if set(out) - set(ia + ib):
+        refuse("output index missing from the operands")
+    if (set(ia) ^ set(ib)) - set(out):
+        refuse("an index of only one operand is summed away")
+    batch = [c for c in out if c in ia and c in ib]
+    m_idx = [c for c in out if c in ia and c not in ib]
+    n_idx = [c for c in out if c in ib and c not in ia]
+    k_idx = [c for c in ia if c in ib and c not in out]
+    if not k_idx:
+        refuse("no contracted index (outer or element-wise product)")
+    for c in batch + k_idx:
+        da, db = a.shape[ia.index(c)], b.shape[ib.index(c)]
+        if da != db and (c in k_idx or 1 not in (da, db)):
+            refuse(f"index '{c}' has sizes {da} and {db}")
+    return a, b, (batch, m_idx, k_idx, n_idx, list(out), list(ia), list(ib))
 
 
 def _dim(d: int, x: torch.Tensor) -> int:

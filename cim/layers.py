@@ -36,7 +36,7 @@ from .hardware import HardwareParams, input_bits
 
 MODES = ("float", "calibrate", "quantized", "hardware")
 _UNSUPPORTED = (nn.Conv1d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
-                nn.MultiheadAttention, nn.Bilinear, nn.RNNBase, nn.LazyLinear)
+                nn.Bilinear, nn.RNNBase, nn.LazyLinear)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 
@@ -397,8 +397,11 @@ def _describe_pool(m: nn.Module) -> dict[str, Any]:
 
 def convert_model(model: nn.Module, params: HardwareParams,
                   dtype: torch.dtype = torch.float32) -> CIMContext:
-    """Wrap every Conv2d / Linear of `model` (in place); return the shared context."""
+    """Wrap every Conv2d / Linear of `model` (in place; an nn.MultiheadAttention is first
+    rebuilt from nn.Linear layers, cim.attention); return the shared context."""
     params.check_mappable()
+    from .attention import split_multihead_attention
+    split_multihead_attention(model)      # nn.MultiheadAttention -> four nn.Linear + matmuls
     ctx = CIMContext(params, dtype)
     for name, m in model.named_modules():
         if isinstance(m, _UNSUPPORTED):
