@@ -88,10 +88,10 @@ import FormulaBindings as fb
 
 import cells
 
-from peripherals.base import AreaModify, Circuit, Context, horowitz
+from peripherals.base import AreaModify, Circuit, Context, Layout, horowitz
 
 __all__ = [
-    "SubArray", "ClockPassResult", "SubArrayResult",
+    "SubArray", "SubArrayLayout", "ClockPassResult", "SubArrayResult", "ReadCost",
     "weight_values", "weight_codes_to_values", "split_into_cells", "levels_to_conductance",
     "layer_conductance", "row_activity", "column_conductance", "column_resistance",
 ]
@@ -232,6 +232,30 @@ class ClockPassResult:
 
 
 @dataclass(frozen=True)
+class SubArrayLayout(Layout):
+    """What `SubArray.calculate_area` returns: the bounding box (height, width m, area
+    m^2), the cells alone (area_array, height_array, width_array), the used and empty
+    area, the area of each category (area_adc, area_accum, area_other; m^2) and the layout
+    of each periphery circuit by its recipe name (`children`)."""
+    used_area: float = 0.0
+    empty_area: float = 0.0
+    area_adc: float = 0.0
+    area_accum: float = 0.0
+    area_other: float = 0.0
+    area_array: float = 0.0
+    height_array: float = 0.0
+    width_array: float = 0.0
+    children: Any = None
+
+    FIGURES = ("area", "height", "width", "used_area", "empty_area", "area_adc", "area_accum",
+               "area_other", "area_array", "height_array", "width_array")
+
+    def figures(self) -> dict[str, float]:
+        """Area results in m^2 / m (names as the reference's members, snake_case)."""
+        return {k: float(getattr(self, k)) for k in self.FIGURES}
+
+
+@dataclass(frozen=True)
 class ReadCost:
     """What reading input vectors through a sub-array costs, as `SubArray.read_cost`
     returns it: arrays broadcast over the vectors (and sub-arrays side by side) given;
@@ -250,6 +274,36 @@ class ReadCost:
     FIGURES = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
                "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
                "read_dynamic_energy_other")
+
+
+@dataclass(frozen=True)
+class _Sensing:
+    """The sensing-cycle delays of a sub-array (s): each circuit's, the column delay and
+    the row repeaters' (see SubArray._sensing_components)."""
+    components: dict
+    column_delay: float
+    buffer_latency: float
+
+
+@dataclass(frozen=True)
+class _Power:
+    """What SubArray.calculate_power returns (J per input vector; W)."""
+    read_dynamic_energy: Any
+    read_dynamic_energy_adc: Any
+    read_dynamic_energy_accum: Any
+    read_dynamic_energy_other: Any
+    leakage: float
+    leakage_sram_in_use: float
+    energy_components: dict
+    not_summed: dict
+
+
+@dataclass(frozen=True)
+class _Read(ReadCost):
+    """A performance pass with its parts (what `performance_pass` reports)."""
+    energy_components: dict = field(default_factory=dict)
+    not_summed: dict = field(default_factory=dict)
+    latency_components: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -494,18 +548,12 @@ class SubArray(Circuit):
         self.charge_sensing = self.cell.kind.column_current == "none"
         # NeuroSim V1.5's word-line periphery (its "20241031" change; nvCap has only that)
         self.wl_v15 = int(p.subArrayRevision) == 15 or self.charge_sensing
-        self.activity_row_read: float | np.ndarray = 0.0
         # write activities are never set in the inference flow; the reference's write
         # terms therefore see zero writes
         self.activity_row_write = 0.0
         self.activity_col_write = 0.0
-        self.read_latency_adc = self.read_latency_accum = self.read_latency_other = 0.0
-        self.read_dynamic_energy_adc = self.read_dynamic_energy_accum = 0.0
-        self.read_dynamic_energy_other = 0.0
-        self.read_dynamic_energy_array = 0.0
-        self.leakage_sram_in_use = 0.0
-        self.column_delay = 0.0
         self._children: dict[str, Circuit] = {}
+        self._layouts: dict[str, Layout] = {}      # each child's layout, once sized
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -862,20 +910,18 @@ class SubArray(Circuit):
         cell = "sram" if self.mem_type == "SRAM" else "resistive"
         return f"{cell}_{'sequential' if self.conventional_sequential else 'parallel'}"
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> SubArrayLayout:
         """Bounding box of the array and its periphery (NeuroSim's SubArray::CalculateArea;
         the sub-array takes no layout constraint from its parent). Each circuit is sized
         first (below, per mode: the widths and heights the reference gives them); height,
         width, used area and the ADC / accumulation / other areas are then sums over the
-        mode's recipe (`_sum_layout`)."""
+        mode's recipe (`_sum_layout`). Returns a SubArrayLayout."""
         self._require_initialized()
         p, tech = self.param, self.tech
         c = self._children
-        h = lambda n: c[n].height if n in c else 0.0   # noqa: E731
-        self.height_array = self.length_col
-        self.width_array = self.length_row
-        self.area_array = self.height_array * self.width_array
-        ha, wa = self.height_array, self.width_array
+        lay = self._layouts = {}
+        h = lambda n: lay[n].height if n in lay else 0.0   # noqa: E731
+        ha, wa = self.length_col, self.length_row
         ncm = self.num_col_muxed
         NONE = AreaModify.NONE
         self._repeater_area = 0.0
@@ -883,14 +929,14 @@ class SubArray(Circuit):
         def size(*names: str, height=None, width=None, mode=NONE) -> None:
             for n in names:
                 if n in c:
-                    c[n].calculate_area(height, width, mode)
+                    lay[n] = c[n].calculate_area(height, width, mode)
 
         def size_mux_and_column_periphery() -> None:
             if ncm > 1:
-                c["mux"].calculate_area(None, wa, NONE)
-                c["mux_decoder"].calculate_area(None, None, NONE)
-                min_mux_height = max(c["mux_decoder"].height, c["mux"].height)
-                c["mux"].calculate_area(min_mux_height, wa, AreaModify.OVERRIDE)
+                mux = c["mux"].calculate_area(None, wa, NONE)
+                lay["mux_decoder"] = c["mux_decoder"].calculate_area(None, None, NONE)
+                min_mux_height = max(lay["mux_decoder"].height, mux.height)
+                lay["mux"] = c["mux"].calculate_area(min_mux_height, wa, AreaModify.OVERRIDE)
             if self.sar_adc_mode:
                 c["sar_adc"].calculate_unit_area()
             size("sar_adc", "multilevel_sense_amp", "multilevel_sa_encoder", "shift_add_input",
@@ -928,34 +974,35 @@ class SubArray(Circuit):
             if self.charge_sensing and "multilevel_sense_amp" in c:
                 # nvCap recipe (NeuroSim V1.5): the voltage sense amp without its divider
                 # (a tenth of the multilevel sense amp) plus one op-amp per read column
-                sa = c["multilevel_sense_amp"]
-                sa.area /= 10
-                sa.area += 0.5 * self.num_col / ncm * 5 * _NVCAP_OPAMP_AREA
-                sa.height = sa.area / sa.width
+                sa = lay["multilevel_sense_amp"]
+                area = sa.area / 10 + 0.5 * self.num_col / ncm * 5 * _NVCAP_OPAMP_AREA
+                lay["multilevel_sense_amp"] = Layout(height=area / sa.width, width=sa.width, area=area)
             # the word-line side along the array height (V1.4), or along the sub-array height
             # less the mux decoder's once the column periphery is stacked (V1.5)
             height_wl = column_height() - h("mux_decoder") if self.wl_v15 else ha
             size("wl_level_shifter", "bl_level_shifter", "wl_decoder", "wl_new_decoder_driver",
                  "wl_decoder_driver", "wl_new_switch_matrix", "wl_switch_matrix", height=height_wl)
-        self._sum_layout()
+        return self._sum_layout()
 
-    def _sum_layout(self) -> None:
+    def _sum_layout(self) -> SubArrayLayout:
         """Height, width, used area and the area of each category, summed over the recipe:
         "column" parts stack with the array, "row" parts sit beside it (the mux decoder
         beside the mux: the wider of the two sets the width), the row repeaters add their
         area as width along the column."""
-        c = self._children
+        lay = self._layouts
+        height_array, width_array = self.length_col, self.length_row
+        area_array = height_array * width_array
         rows = col = used = 0.0
         cats = {"adc": 0.0, "accum": 0.0, "other": 0.0}
         for part in self.recipe():
             if part.name == "array":
-                col += self.height_array
-                used += self.area_array
+                col += height_array
+                used += area_array
                 continue
             if part.name == "row_repeaters":
                 area = self._repeater_area
-            elif part.name in c:
-                x = c[part.name]
+            elif part.name in lay:
+                x = lay[part.name]
                 area = part.count * x.area
                 if part.placement == "column":
                     col += part.count * x.height
@@ -965,19 +1012,15 @@ class SubArray(Circuit):
                 continue
             used += area
             cats[part.category] += area
-        mux_dec = c["mux_decoder"].width if "mux_decoder" in c else 0.0
-        self.height = col
-        self.width = max(rows, mux_dec) + self.width_array + self._repeater_area / self.length_col
-        self.used_area = used
-        self.area_adc, self.area_accum, self.area_other = cats["adc"], cats["accum"], cats["other"]
-        self.area = self.height * self.width
-        self.empty_area = self.area - self.used_area
-
-    def area_figures(self) -> dict[str, float]:
-        """Area results in m^2 / m (names as the reference's members, snake_case)."""
-        return {k: float(getattr(self, k)) for k in (
-            "area", "height", "width", "used_area", "empty_area", "area_adc", "area_accum",
-            "area_other", "area_array", "height_array", "width_array")}
+        mux_dec = lay["mux_decoder"].width if "mux_decoder" in lay else 0.0
+        height = col
+        width = max(rows, mux_dec) + width_array + self._repeater_area / self.length_col
+        area = height * width
+        return SubArrayLayout(
+            height=height, width=width, area=area, used_area=used, empty_area=area - used,
+            area_adc=cats["adc"], area_accum=cats["accum"], area_other=cats["other"],
+            area_array=area_array, height_array=height_array, width_array=width_array,
+            children=dict(lay))
 
     # ------------------------------------------------------------------ data path
     def column_resistance(self, conductance, input_bits, num_cols: int | None = None) -> np.ndarray:
@@ -1025,9 +1068,10 @@ class SubArray(Circuit):
         self._require_initialized()
         x, act, col_res = self._prepare(conductance, input_bits, num_cols)
         n = act.shape[0]
-        return ClockPassResult(sensing_cycle=_vec(self.sensing_cycle(act, col_res), n),
-                               components=dict(self._cycle_components),
-                               column_delay=float(self.column_delay))
+        s = self._sensing_components(col_res)
+        return ClockPassResult(sensing_cycle=_vec(self._cycle_from_components(s), n),
+                               components=dict(s.components),
+                               column_delay=float(s.column_delay))
 
     def performance_pass(self, conductance, input_bits, clk_freq: float | None = None, *,
                          num_cols: int | None = None, keep_column_resistance: bool = False
@@ -1039,17 +1083,17 @@ class SubArray(Circuit):
         (Hz) after the clock pass (default: the parameter's clkFreq)."""
         self._require_initialized()
         x, act, col_res = self._prepare(conductance, input_bits, num_cols)
-        cost = self.read_cost(act, col_res, float(self.param.clkFreq if clk_freq is None else clk_freq))
+        cost = self._read(act, col_res, float(self.param.clkFreq if clk_freq is None else clk_freq))
         n = act.shape[0]
         return SubArrayResult(
             **{k: _vec(getattr(cost, k), n) for k in ReadCost.FIGURES},
             leakage=cost.leakage, leakage_sram_in_use=cost.leakage_sram_in_use,
             activity=act,
             latency_unit="cycles" if self.synchronous else "s",
-            components={k: _vec(v, n) for k, v in self._energy_components.items()},
-            not_summed={k: _vec(v, n) for k, v in self._energy_not_summed.items()},
+            components={k: _vec(v, n) for k, v in cost.energy_components.items()},
+            not_summed={k: _vec(v, n) for k, v in cost.not_summed.items()},
             component_latency={k: (_vec(v, n) if np.ndim(v) else float(v))
-                               for k, v in self._latency_components.items()},
+                               for k, v in cost.latency_components.items()},
             column_resistance=col_res if keep_column_resistance else None,
         )
 
@@ -1065,142 +1109,162 @@ class SubArray(Circuit):
         """Clock pass: the sensing cycle (s) of each input vector of row `activity`
         (fraction of rows driven) and `column_resistance` (ohm, last axis the columns)."""
         self._require_initialized()
-        self.activity_row_read = activity
-        self.calculate_latency(1e20, column_resistance, True)
-        return np.asarray(self.read_latency, dtype=float)
+        return np.asarray(self._cycle_from_components(self._sensing_components(column_resistance)),
+                          dtype=float)
 
     def read_cost(self, activity, column_resistance, clk_freq: float) -> ReadCost:
         """Performance pass at the working clock `clk_freq` (Hz): the latency, energy and
         leakage of reading each input vector, as a record (nothing to read back)."""
+        cost = self._read(activity, column_resistance, clk_freq)
+        return ReadCost(**{k: getattr(cost, k) for k in ReadCost.FIGURES},
+                        leakage=cost.leakage, leakage_sram_in_use=cost.leakage_sram_in_use)
+
+    def _read(self, activity, column_resistance, clk_freq: float) -> "_Read":
         self._require_initialized()
-        self.activity_row_read = activity
-        self.clk_freq = float(clk_freq)
-        self.calculate_latency(1e20, column_resistance, False)
-        self.calculate_power(column_resistance)
-        return ReadCost(**{k: np.asarray(getattr(self, k), dtype=float) for k in ReadCost.FIGURES},
-                        leakage=float(self.leakage),
-                        leakage_sram_in_use=float(self.leakage_sram_in_use))
+        s = self._sensing_components(column_resistance)
+        lat = self._performance_latency(s, activity, float(clk_freq))
+        pw = self.calculate_power(column_resistance, activity)
+        return _Read(read_latency=np.asarray(lat["read_latency"], dtype=float),
+                     read_latency_adc=np.asarray(lat["adc"], dtype=float),
+                     read_latency_accum=np.asarray(lat["accum"], dtype=float),
+                     read_latency_other=np.asarray(lat["other"], dtype=float),
+                     read_dynamic_energy=np.asarray(pw.read_dynamic_energy, dtype=float),
+                     read_dynamic_energy_adc=np.asarray(pw.read_dynamic_energy_adc, dtype=float),
+                     read_dynamic_energy_accum=np.asarray(pw.read_dynamic_energy_accum, dtype=float),
+                     read_dynamic_energy_other=np.asarray(pw.read_dynamic_energy_other, dtype=float),
+                     leakage=float(pw.leakage), leakage_sram_in_use=float(pw.leakage_sram_in_use),
+                     energy_components=pw.energy_components, not_summed=pw.not_summed,
+                     latency_components=lat["components"])
 
     # ------------------------------------------------------------------ latency
-    def _sensing_components(self, column_resistance) -> None:
-        """Delays of the sensing-cycle circuits (s) and the column delay; shared by the
-        clock pass and the asynchronous performance pass."""
-        p, tech, cell = self.param, self.tech, self.cell
-        c = self._children
-        ncm = self.num_col_muxed
-        nw = 0.0                       # no writes during inference
-        comp: dict[str, float] = {}
-        self._buffer_latency = 0.0
-
-        def mux_and_decoder(col_ramp: float) -> None:
-            if ncm > 1:
-                c["mux"].calculate_latency(col_ramp, 0, 1)
-                n_sel = _div_int(self.num_col, ncm)
-                c["mux_decoder"].calculate_latency(1e20, c["mux"].cap_tg_gate_n * n_sel,
-                                                   c["mux"].cap_tg_gate_p * n_sel, 0, 0, 1, 0)
-                comp["column_mux"] = float(c["mux"].read_latency)
-                comp["mux_decoder"] = float(c["mux_decoder"].read_latency)
-
-        def adc(enc: bool) -> None:
-            if self.sar_adc_mode:
-                c["sar_adc"].calculate_latency(1)
-                comp["adc_sar"] = float(c["sar_adc"].read_latency)
-            else:
-                mlsa = c["multilevel_sense_amp"]
-                mlsa.calculate_latency(column_resistance, 1, 1)
-                comp["adc_multilevel_sense_amp"] = float(np.max(mlsa.read_latency))
-                if enc and "multilevel_sa_encoder" in c:
-                    c["multilevel_sa_encoder"].calculate_latency(1e20, 1)
-                    comp["adc_encoder"] = float(c["multilevel_sa_encoder"].read_latency)
-
-        def buffered_row(sm_name: str, cap_row: float) -> None:
-            # delay of the row driver plus the chain of row repeaters
-            nbuf = float(p.buffernumber)
-            sm = c[sm_name]
-            if nbuf > 0:
-                unit_cap, unit_res, section = self._repeater_chain(cap_row)
-                sm.calculate_latency(1e20, cap_row / (nbuf + 1) + self.drive_cap_in, unit_res * section, 1, nw,
-                                     unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
-            else:
-                sm.calculate_latency(1e20, cap_row, self.res_row, 1, nw, **self.row_line_rc())
-            comp[sm_name] = float(sm.read_latency)
-
+    def column_delay(self) -> tuple[float, float]:
+        """The bit-line delay (s) and the ramp (1/s) the column hands the mux: SRAM, the
+        Elmore delay of the bit line to the sense amp's swing; nvCap, the charge delay per
+        128 parallel rows (no column ramp); RRAM/FeFET, a fifth of the column's RC."""
+        tech, cell = self.tech, self.cell
         if self.mem_type == "SRAM":
             res_pull_down = fb.on_resistance(cell.width_sram_cell_nmos * self._fin * tech.featureSize, NMOS, tech)
             bl_cap_cell = self.cap_col / self.num_row + self.cap_cell_access
             bl_res_cell = self.res_col / self.num_row
             elmore = ((self.res_cell_access + res_pull_down) * bl_cap_cell * self.num_row
                       + bl_cap_cell * bl_res_cell * self.num_row * (self.num_row + 1) / 2)
-            self.column_delay = elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
+            return elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2)), 0.0
+        if self.charge_sensing:
+            # nvCap: the charge moves to the reference capacitor in chargeDelay per 128
+            # parallel rows (replaces the RC column delay; no column ramp)
+            return cell.charge_delay / 128 * self.num_row_parallel, 0.0
+        if self.conventional_sequential:
+            tau = self.cap_col * self.res_mem_cell_avg
+        else:
+            tau = self.cap_col * self.res_mem_cell_avg / self._half_parallel_rows()
+        _, col_ramp = horowitz(tau, 1e20)
+        # a 15-20 % swing is enough to sense
+        return tau * 0.2, col_ramp
+
+    def _sensing_components(self, column_resistance) -> "_Sensing":
+        """Delays of the sensing-cycle circuits (s), the column delay and the row
+        repeaters' delay; shared by the clock pass and the asynchronous performance pass
+        (data-independent except the sense amp's, which takes the largest over the
+        columns)."""
+        p = self.param
+        c = self._children
+        ncm = self.num_col_muxed
+        nw = 0.0                       # no writes during inference
+        comp: dict[str, float] = {}
+        lt: dict[str, Any] = {}
+        chain = [0.0]                  # the row repeaters' delay (s)
+        column_delay, col_ramp = self.column_delay()
+
+        def tm(name: str, *args, **kw):
+            lt[name] = c[name].calculate_latency(*args, **kw)
+            return lt[name]
+
+        def mux_and_decoder(col_ramp: float) -> None:
+            if ncm > 1:
+                tm("mux", col_ramp, 0, 1)
+                n_sel = _div_int(self.num_col, ncm)
+                tm("mux_decoder", 1e20, c["mux"].cap_tg_gate_n * n_sel,
+                                                   c["mux"].cap_tg_gate_p * n_sel, 0, 0, 1, 0)
+                comp["column_mux"] = float(lt["mux"].latency)
+                comp["mux_decoder"] = float(lt["mux_decoder"].latency)
+
+        def adc(enc: bool) -> None:
+            if self.sar_adc_mode:
+                tm("sar_adc", 1)
+                comp["adc_sar"] = float(lt["sar_adc"].latency)
+            else:
+                mlsa = tm("multilevel_sense_amp", column_resistance, 1, 1)
+                comp["adc_multilevel_sense_amp"] = float(np.max(mlsa.latency))
+                if enc and "multilevel_sa_encoder" in c:
+                    tm("multilevel_sa_encoder", 1e20, 1)
+                    comp["adc_encoder"] = float(lt["multilevel_sa_encoder"].latency)
+
+        def buffered_row(sm_name: str, cap_row: float) -> None:
+            # delay of the row driver plus the chain of row repeaters
+            nbuf = float(p.buffernumber)
+            if nbuf > 0:
+                unit_cap, unit_res, section, chain[0] = self._repeater_chain(cap_row)
+                sm = tm(sm_name, 1e20, cap_row / (nbuf + 1) + self.drive_cap_in, unit_res * section, 1, nw,
+                        unit_cap=unit_cap, unit_res=unit_res, drive_cap_in=self.drive_cap_in)
+            else:
+                sm = tm(sm_name, 1e20, cap_row, self.res_row, 1, nw, **self.row_line_rc())
+            comp[sm_name] = float(sm.latency)
+
+        if self.mem_type == "SRAM":
             if self.conventional_sequential:
-                c["wl_decoder"].calculate_latency(1e20, self.cap_row1, 0, self.res_row, self.num_col, 1, nw)
-                c["precharger"].calculate_latency(1e20, self.cap_col, 1, nw)
-                c["sense_amp"].calculate_latency(1)
-                comp["wl_decoder"] = float(c["wl_decoder"].read_latency)
-                comp["precharger"] = float(c["precharger"].read_latency)
-                comp["sense_amp"] = float(c["sense_amp"].read_latency)
+                tm("wl_decoder", 1e20, self.cap_row1, 0, self.res_row, self.num_col, 1, nw)
+                tm("precharger", 1e20, self.cap_col, 1, nw)
+                tm("sense_amp", 1)
+                comp["wl_decoder"] = float(lt["wl_decoder"].latency)
+                comp["precharger"] = float(lt["precharger"].latency)
+                comp["sense_amp"] = float(lt["sense_amp"].latency)
             else:
                 buffered_row("wl_switch_matrix", self.cap_row1)
-                c["precharger"].calculate_latency(1e20, self.cap_col, 1, nw)
-                comp["precharger"] = float(c["precharger"].read_latency)
+                tm("precharger", 1e20, self.cap_col, 1, nw)
+                comp["precharger"] = float(lt["precharger"].latency)
                 adc(True)
                 mux_and_decoder(0.0)
         elif self.charge_sensing:
-            # nvCap: the charge moves to the reference capacitor in chargeDelay per 128
-            # parallel rows (replaces the RC column delay; no column ramp)
-            self.column_delay = cell.charge_delay / 128 * self.num_row_parallel
-            sm = c["wl_switch_matrix"]
-            sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
-            comp["wl_switch_matrix"] = float(sm.read_latency)
+            sm = tm("wl_switch_matrix", 1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
+            comp["wl_switch_matrix"] = float(sm.latency)
             mux_and_decoder(0.0)
             adc(True)
         else:
             if self.conventional_sequential:
-                tau = self.cap_col * self.res_mem_cell_avg
-            else:
-                tau = self.cap_col * self.res_mem_cell_avg / self._half_parallel_rows()
-            _, col_ramp = horowitz(tau, 1e20)
-            # a 15-20 % swing is enough to sense
-            self.column_delay = tau * 0.2
-            if self.conventional_sequential:
-                dec = c["wl_decoder"]
-                dec.calculate_latency(1e20, self.cap_row2, 0, self.res_row, self.num_col, 1, nw)
-                comp["wl_decoder"] = float(dec.read_latency)
+                dec = tm("wl_decoder", 1e20, self.cap_row2, 0, self.res_row, self.num_col, 1, nw)
+                comp["wl_decoder"] = float(dec.latency)
                 if self.access == "CMOS":
-                    c["wl_new_decoder_driver"].calculate_latency(dec.ramp_output, self.cap_row2, self.res_row, 1, nw)
-                    comp["wl_new_decoder_driver"] = float(c["wl_new_decoder_driver"].read_latency)
+                    tm("wl_new_decoder_driver", dec.ramp_output, self.cap_row2, self.res_row, 1, nw)
+                    comp["wl_new_decoder_driver"] = float(lt["wl_new_decoder_driver"].latency)
                 else:
-                    c["wl_decoder_driver"].calculate_latency(dec.ramp_output, self.cap_row1, self.cap_row1,
-                                                             self.res_row, 1, nw)
-                    comp["wl_decoder_driver"] = float(c["wl_decoder_driver"].read_latency)
+                    tm("wl_decoder_driver", dec.ramp_output, self.cap_row1, self.cap_row1, self.res_row, 1, nw)
+                    comp["wl_decoder_driver"] = float(lt["wl_decoder_driver"].latency)
                 mux_and_decoder(col_ramp)
                 adc(self.avg_weight_bit > 1)
             else:
                 if self.access == "CMOS":
                     buffered_row_new = float(p.buffernumber) > 0
-                    sm = c["wl_new_switch_matrix"]
                     if buffered_row_new:
                         nbuf = float(p.buffernumber)
-                        _, unit_res, section = self._repeater_chain(self.cap_row2)
-                        sm.calculate_latency(1e20, self.cap_row2 / (nbuf + 1) + self.drive_cap_in,
-                                             unit_res * section, 1, nw)
+                        _, unit_res, section, chain[0] = self._repeater_chain(self.cap_row2)
+                        sm = tm("wl_new_switch_matrix", 1e20, self.cap_row2 / (nbuf + 1) + self.drive_cap_in,
+                                unit_res * section, 1, nw)
                     else:
-                        sm.calculate_latency(1e20, self.cap_row2, self.res_row, 1, nw)
-                    comp["wl_new_switch_matrix"] = float(sm.read_latency)
+                        sm = tm("wl_new_switch_matrix", 1e20, self.cap_row2, self.res_row, 1, nw)
+                    comp["wl_new_switch_matrix"] = float(sm.latency)
                 else:
-                    sm = c["wl_switch_matrix"]
-                    sm.calculate_latency(1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
-                    comp["wl_switch_matrix"] = float(sm.read_latency)
+                    sm = tm("wl_switch_matrix", 1e20, self.cap_row1, self.res_row, 1, nw, **self.row_line_rc())
+                    comp["wl_switch_matrix"] = float(sm.latency)
                 mux_and_decoder(col_ramp)
                 adc(True)
-        if self._buffer_latency:
-            comp["row_repeaters"] = float(self._buffer_latency)
-        self._cycle_components = comp
+        if chain[0]:
+            comp["row_repeaters"] = float(chain[0])
+        return _Sensing(components=comp, column_delay=column_delay, buffer_latency=chain[0])
 
-    def _repeater_chain(self, cap_row: float) -> tuple[float, float, float]:
-        """Row with `buffernumber` repeaters: sets the chain's extra delay (s, Elmore
-        terms of each repeater driving its section) and returns the per-cell row
-        capacitance/resistance and the cells per section."""
+    def _repeater_chain(self, cap_row: float) -> tuple[float, float, float, float]:
+        """Row with `buffernumber` repeaters: returns the per-cell row capacitance /
+        resistance, the cells per section and the chain's extra delay (s, Elmore terms of
+        each repeater driving its section)."""
         p = self.param
         nbuf = float(p.buffernumber)
         section = float(p.numColSubArray) / (nbuf + 1)
@@ -1212,78 +1276,69 @@ class SubArray(Circuit):
         last = rd * co * 0.69 + wire                                                   # drives the line end
         self_load = (co + ci) * rd * 0.69
         k = int(nbuf)
-        self._buffer_latency = (k - 1) * (inner + self_load) + (last + self_load) if k > 0 else 0.0
-        return unit_cap, unit_res, section
+        latency = (k - 1) * (inner + self_load) + (last + self_load) if k > 0 else 0.0
+        return unit_cap, unit_res, section, latency
 
-    def _cycle_from_components(self) -> float:
-        comp = self._cycle_components
-        g = comp.get
+    def _cycle_from_components(self, s: "_Sensing") -> float:
+        """The sensing cycle (s): the beta-scaled sum of the row driver (or the column mux
+        path, whichever is slower), precharger (SRAM), column delay (sequential), ADC and
+        encoder delays."""
+        g = s.components.get
+        column_delay, buffer_latency = s.column_delay, s.buffer_latency
         mux = (g("column_mux", 0.0) + g("mux_decoder", 0.0)) if self.num_col_muxed > 1 else 0.0
         adc = g("adc_multilevel_sense_amp", 0.0) + g("adc_encoder", 0.0) + g("adc_sar", 0.0)
         if self.mem_type == "SRAM":
             if self.conventional_sequential:
-                t = g("wl_decoder", 0.0) + g("precharger", 0.0) + self.column_delay + g("sense_amp", 0.0)
+                t = g("wl_decoder", 0.0) + g("precharger", 0.0) + column_delay + g("sense_amp", 0.0)
             else:
-                t = max(g("wl_switch_matrix", 0.0) + self._buffer_latency, mux) + g("precharger", 0.0) + adc
+                t = max(g("wl_switch_matrix", 0.0) + buffer_latency, mux) + g("precharger", 0.0) + adc
         else:
             if self.conventional_sequential:
                 row = g("wl_decoder", 0.0) + g("wl_new_decoder_driver", 0.0) + g("wl_decoder_driver", 0.0)
-                t = max(row, mux) + self.column_delay + adc
+                t = max(row, mux) + column_delay + adc
             elif self.charge_sensing:
-                t = max(g("wl_switch_matrix", 0.0), mux) + self.column_delay + adc
+                t = max(g("wl_switch_matrix", 0.0), mux) + column_delay + adc
             else:
-                row = g("wl_new_switch_matrix", 0.0) + g("wl_switch_matrix", 0.0) + self._buffer_latency
+                row = g("wl_new_switch_matrix", 0.0) + g("wl_switch_matrix", 0.0) + buffer_latency
                 t = max(row, mux) + adc
         return t * self._beta
 
-    def calculate_latency(self, ramp_input, column_resistance, calculate_clk_freq: bool) -> None:
-        """NeuroSim's SubArray::CalculateLatency for the current `activity_row_read` and
-        `clk_freq` (arrays allowed: one entry per input vector).
-
-        Clock pass (calculate_clk_freq=True): `read_latency` = the sensing cycle (s), the
-        beta-scaled sum of the row driver (or the column mux path, whichever is slower),
-        precharger (SRAM), column delay (sequential), ADC and encoder delays.
-        Performance pass: `read_latency` and its ADC/accumulation/other parts, in clock
-        cycles in synchronous mode (seconds otherwise)."""
-        self._require_initialized()
-        self.read_latency = 0.0
-        self.read_latency_adc = self.read_latency_accum = self.read_latency_other = 0.0
-        self._latency_components = {}
-        # both passes size the sensing-cycle circuits themselves (data-independent), so the
-        # performance pass does not depend on a clock pass having run before it
-        self._sensing_components(column_resistance)
-        if calculate_clk_freq:
-            self.read_latency = self._cycle_from_components()
-            return
-        self._performance_latency()
-
-    def _performance_latency(self) -> None:
+    def _performance_latency(self, s: "_Sensing", activity, clk: float) -> dict[str, Any]:
+        """Performance pass (NeuroSim's SubArray::CalculateLatency with its clock-frequency
+        switch off): the latency of each input vector of row `activity` and its ADC /
+        accumulation / other parts, in clock cycles in synchronous mode (s otherwise),
+        at the working clock `clk` (Hz), and the accumulation circuits' latencies."""
         c = self._children
-        act = np.asarray(self.activity_row_read, dtype=float)
-        clk = self.clk_freq
+        act = np.asarray(activity, dtype=float)
         ncm = self.num_col_muxed
         cps = self.num_cell_per_synapse
         lat: dict[str, Any] = {}
-        comp = getattr(self, "_cycle_components", {})
+        lt: dict[str, Any] = {}
+        comp = s.components
+        column_delay = s.column_delay
         beta = self._beta
+
+        def tm(name: str, *args, **kw):
+            lt[name] = c[name].calculate_latency(*args, **kw)
+            return lt[name]
 
         def run_accum(adder_dff: bool) -> None:
             if adder_dff:
-                c["adder"].calculate_latency(1e20, c["dff"].cap_tg_drain, 1)
-                c["dff"].calculate_latency(1e20, 1)
-                lat["adder_s"] = float(c["adder"].read_latency)
-                lat["dff"] = float(c["dff"].read_latency)
+                tm("adder", 1e20, c["dff"].cap_tg_drain, 1)
+                tm("dff", 1e20, 1)
+                lat["adder_s"] = float(lt["adder"].latency)
+                lat["dff"] = float(lt["dff"].latency)
             if cps > 1 and "shift_add_weight" in c:
-                c["shift_add_weight"].calculate_latency(1)
-                lat["shift_add_weight"] = float(c["shift_add_weight"].read_latency)
-                lat["shift_add_weight_adder_s"] = float(c["shift_add_weight"].adder.read_latency)
+                tm("shift_add_weight", 1)
+                lat["shift_add_weight"] = float(lt["shift_add_weight"].latency)
+                lat["shift_add_weight_adder_s"] = float(lt["shift_add_weight"].part("adder_latency"))
             if self.num_read_pulse > 1 and "shift_add_input" in c:
-                c["shift_add_input"].calculate_latency(1)
-                lat["shift_add_input"] = float(c["shift_add_input"].read_latency)
-                lat["shift_add_input_adder_s"] = float(c["shift_add_input"].adder.read_latency)
+                tm("shift_add_input", 1)
+                lat["shift_add_input"] = float(lt["shift_add_input"].latency)
+                lat["shift_add_input_adder_s"] = float(lt["shift_add_input"].part("adder_latency"))
 
         def inner(name: str) -> float:
-            return float(c[name].adder.read_latency) if name in c else 0.0
+            return float(lt[name].part("adder_latency")) if name in lt else 0.0
 
         def ceil_cycles(t) -> np.ndarray:
             return np.ceil(np.asarray(t, dtype=float) * clk)
@@ -1315,7 +1370,7 @@ class SubArray(Circuit):
                 accum = accum + np.maximum(ceil_cycles(sa) - (adc + accum), 0)
                 other = 0.0
             else:
-                adc = (g("precharger", 0.0) + self.column_delay + g("sense_amp", 0.0)) * ops * rows * beta
+                adc = (g("precharger", 0.0) + column_delay + g("sense_amp", 0.0)) * ops * rows * beta
                 other = g("wl_decoder", 0.0) * rows * beta
                 accum = np.maximum(lat["adder_s"] * (ops * rows - 1)
                                    + inner("shift_add_weight") * (cps - 1) + inner("shift_add_input")
@@ -1332,7 +1387,7 @@ class SubArray(Circuit):
                 other = 0.0
             else:
                 pre = g("precharger", 0.0) if self.mem_type == "SRAM" else 0.0
-                col = self.column_delay
+                col = column_delay
                 adc = (pre + col + adc_t) * ncm * beta * na
                 row = (g("wl_switch_matrix", 0.0) + g("wl_new_switch_matrix", 0.0)) * na
                 other = max(row, mux_t) * ncm * beta
@@ -1353,17 +1408,14 @@ class SubArray(Circuit):
                 accum = add_shift_add_cycles(adc, accum)
                 other = 0.0
             else:
-                adc = (adc_t + self.column_delay) * (rows * ncm) * beta
+                adc = (adc_t + column_delay) * (rows * ncm) * beta
                 row = g("wl_decoder", 0.0) + g("wl_new_decoder_driver", 0.0) + g("wl_decoder_driver", 0.0)
                 other = np.maximum(row * rows, mux_t) * ncm * beta
                 accum = np.maximum(lat["adder_s"] * ncm * (rows - 1)
                                    + inner("shift_add_weight") * (cps - 1) * n_groups
                                    + inner("shift_add_input") * n_groups - adc - other, 0)
-        self.read_latency_adc = adc
-        self.read_latency_accum = accum
-        self.read_latency_other = other
-        self.read_latency = np.asarray(adc) + np.asarray(accum) + np.asarray(other)
-        self._latency_components = lat
+        return {"adc": adc, "accum": accum, "other": other, "components": lat,
+                "read_latency": np.asarray(adc) + np.asarray(accum) + np.asarray(other)}
 
     # ------------------------------------------------------------------ power
     def array_read_energy(self, activity) -> np.ndarray | float:
@@ -1384,7 +1436,7 @@ class SubArray(Circuit):
             # nvCap: the selected word lines at the read voltage, and the array's charge
             # transfer power for the charge delay plus 1 ns per row group
             return (self.cap_row2 * cell.read_voltage ** 2 * rows * ncm
-                    + _NVCAP_ARRAY_POWER * (self.column_delay + 1e-9) * self.num_col / 128 * self.num_add)
+                    + _NVCAP_ARRAY_POWER * (self.column_delay()[0] + 1e-9) * self.num_col / 128 * self.num_add)
         if self.mem_type != "SRAM" and self.wl_v15:
             # V1.5: the selected word lines (and their repeaters) swing to the access voltage
             vdd2 = cell.access_voltage * cell.access_voltage
@@ -1400,14 +1452,21 @@ class SubArray(Circuit):
             return per_row * rows * ncm
         return (self.cap_row2 * vdd2 * rows + repeaters) * ncm
 
-    def calculate_power(self, column_resistance) -> None:
-        """NeuroSim's SubArray::CalculatePower for the current `activity_row_read`
-        (an array: one entry per input vector). Sets read_dynamic_energy and its
-        ADC/accumulation/other parts (J), leakage and leakage_sram_in_use (W)."""
+    def calculate_power(self, column_resistance, activity) -> "_Power":
+        """NeuroSim's SubArray::CalculatePower for the row `activity` (an array: one entry
+        per input vector): the read energy and its ADC/accumulation/other parts (J), the
+        leakage and leakage_sram_in_use (W), the energy of each member and the energies
+        computed but not counted, as a record."""
         self._require_initialized()
         p, tech, cell = self.param, self.tech, self.cell
         c = self._children
-        act = np.asarray(self.activity_row_read, dtype=float)
+        act = np.asarray(activity, dtype=float)
+        pw: dict[str, Any] = {}
+
+        def run(name: str, *args, **kw):
+            pw[name] = c[name].calculate_power(*args, **kw)
+            return pw[name]
+
         vdd2 = tech.vdd * tech.vdd
         ncm = self.num_col_muxed
         cps = self.num_cell_per_synapse
@@ -1423,53 +1482,49 @@ class SubArray(Circuit):
 
         def mux_power() -> None:
             if ncm > 1:
-                c["mux"].calculate_power(ncm)
-                c["mux_decoder"].calculate_power(ncm, 1)
-                e["column_mux"] = c["mux"].read_dynamic_energy
-                e["mux_decoder"] = c["mux_decoder"].read_dynamic_energy
+                run("mux", ncm)
+                run("mux_decoder", ncm, 1)
+                e["column_mux"] = pw["mux"].dynamic_energy
+                e["mux_decoder"] = pw["mux_decoder"].dynamic_energy
 
         def adc_power(num_read, *, enc_reads, sequential: bool) -> None:
             if self.sar_adc_mode:
-                sar = c["sar_adc"]
-                sar.calculate_power(column_resistance, num_read)
-                en = sar.read_dynamic_energy
+                en = run("sar_adc", column_resistance, num_read).dynamic_energy
                 if sequential:
                     en = np.where(np.asarray(num_read) > 0, en, 0.0)
                 e["adc_sar"] = en
             else:
-                mlsa = c["multilevel_sense_amp"]
-                mlsa.calculate_power(column_resistance, num_read,
-                                     reference_energy_peri=self.reference_energy_peri)
-                en = mlsa.read_dynamic_energy
+                en = run("multilevel_sense_amp", column_resistance, num_read,
+                         reference_energy_peri=self.reference_energy_peri).dynamic_energy
                 if sequential:
                     # no active row: the reference multiplies by zero reads (and turns the
                     # NaN of its 0/0 column resistance into 0)
                     en = np.where(np.asarray(num_read) > 0, en, 0.0)
                 e["adc_multilevel_sense_amp"] = en
                 if "multilevel_sa_encoder" in c and enc_reads is not None:
-                    c["multilevel_sa_encoder"].calculate_power(enc_reads)
-                    e["adc_encoder"] = c["multilevel_sa_encoder"].read_dynamic_energy
+                    run("multilevel_sa_encoder", enc_reads)
+                    e["adc_encoder"] = pw["multilevel_sa_encoder"].dynamic_energy
 
         def shift_adds(weight_reads, input_reads) -> None:
             if cps > 1 and "shift_add_weight" in c:
-                c["shift_add_weight"].calculate_power(weight_reads)
-                e["shift_add_weight"] = c["shift_add_weight"].read_dynamic_energy
+                run("shift_add_weight", weight_reads)
+                e["shift_add_weight"] = pw["shift_add_weight"].dynamic_energy
             if self.num_read_pulse > 1 and "shift_add_input" in c:
-                c["shift_add_input"].calculate_power(input_reads)
-                e["shift_add_input"] = c["shift_add_input"].read_dynamic_energy
+                run("shift_add_input", input_reads)
+                e["shift_add_input"] = pw["shift_add_input"].dynamic_energy
 
         def parallel_accumulation_power() -> None:
             """Adders and registers summing the numAdd row groups of a parallel read."""
             if na > 1:
-                c["adder"].calculate_power(ncm * (na - 1), n_adc)
-                c["dff"].calculate_power(ncm * (na - 1), n_adc * (math.log2(self.level_output)
+                run("adder", ncm * (na - 1), n_adc)
+                run("dff", ncm * (na - 1), n_adc * (math.log2(self.level_output)
                                                                  + math.ceil(math.log2(na)) / 2),
                                          self.validated)
-                e["adder"] = c["adder"].read_dynamic_energy
-                e["dff"] = c["dff"].read_dynamic_energy
+                e["adder"] = pw["adder"].dynamic_energy
+                e["dff"] = pw["dff"].dynamic_energy
 
         def leak(*names: str) -> float:
-            return float(sum(float(c[n].leakage) for n in names if n in c))
+            return float(sum(float(pw[n].leakage) for n in names if n in pw))
 
         if self.mem_type == "SRAM":
             wn = cell.width_sram_cell_nmos * self._fin * tech.featureSize
@@ -1478,49 +1533,49 @@ class SubArray(Circuit):
             cells_leak = per_cell * self.num_row * self.num_col
             if self.conventional_sequential:
                 rows = self.num_row * act
-                c["wl_decoder"].calculate_power(rows, nw)
-                c["precharger"].calculate_power(ops_per_row * rows, nw)
-                c["sram_write_driver"].calculate_power(nw)
+                run("wl_decoder", rows, nw)
+                run("precharger", ops_per_row * rows, nw, self.cap_col)
+                run("sram_write_driver", nw)
                 per_op = _div_int(self.num_read_cell_per_operation_neuro, cps)
-                c["adder"].calculate_power(ops_per_row * rows, per_op)
-                c["dff"].calculate_power(ops_per_row * rows,
+                run("adder", ops_per_row * rows, per_op)
+                run("dff", ops_per_row * rows,
                                          per_op * (math.ceil(math.log2(self.num_row)) / 2 + 1), self.validated)
-                c["sense_amp"].calculate_power(ops_per_row * rows)
+                run("sense_amp", ops_per_row * rows)
                 shift_adds(cps - 1, 1)
-                self.read_dynamic_energy_array = self.array_read_energy(act)
-                e = {"wl_decoder": c["wl_decoder"].read_dynamic_energy,
-                     "precharger": c["precharger"].read_dynamic_energy,
-                     "array": self.read_dynamic_energy_array,
-                     "adder": c["adder"].read_dynamic_energy,
-                     "dff": c["dff"].read_dynamic_energy,
-                     "sense_amp": c["sense_amp"].read_dynamic_energy, **e}
+                energy_array = self.array_read_energy(act)
+                e = {"wl_decoder": pw["wl_decoder"].dynamic_energy,
+                     "precharger": pw["precharger"].dynamic_energy,
+                     "array": energy_array,
+                     "adder": pw["adder"].dynamic_energy,
+                     "dff": pw["dff"].dynamic_energy,
+                     "sense_amp": pw["sense_amp"].dynamic_energy, **e}
                 extra_leak = cells_leak
-                self.leakage_sram_in_use = per_cell * (self.num_row - 1) * self.num_col
+                leakage_sram_in_use = per_cell * (self.num_row - 1) * self.num_col
             else:
-                c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
-                c["precharger"].calculate_power(ncm * na, nw)
-                c["sram_write_driver"].calculate_power(nw)
+                run("wl_switch_matrix", ncm, nw, act, self.activity_col_write)
+                run("precharger", ncm * na, nw, self.cap_col)
+                run("sram_write_driver", nw)
                 mux_power()
                 adc_power(na, enc_reads=ncm * na, sequential=False)
                 parallel_accumulation_power()
                 shift_adds((cps - 1) * n_groups, n_groups)
-                self.read_dynamic_energy_array = self.array_read_energy(act)
-                e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
-                e["array"] = self.read_dynamic_energy_array
+                energy_array = self.array_read_energy(act)
+                e["wl_switch_matrix"] = pw["wl_switch_matrix"].dynamic_energy
+                e["array"] = energy_array
                 # quirk kept: the precharger energy is computed but not counted
-                not_summed["precharger"] = c["precharger"].read_dynamic_energy
+                not_summed["precharger"] = pw["precharger"].dynamic_energy
                 extra_leak = cells_leak
-                self.leakage_sram_in_use = per_cell * (self.num_row * self.num_col
+                leakage_sram_in_use = per_cell * (self.num_row * self.num_col
                                                        - self.num_row_parallel * n_adc)
         else:
-            self.leakage_sram_in_use = 0.0
+            leakage_sram_in_use = 0.0
             num_read_cells = int(math.ceil(self.num_col / ncm))
             if self.charge_sensing:
                 # nvCap recipe: sense power fixed per column and conversion (not the column
                 # resistance, which is infinite), op-amp and charge transfer in the array term
-                c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
-                e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
-                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                run("wl_switch_matrix", ncm, nw, act, self.activity_col_write)
+                e["wl_switch_matrix"] = pw["wl_switch_matrix"].dynamic_energy
+                run("sl_switch_matrix", 0, nw, act, self.activity_col_write)
                 mux_power()
                 if self.sar_adc_mode:
                     adc_power(na, enc_reads=None, sequential=False)
@@ -1528,49 +1583,49 @@ class SubArray(Circuit):
                     n_cols = np.shape(column_resistance)[-1]
                     per_col = _NVCAP_SENSE_POWER_PER_LEVEL * (self.level_output - 1) * 1e-9
                     e["adc_multilevel_sense_amp"] = np.full(act.shape, per_col * n_cols * na)
-                    c["multilevel_sa_encoder"].calculate_power(ncm * na)
-                    e["adc_encoder"] = c["multilevel_sa_encoder"].read_dynamic_energy
+                    run("multilevel_sa_encoder", ncm * na)
+                    e["adc_encoder"] = pw["multilevel_sa_encoder"].dynamic_energy
                 parallel_accumulation_power()
                 shift_adds((cps - 1) * n_groups, n_groups)
-                self.read_dynamic_energy_array = self.array_read_energy(act)
-                e["array"] = self.read_dynamic_energy_array
+                energy_array = self.array_read_energy(act)
+                e["array"] = energy_array
                 extra_leak = 0.0
             elif self.conventional_sequential:
                 rows = self.num_row * act
-                c["wl_decoder"].calculate_power(rows * ncm, nw)
-                e["wl_decoder"] = c["wl_decoder"].read_dynamic_energy
+                run("wl_decoder", rows * ncm, nw)
+                e["wl_decoder"] = pw["wl_decoder"].dynamic_energy
                 if self.access == "CMOS":
-                    c["wl_new_decoder_driver"].calculate_power(rows * ncm, nw)
-                    e["wl_new_decoder_driver"] = c["wl_new_decoder_driver"].read_dynamic_energy
+                    run("wl_new_decoder_driver", rows * ncm, nw)
+                    e["wl_new_decoder_driver"] = pw["wl_new_decoder_driver"].dynamic_energy
                 else:
-                    c["wl_decoder_driver"].calculate_power(num_read_cells, self.num_col, rows * ncm, nw)
-                    e["wl_decoder_driver"] = c["wl_decoder_driver"].read_dynamic_energy
-                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                    run("wl_decoder_driver", num_read_cells, self.num_col, rows * ncm, nw)
+                    e["wl_decoder_driver"] = pw["wl_decoder_driver"].dynamic_energy
+                run("sl_switch_matrix", 0, nw, act, self.activity_col_write)
                 mux_power()
                 adc_power(rows, enc_reads=(rows * ncm) if self.avg_weight_bit > 1 else None, sequential=True)
-                c["adder"].calculate_power(ncm * rows, num_read_cells)
-                c["dff"].calculate_power(ncm * rows, num_read_cells * (math.ceil(math.log2(self.num_row)) / 2
+                run("adder", ncm * rows, num_read_cells)
+                run("dff", ncm * rows, num_read_cells * (math.ceil(math.log2(self.num_row)) / 2
                                                                        + self.avg_weight_bit), self.validated)
-                e["adder"] = c["adder"].read_dynamic_energy
-                e["dff"] = c["dff"].read_dynamic_energy
+                e["adder"] = pw["adder"].dynamic_energy
+                e["dff"] = pw["dff"].dynamic_energy
                 shift_adds((cps - 1) * n_groups, n_groups)
-                self.read_dynamic_energy_array = self.array_read_energy(act)
-                e["array"] = self.read_dynamic_energy_array
+                energy_array = self.array_read_energy(act)
+                e["array"] = energy_array
                 extra_leak = 0.0
             else:
                 if self.access == "CMOS":
-                    c["wl_new_switch_matrix"].calculate_power(ncm, nw, act)
-                    e["wl_new_switch_matrix"] = c["wl_new_switch_matrix"].read_dynamic_energy
+                    run("wl_new_switch_matrix", ncm, nw, act)
+                    e["wl_new_switch_matrix"] = pw["wl_new_switch_matrix"].dynamic_energy
                 else:
-                    c["wl_switch_matrix"].calculate_power(ncm, nw, act, self.activity_col_write)
-                    e["wl_switch_matrix"] = c["wl_switch_matrix"].read_dynamic_energy
-                c["sl_switch_matrix"].calculate_power(0, nw, act, self.activity_col_write)
+                    run("wl_switch_matrix", ncm, nw, act, self.activity_col_write)
+                    e["wl_switch_matrix"] = pw["wl_switch_matrix"].dynamic_energy
+                run("sl_switch_matrix", 0, nw, act, self.activity_col_write)
                 mux_power()
                 adc_power(na, enc_reads=ncm * na, sequential=False)
                 parallel_accumulation_power()
                 shift_adds((cps - 1) * n_groups, n_groups)
-                self.read_dynamic_energy_array = self.array_read_energy(act)
-                e["array"] = self.read_dynamic_energy_array
+                energy_array = self.array_read_energy(act)
+                e["array"] = energy_array
                 repeater_leak = 0.0
                 if float(p.buffernumber) > 0:
                     # quirk kept: the repeater leakage current is added without the vdd factor
@@ -1585,13 +1640,13 @@ class SubArray(Circuit):
         recipe = self.recipe()
         by_cat = {cat: tuple(p.energy[0] for p in recipe if p.energy and p.energy[1] == cat)
                   for cat in ("adc", "accum", "other")}
-        self.leakage = extra_leak + leak(*(p.name for p in recipe if p.leaks))
-        self.read_dynamic_energy_adc = total(by_cat["adc"])
-        self.read_dynamic_energy_accum = total(by_cat["accum"])
-        self.read_dynamic_energy_other = total(by_cat["other"])
-        self.read_dynamic_energy = total(e.keys())
-        self._energy_components = e
-        self._energy_not_summed = not_summed
+        return _Power(leakage=extra_leak + leak(*(p.name for p in recipe if p.leaks)),
+                      leakage_sram_in_use=leakage_sram_in_use,
+                      read_dynamic_energy=total(e.keys()),
+                      read_dynamic_energy_adc=total(by_cat["adc"]),
+                      read_dynamic_energy_accum=total(by_cat["accum"]),
+                      read_dynamic_energy_other=total(by_cat["other"]),
+                      energy_components=e, not_summed=not_summed)
 
     # ------------------------------------------------------------------ reporting
     def properties(self) -> dict[str, Any]:

@@ -250,39 +250,40 @@ class Chip:
         self.cm_tile_hw = (cm_h, cm_w)
 
         gb_height = fp.num_tile_row * max(nm_h, cm_h)
-        self.global_buffer.calculate_area(gb_height, None, NONE)
-        gb_area = self.global_buffer.area * self.num_buffer_core
+        gb = self.global_buffer.calculate_area(gb_height, None, NONE)
+        gb_area = gb.area * self.num_buffer_core
         gb_width = gb_area / gb_height
         bus_obj = self.htree if p.globalBusType else self.xybus
-        bus_obj.calculate_area(max(nm_h, cm_h), max(nm_w, cm_w), float(p.treeFoldedRatio))
-        area += bus_obj.area
-        ic += bus_obj.area
+        bus = bus_obj.calculate_area(max(nm_h, cm_h), max(nm_w, cm_w), float(p.treeFoldedRatio))
+        area += bus.area
+        ic += bus.area
         self.max_pool.calculate_unit_area(NONE)
-        self.max_pool.calculate_area(gb_width)
-        self.accumulation.calculate_area(None, gb_height / 3, NONE)
+        max_pool = self.max_pool.calculate_area(gb_width)
+        accumulation = self.accumulation.calculate_area(None, gb_height / 3, NONE)
         act = 0.0
+        layouts = {"global_buffer": gb, "global_bus": bus, "max_pool": max_pool,
+                   "accumulation": accumulation}
         if p.chipActivation:
             if p.reLu:
-                self.relu.calculate_area(None, gb_width / 3, NONE)
-                act = self.relu.area
+                layouts["activation"] = self.relu.calculate_area(None, gb_width / 3, NONE)
             else:
                 self.sigmoid.calculate_unit_area(NONE)
-                self.sigmoid.calculate_area(None, gb_width / 3, NONE)
-                act = self.sigmoid.area
-        area += act + gb_area + self.max_pool.area + self.accumulation.area
+                layouts["activation"] = self.sigmoid.calculate_area(None, gb_width / 3, NONE)
+            act = layouts["activation"].area
+        area += act + gb_area + max_pool.area + accumulation.area
         return {
             "area": area, "height": math.sqrt(area), "width": area / math.sqrt(area),
-            "ic": ic, "adc": adc, "accum": accum + self.accumulation.area,
-            "other": other + gb_area + self.max_pool.area + act, "array": array,
+            "ic": ic, "adc": adc, "accum": accum + accumulation.area,
+            "other": other + gb_area + max_pool.area + act, "array": array,
             "nm_tile": nm_tile, "cm_tile": cm_tile, "global_buffer": gb_area,
             "global_buffer_height": gb_height, "global_buffer_width": gb_width,
-            "global_bus": bus_obj.area, "max_pool": self.max_pool.area,
-            "global_accumulation": self.accumulation.area, "activation": act,
+            "global_bus": bus.area, "max_pool": max_pool.area,
+            "global_accumulation": accumulation.area, "activation": act, "layouts": layouts,
             "global_bus_width": self.global_bus_width, "global_buffer_cores": self.num_buffer_core,
         }
 
     # ---- ChipCalculatePerformance ----------------------------------------------------
-    def layer_performance(self, layer: int, data, clock: bool):
+    def layer_performance(self, layer: int, data, clock: bool, last_use: dict | None = None):
         """One layer (clock pass or performance pass). Latencies in cycles in synchronous
         mode. Returns a Tile.Perf whose leakage fields are one tile's leakage."""
         from Tile import Perf
@@ -313,7 +314,7 @@ class Chip:
                     rows = np.arange(int(i * tile), int(i * tile) + nr)
                     tile_perf = self.tile.calculate_performance(
                         data, rows, int(j * tile), False, num_pe, fp.pe_size_cm, sp_r, sp_c,
-                        nr, nc, n_vec, clock)
+                        nr, nc, n_vec, clock, last_use)
                     out.add_parallel(tile_perf)
             unit_h, unit_w = self.cm_tile_hw
         else:
@@ -327,7 +328,7 @@ class Chip:
                     rows = (np.arange(int(num_pe))[:, None] * c_in + int(i * pe)
                             + np.arange(per_pe)[None, :]).ravel()
                     tile_perf = self.tile.calculate_performance(
-                        data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock)
+                        data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock, last_use)
                     out.add_parallel(tile_perf)
             unit_h, unit_w = self.nm_tile_hw
         if clock:
@@ -336,38 +337,32 @@ class Chip:
         if p.chipActivation:
             if p.reLu:
                 reads = math.ceil(num_in_vector * float(row[5]) / self.relu.num_unit)
-                self.relu.calculate_latency(reads)
-                self.relu.calculate_power(reads)
-                unit = self.relu
+                unit = self.relu.calculate_latency(reads) + self.relu.calculate_power(reads)
             else:
                 reads = math.ceil(num_in_vector * float(row[5]) / self.sigmoid.num_entry)
-                self.sigmoid.calculate_latency(reads)
-                self.sigmoid.calculate_power(reads)
-                unit = self.sigmoid
-            out.read_latency += float(unit.read_latency)
-            out.latency_other += float(unit.read_latency)
-            out.read_dynamic_energy += float(unit.read_dynamic_energy)
-            out.energy_other += float(unit.read_dynamic_energy)
+                unit = self.sigmoid.calculate_latency(reads) + self.sigmoid.calculate_power(reads)
+            out.read_latency += float(unit.latency)
+            out.latency_other += float(unit.latency)
+            out.read_dynamic_energy += float(unit.dynamic_energy)
+            out.energy_other += float(unit.dynamic_energy)
         tiles_r = fp.num_tile_each_layer[0][layer]
         tiles_c = fp.num_tile_each_layer[1][layer]
         if tiles_r > 1:
             acc = self.accumulation
             reads = math.ceil(wmc // cps * (num_in_vector / acc.num_adder_tree))
-            acc.calculate_latency(reads, int(tiles_r), 0)
-            acc.calculate_power(reads, int(tiles_r))
-            out.read_latency += float(acc.read_latency)
-            out.latency_accum += float(acc.read_latency)
-            out.read_dynamic_energy += float(acc.read_dynamic_energy)
-            out.energy_accum += float(acc.read_dynamic_energy)
+            acc_c = acc.calculate_latency(reads, int(tiles_r), 0) + acc.calculate_power(reads, int(tiles_r))
+            out.read_latency += float(acc_c.latency)
+            out.latency_accum += float(acc_c.latency)
+            out.read_dynamic_energy += float(acc_c.dynamic_energy)
+            out.energy_accum += float(acc_c.dynamic_energy)
         if row[6]:
             mp = self.max_pool
             reads = math.ceil((num_in_vector * wmc // cps / float(mp.window)) / mp.num_max_pooling)
-            mp.calculate_latency(1e20, 0, reads)
-            mp.calculate_power(reads)
-            out.read_latency += float(mp.read_latency)
-            out.latency_other += float(mp.read_latency)
-            out.read_dynamic_energy += float(mp.read_dynamic_energy)
-            out.energy_other += float(mp.read_dynamic_energy)
+            mp_c = mp.calculate_latency(1e20, 0, reads) + mp.calculate_power(reads)
+            out.read_latency += float(mp_c.latency)
+            out.latency_other += float(mp_c.latency)
+            out.read_dynamic_energy += float(mp_c.dynamic_energy)
+            out.energy_other += float(mp_c.dynamic_energy)
         bits_out = float(wmr * nbi * num_in_vector)
         if fp.mark_nm[layer]:
             bits_out /= row[3]
@@ -376,31 +371,31 @@ class Chip:
             ht = self.htree
             share = tiles_r * tiles_c / total_tiles
             lanes = math.ceil(ht.bus_width * share)
-            ht.calculate_latency(0, 0, int(fp.tile_loca_each_layer[0][layer]),
-                                 int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w,
-                                 math.ceil((bits_out + bits_in) / lanes))
-            ht.calculate_power(0, 0, int(fp.tile_loca_each_layer[0][layer]),
+            bus_c = ht.calculate_latency(0, 0, int(fp.tile_loca_each_layer[0][layer]),
+                                         int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w,
+                                         math.ceil((bits_out + bits_in) / lanes))
+            bus_c += ht.calculate_power(0, 0, int(fp.tile_loca_each_layer[0][layer]),
                                int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w, lanes,
                                math.ceil(bits_out * float(p.inputtoggle) / lanes)
                                + math.ceil(bits_in * float(p.outputtoggle) / lanes))
         else:
             xb = self.xybus
-            xb.calculate_latency(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
-                                 math.ceil(bits_out / xb.bus_width * grid_row / tiles_r),
-                                 math.ceil(bits_in / xb.bus_width * grid_col / tiles_c))
-            xb.calculate_power(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
+            bus_c = xb.calculate_latency(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
+                                         math.ceil(bits_out / xb.bus_width * grid_row / tiles_r),
+                                         math.ceil(bits_in / xb.bus_width * grid_col / tiles_c))
+            bus_c += xb.calculate_power(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
                                bits_out * float(p.inputtoggle), bits_in * float(p.outputtoggle))
         gb = self.global_buffer
         iw = gb.interface_width
-        gb.calculate_latency(iw, bits_out / iw, iw, bits_in / iw)
-        gb.calculate_power(iw, bits_out / iw, iw, bits_in / iw)
+        gb_c = (gb.calculate_latency(iw, bits_out / iw, iw, bits_in / iw)
+                + gb.calculate_power(iw, bits_out / iw, iw, bits_in / iw))
         # multi-core buffer: cores work in parallel up to the global bus width
         div = min(self.num_buffer_core, math.ceil(self.global_bus_width / iw))
-        gb_r = float(gb.read_latency) / div
-        gb_w = float(gb.write_latency) / div
-        bus_lat = float(self.htree.read_latency) + float(self.xybus.read_latency)
-        bus_e = float(self.htree.read_dynamic_energy) + float(self.xybus.read_dynamic_energy)
-        gb_e = float(gb.read_dynamic_energy) + float(gb.write_dynamic_energy)
+        gb_r = float(gb_c.latency) / div
+        gb_w = float(gb_c.write_latency) / div
+        bus_lat = float(bus_c.latency)
+        bus_e = float(bus_c.dynamic_energy)
+        gb_e = float(gb_c.dynamic_energy) + float(gb_c.write_dynamic_energy)
         out.buffer_latency += gb_r + gb_w
         out.ic_latency += bus_lat
         out.read_latency += gb_r + gb_w + bus_lat
@@ -463,13 +458,17 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
         shared = None if reuse is None else reuse.setdefault(i, {})
         return _layer_data(traces.layers[i], param, shared)
 
+    # the leakage of the last exercise of the PE adder trees and tile accumulators, carried
+    # through the calls of both passes in their order (Tile.LAST_USE: NeuroSim's reported
+    # leakage of a layer that does not exercise them)
+    last_use: dict = {}
     clk_period = None
     clk_freq = float(param.clkFreq)
     pe = chip.tile.pe
     pe.check_clock = bool(verify_clock and param.synchronous)
     if param.synchronous:
         for i in range(n_layers):
-            chip.layer_performance(i, data(i), True)
+            chip.layer_performance(i, data(i), True, last_use)
             if progress:
                 progress("clock", i + 1, n_layers)
         clk_period = pe.clock_max
@@ -481,7 +480,7 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
         pe.clock_max = 0.0
         res = []
         for i in range(n_layers):
-            res.append(chip.layer_performance(i, data(i), False))
+            res.append(chip.layer_performance(i, data(i), False, last_use))
             if progress:
                 progress("layers", i + 1, n_layers)
         return res

@@ -274,6 +274,15 @@ _SLICE = 1 << 17
 # Processing unit
 # ------------------------------------------------------------------------------------------
 
+# NeuroSim reports, for a PE that does not exercise its adder tree and a CM tile that does not
+# exercise its accumulation adder tree, the leakage those circuits had at their last exercise
+# (an earlier PE or tile call, an earlier layer, or the clock pass, whose calls come in the same
+# order). That value is carried explicitly: the caller passes one `last_use` dict through every
+# PE/tile call of a run (keys ("pe_adder_tree", kind) and ("tile_accumulation", "cm"), values
+# W); nothing is kept in the circuit objects. A call without one starts empty (0 W).
+LAST_USE = ("pe_adder_tree", "tile_accumulation")
+
+
 class ProcessingUnit:
     """A PE: a grid of sub-arrays, adder tree, DFF input/output registers and buses. One
     object serves both PE types (NM and CM circuits are kept apart, as in the reference)."""
@@ -305,7 +314,7 @@ class ProcessingUnit:
         p = self.param
         sa = self.subarray
         sa.initialize(int(p.numRowSubArray), int(p.numColSubArray), float(p.unitLengthWireResistance))
-        sa.calculate_area()
+        self.sa_layout = sa_l = sa.calculate_area()
         self.num_row = int(p.numRowSubArray)
         self.num_col = int(p.numColSubArray)
         bits = subarray_output_bits(p)
@@ -320,9 +329,9 @@ class ProcessingUnit:
             self.buffer_input[kind].initialize(int(p.numBitInput) * self.num_row, clk)
             self.buffer_output[kind].initialize((self.num_col // ncm) * (bits + tree.num_stage), clk)
             self.bus_input[kind].initialize(BusMode.HORIZONTAL, nr, nc, 0, self.num_row,
-                                            sa.height, sa.width, clk)
+                                            sa_l.height, sa_l.width, clk)
             self.bus_output[kind].initialize(BusMode.VERTICAL, nr, nc, 0, self.num_col,
-                                             sa.height, sa.width, clk)
+                                             sa_l.height, sa_l.width, clk)
 
     def set_clock(self, clk_freq: float) -> None:
         self.clk_freq = clk_freq
@@ -334,12 +343,10 @@ class ProcessingUnit:
     # ---- area -------------------------------------------------------------------------
     def calculate_area(self, num_sub_row: int, num_sub_col: int, nm: bool) -> dict[str, float]:
         kind = "nm" if nm else "cm"
-        sa = self.subarray
-        sa.calculate_area()
-        tree, bin_, bout = self.adder_tree[kind], self.buffer_input[kind], self.buffer_output[kind]
-        tree.calculate_area(None, sa.width, NONE)
-        bin_.calculate_area(num_sub_row * sa.height, None, NONE)
-        bout.calculate_area(None, num_sub_col * sa.width, NONE)
+        sa = self.sa_layout = self.subarray.calculate_area()
+        tree = self.adder_tree[kind].calculate_area(None, sa.width, NONE)
+        bin_ = self.buffer_input[kind].calculate_area(num_sub_row * sa.height, None, NONE)
+        bout = self.buffer_output[kind].calculate_area(None, num_sub_col * sa.width, NONE)
         self.bus_input[kind].calculate_area(1, True)
         self.bus_output[kind].calculate_area(1, True)
         n = num_sub_row * num_sub_col
@@ -348,7 +355,8 @@ class ProcessingUnit:
         return {"area": area, "height": height, "width": area / height,
                 "adc": sa.area_adc * n, "accum": sa.area_accum * n + tree.area,
                 "other": sa.area_other * n + bin_.area + bout.area, "array": sa.area_array * n,
-                "adder_tree": tree.area, "buffer_input": bin_.area, "buffer_output": bout.area}
+                "adder_tree": tree.area, "buffer_input": bin_.area, "buffer_output": bout.area,
+                "layouts": {"adder_tree": tree, "input_buffer": bin_, "output_buffer": bout}}
 
     # ---- sub-array evaluation -----------------------------------------------------------
     def _rowset(self, data: LayerData, rows: np.ndarray, key: bytes, clock: bool) -> _RowSet:
@@ -487,10 +495,12 @@ class ProcessingUnit:
                               n_cols: int, array_dup_row: int, array_dup_col: int,
                               num_sub_row: int, num_sub_col: int, weight_matrix_row: int,
                               weight_matrix_col: int, num_in_vector: int, nm: bool,
-                              clock: bool) -> Perf:
+                              clock: bool, last_use: dict | None = None) -> Perf:
         """One PE call. `rows`/`c0`/`n_rows`/`n_cols`: the layer rows and columns the PE
         holds; `weight_matrix_row/col`: the sizes the caller declares (they can differ from
-        the held block, see Tile); `num_in_vector`: input vectors (bit-planes)."""
+        the held block, see Tile); `num_in_vector`: input vectors (bit-planes); `last_use`:
+        see `LAST_USE`."""
+        last_use = {} if last_use is None else last_use
         p = self.param
         kind = "nm" if nm else "cm"
         tree = self.adder_tree[kind]
@@ -524,19 +534,20 @@ class ProcessingUnit:
                             continue
                         s = sub(i, j)
                         # the adder tree is charged once per sub-array here (as the reference)
-                        tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
-                        tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
+                        tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
+                        tree_p = tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
+                        last_use[("pe_adder_tree", kind)] = tree_p.leakage
                         if clock:
                             clock_max = max(clock_max, s["sensing_cycle"])
                             continue
                         sub_leak, sub_leak_sram = s["leakage"], s["leakage_sram_in_use"]
-                        out.read_latency = max(s["read_latency"] + tree.read_latency, out.read_latency)
-                        out.read_dynamic_energy += s["read_dynamic_energy"] + tree.read_dynamic_energy
+                        out.read_latency = max(s["read_latency"] + tree_t.latency, out.read_latency)
+                        out.read_dynamic_energy += s["read_dynamic_energy"] + tree_p.dynamic_energy
                         out.latency_adc = max(s["read_latency_adc"], out.latency_adc)
-                        out.latency_accum = max(s["read_latency_accum"] + tree.read_latency, out.latency_accum)
+                        out.latency_accum = max(s["read_latency_accum"] + tree_t.latency, out.latency_accum)
                         out.latency_other = max(s["read_latency_other"], out.latency_other)
                         out.energy_adc += s["read_dynamic_energy_adc"]
-                        out.energy_accum += s["read_dynamic_energy_accum"] + tree.read_dynamic_energy
+                        out.energy_accum += s["read_dynamic_energy_accum"] + tree_p.dynamic_energy
                         out.energy_other += s["read_dynamic_energy_other"]
             else:
                 # the whole (small) matrix sits in one sub-array, no adder tree
@@ -577,15 +588,17 @@ class ProcessingUnit:
                     out.energy_adc += s["read_dynamic_energy_adc"]
                     out.energy_accum += s["read_dynamic_energy_accum"]
                     out.energy_other += s["read_dynamic_energy_other"]
-            tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
-            tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
-            out.read_latency += tree.read_latency
-            out.latency_accum += tree.read_latency
-            out.read_dynamic_energy += tree.read_dynamic_energy
-            out.energy_accum += tree.read_dynamic_energy
+            tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
+            tree_p = tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
+            last_use[("pe_adder_tree", kind)] = tree_p.leakage
+            out.read_latency += tree_t.latency
+            out.latency_accum += tree_t.latency
+            out.read_dynamic_energy += tree_p.dynamic_energy
+            out.energy_accum += tree_p.dynamic_energy
         if clock:
             out.read_latency = clock_max     # the caller reads the sensing cycle here
             return out
+        tree_leak = last_use.get(("pe_adder_tree", kind), 0.0)
 
         # input/output registers and buses; the reference's integer arithmetic is kept
         rps, cps = int(p.numRowPerSynapse), int(p.numColPerSynapse)
@@ -594,25 +607,25 @@ class ProcessingUnit:
         bus_in, bus_out = self.bus_input[kind], self.bus_output[kind]
         in_reads = weight_matrix_row // rps * num_in_vector // bin_.num_dff
         out_reads = weight_matrix_col // cps * tree.num_adder_bit * num_in_vector // nbi // bout.num_dff
-        bin_.calculate_latency(0, in_reads)
-        bout.calculate_latency(0, out_reads)
-        bin_.calculate_power(in_reads, bin_.num_dff, False)
-        bout.calculate_power(out_reads, bout.num_dff, False)
+        bin_t = bin_.calculate_latency(0, in_reads, clk_freq=self.clk_freq)
+        bout_t = bout.calculate_latency(0, out_reads, clk_freq=self.clk_freq)
+        bin_p = bin_.calculate_power(in_reads, bin_.num_dff, False)
+        bout_p = bout.calculate_power(out_reads, bout.num_dff, False)
         in_bits = weight_matrix_row // rps * num_in_vector
-        bus_in.calculate_latency(in_bits / bus_in.bus_width)
-        bus_in.calculate_power(bus_in.bus_width, in_bits / bus_in.bus_width, True)
+        bus_in_t = bus_in.calculate_latency(in_bits / bus_in.bus_width)
+        bus_in_p = bus_in.calculate_power(bus_in.bus_width, in_bits / bus_in.bus_width, True)
         out_bits = weight_matrix_col // cps * (tree.num_stage + tree.num_adder_bit) * num_in_vector // nbi
         lanes = bus_out.num_row * bus_out.bus_width
-        bus_out.calculate_latency(out_bits / lanes)
-        bus_out.calculate_power(lanes, out_bits / lanes, False)
-        out.buffer_latency = float(bin_.read_latency) + float(bout.read_latency)
+        bus_out_t = bus_out.calculate_latency(out_bits / lanes)
+        bus_out_p = bus_out.calculate_power(lanes, out_bits / lanes, False)
+        out.buffer_latency = float(bin_t.latency) + float(bout_t.latency)
         if not p.synchronous:
-            out.ic_latency = float(bus_in.read_latency) + float(bus_out.read_latency)
-        out.buffer_dynamic_energy += float(bin_.read_dynamic_energy) + float(bout.read_dynamic_energy)
-        out.ic_dynamic_energy += float(bus_in.read_dynamic_energy) + float(bus_out.read_dynamic_energy)
+            out.ic_latency = float(bus_in_t.latency) + float(bus_out_t.latency)
+        out.buffer_dynamic_energy += float(bin_p.dynamic_energy) + float(bout_p.dynamic_energy)
+        out.ic_dynamic_energy += float(bus_in_p.dynamic_energy) + float(bus_out_p.dynamic_energy)
         n_sub = num_sub_row * num_sub_col
-        out.leakage = (sub_leak * n_sub + tree.leakage + bin_.leakage + bout.leakage
-                       + float(bus_in.leakage) + float(bus_out.leakage))
+        out.leakage = (sub_leak * n_sub + tree_leak + bin_p.leakage + bout_p.leakage
+                       + float(bus_in_p.leakage) + float(bus_out_p.leakage))
         out.leakage_sram_in_use = sub_leak_sram * n_sub
         out.read_latency += out.buffer_latency + out.ic_latency
         out.latency_other += out.buffer_latency + out.ic_latency
@@ -729,27 +742,24 @@ class Tile:
         grid = self.pe_grid(pe_size)
         pe = self.pe.calculate_area(grid, grid, nm)
         side = math.ceil(math.sqrt(num_pe))
-        acc = self.accumulation[kind]
-        acc.calculate_area(None, side * pe["width"], NONE)
+        acc = self.accumulation[kind].calculate_area(None, side * pe["width"], NONE)
         area = 0.0
         act_area = 0.0
+        layouts = {"accumulation": acc}
         if not p.chipActivation:
             if p.reLu:
-                self.relu[kind].calculate_area(None, side * pe["width"], NONE)
-                act_area = self.relu[kind].area
+                layouts["activation"] = self.relu[kind].calculate_area(None, side * pe["width"], NONE)
             else:
                 sg = self._sigmoid(kind)
                 sg.calculate_unit_area(NONE)
-                sg.calculate_area(None, side * pe["width"], NONE)
-                act_area = sg.area
+                layouts["activation"] = sg.calculate_area(None, side * pe["width"], NONE)
+            act_area = layouts["activation"].area
             area += act_area
-        ib, ob = self.input_buffer[kind], self.output_buffer[kind]
-        ib.calculate_area(side * pe["height"], None, NONE)
-        ob.calculate_area(None, side * pe["width"], NONE)
+        ib = self.input_buffer[kind].calculate_area(side * pe["height"], None, NONE)
+        ob = self.output_buffer[kind].calculate_area(None, side * pe["width"], NONE)
         ib_area = ib.area * self.num_in_buffer_core[kind]
         ob_area = ob.area * self.num_out_buffer_core[kind]
-        ht = self.htree[kind]
-        ht.calculate_area(pe["height"], pe["width"], 16)
+        ht = self.htree[kind].calculate_area(pe["height"], pe["width"], 16)
         area += pe["area"] * num_pe + acc.area + ib_area + ob_area + ht.area
         height = math.sqrt(area)
         return {"area": area, "height": height, "width": area / height, "ic": ht.area,
@@ -757,60 +767,63 @@ class Tile:
                 "other": pe["other"] * num_pe + ib_area + ob_area + act_area,
                 "array": pe["array"] * num_pe, "pe": pe, "accumulation": acc.area,
                 "input_buffer": ib_area, "output_buffer": ob_area, "htree": ht.area,
-                "activation": act_area}
+                "activation": act_area,
+                "layouts": {**layouts, "input_buffer": ib, "output_buffer": ob, "htree": ht}}
 
     # ---- performance -------------------------------------------------------------------
     def calculate_performance(self, data: LayerData, rows: np.ndarray, c0: int, nm: bool,
                               num_pe: float, pe_size: float, speedup_row: int, speedup_col: int,
                               weight_matrix_row: int, weight_matrix_col: int, num_in_vector: int,
-                              clock: bool) -> Perf:
+                              clock: bool, last_use: dict | None = None) -> Perf:
         """One tile call (TileCalculatePerformance). `rows`: the layer rows the tile holds
         in tile order; `c0`: its first layer column; `weight_matrix_row/col`: its size;
-        `num_in_vector`: input vectors (bit-planes)."""
+        `num_in_vector`: input vectors (bit-planes); `last_use`: see `LAST_USE`."""
+        last_use = {} if last_use is None else last_use
         if nm:
             return self._perf_nm(data, rows, c0, num_pe, pe_size, speedup_row, speedup_col,
-                                 weight_matrix_row, weight_matrix_col, num_in_vector, clock)
+                                 weight_matrix_row, weight_matrix_col, num_in_vector, clock, last_use)
         return self._perf_cm(data, rows, c0, num_pe, pe_size, speedup_row, speedup_col,
-                             weight_matrix_row, weight_matrix_col, num_in_vector, clock)
+                             weight_matrix_row, weight_matrix_col, num_in_vector, clock, last_use)
 
     def _buffers_and_htree(self, out: Perf, kind: str, nm: bool, num_pe: float, pe_size: float,
-                           bits_out: float, bits_in: float) -> None:
-        """Tile input/output buffers and H-tree (performance pass only)."""
+                           bits_out: float, bits_in: float) -> float:
+        """Tile input/output buffers and H-tree (performance pass only); returns their
+        leakage (W)."""
         p = self.param
         ib, ob, ht = self.input_buffer[kind], self.output_buffer[kind], self.htree[kind]
-        for buf, bits in ((ib, bits_out), (ob, bits_in)):
+        cost = {}
+        for name, buf, bits in (("ib", ib, bits_out), ("ob", ob, bits_in)):
             half = bits / buf.interface_width / 2.0
-            buf.calculate_latency(buf.interface_width, half, buf.interface_width, half)
-            buf.calculate_power(buf.interface_width, half, buf.interface_width, half)
+            cost[name] = (buf.calculate_latency(buf.interface_width, half, buf.interface_width, half)
+                          + buf.calculate_power(buf.interface_width, half, buf.interface_width, half))
         # multi-core buffers work in parallel, up to the H-tree width
         ib_div = min(self.num_in_buffer_core[kind], math.ceil(ht.bus_width / ib.interface_width))
         ob_div = min(self.num_out_buffer_core[kind], math.ceil(ht.bus_width / ob.interface_width))
-        ib_r, ib_w = float(ib.read_latency) / ib_div, float(ib.write_latency) / ib_div
-        ob_r, ob_w = float(ob.read_latency) / ob_div, float(ob.write_latency) / ob_div
+        ib_c, ob_c = cost["ib"], cost["ob"]
+        ib_r, ib_w = float(ib_c.latency) / ib_div, float(ib_c.write_latency) / ib_div
+        ob_r, ob_w = float(ob_c.latency) / ob_div, float(ob_c.write_latency) / ob_div
         out.read_latency += ib_r + ib_w + ob_r + ob_w
-        buf_e = (float(ib.read_dynamic_energy) + float(ib.write_dynamic_energy)
-                 + float(ob.read_dynamic_energy) + float(ob.write_dynamic_energy))
+        buf_e = (float(ib_c.dynamic_energy) + float(ib_c.write_dynamic_energy)
+                 + float(ob_c.dynamic_energy) + float(ob_c.write_dynamic_energy))
         out.read_dynamic_energy += buf_e
         grid = self.pe_grid(pe_size)
         pe_area = self.pe.calculate_area(grid, grid, nm)
         transfers = (bits_out + bits_in) / ht.bus_width
         toggled = (bits_out * float(p.inputtoggle) + bits_in * float(p.outputtoggle)) / ht.bus_width
-        if nm:
-            ht.calculate_latency(0, 0, 1, 1, pe_area["height"], pe_area["width"], transfers)
-            ht.calculate_power(0, 0, 1, 1, pe_area["height"], pe_area["width"], ht.bus_width, toggled)
-        else:
-            ht.calculate_latency(0, 0, 0, 0, pe_area["height"], pe_area["width"], transfers)
-            ht.calculate_power(0, 0, 0, 0, pe_area["height"], pe_area["width"], ht.bus_width, toggled)
-        ht_lat = float(ht.read_latency)
+        end = 1 if nm else 0
+        ht_c = (ht.calculate_latency(0, 0, end, end, pe_area["height"], pe_area["width"], transfers)
+                + ht.calculate_power(0, 0, end, end, pe_area["height"], pe_area["width"], ht.bus_width, toggled))
+        ht_lat = float(ht_c.latency)
         out.read_latency += ht_lat
         out.buffer_latency += ib_r + ob_r + ib_w + ob_w
         out.ic_latency += ht_lat
         out.latency_other += ib_r + ib_w + ob_r + ob_w + ht_lat
-        ht_e = float(ht.read_dynamic_energy)
+        ht_e = float(ht_c.dynamic_energy)
         out.read_dynamic_energy += ht_e
         out.buffer_dynamic_energy += buf_e
         out.ic_dynamic_energy += ht_e
         out.energy_other += buf_e + ht_e
+        return ib_c.leakage + ob_c.leakage + float(ht_c.leakage)
 
     def _activation_in_tile(self, out: Perf, kind: str, weight_matrix_col: int,
                             num_in_vector: int, per_pe: float) -> float:
@@ -820,22 +833,20 @@ class Tile:
         reads_base = (num_in_vector // nbi) * (ncm // cps)
         if p.reLu:
             unit = self.relu[kind]
-            unit.calculate_latency(reads_base / unit.num_unit)
-            unit.calculate_power(reads_base / unit.num_unit)
+            c = unit.calculate_latency(reads_base / unit.num_unit) + unit.calculate_power(reads_base / unit.num_unit)
             width = 1 + unit.num_bit
         else:
             unit = self._sigmoid(kind)
-            unit.calculate_latency(reads_base / unit.num_entry)
-            unit.calculate_power(reads_base / unit.num_entry)
+            c = unit.calculate_latency(reads_base / unit.num_entry) + unit.calculate_power(reads_base / unit.num_entry)
             width = 1 + unit.num_ybit
-        out.read_latency += float(unit.read_latency)
-        out.read_dynamic_energy += float(unit.read_dynamic_energy)
-        out.latency_other += float(unit.read_latency)
-        out.energy_other += float(unit.read_dynamic_energy)
+        out.read_latency += float(c.latency)
+        out.read_dynamic_energy += float(c.dynamic_energy)
+        out.latency_other += float(c.latency)
+        out.energy_other += float(c.dynamic_energy)
         return max(math.ceil(weight_matrix_col // cps) * width * num_in_vector / nbi / per_pe, 0.0)
 
     def _perf_cm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
-                 num_in_vector, clock) -> Perf:
+                 num_in_vector, clock, last_use) -> Perf:
         p = self.param
         pe = self.pe
         grid = self.pe_grid(pe_size)
@@ -850,7 +861,7 @@ class Tile:
                 # every PE holds the whole tile matrix: one PE call, latency shared
                 last = pe.calculate_performance(
                     data, rows, c0, len(rows), wmc, math.ceil(speedup_row / num_pe),
-                    math.ceil(speedup_col / num_pe), grid, grid, wmr, wmc, num_in_vector, False, clock)
+                    math.ceil(speedup_col / num_pe), grid, grid, wmr, wmc, num_in_vector, False, clock, last_use)
                 out = last.copy()
                 out.leakage = out.leakage_sram_in_use = 0.0
                 if not clock:
@@ -866,18 +877,18 @@ class Tile:
                             r0 = int(i * pe_size)
                             last = pe.calculate_performance(
                                 data, rows[r0:r0 + nr], c0 + int(j * pe_size), nr, nc, 1, 1, grid,
-                                grid, nr, nc, num_in_vector, False, clock)
+                                grid, nr, nc, num_in_vector, False, clock, last_use)
                             out.add_parallel(last)
                 if not clock:
                     out.divide_latency(speedup_row * speedup_col)
                 if n_i > 1:
-                    acc.calculate_latency(acc_reads, n_i, 0)
-                    acc.calculate_power(acc_reads, n_i)
+                    acc_c = acc.calculate_latency(acc_reads, n_i, 0) + acc.calculate_power(acc_reads, n_i)
+                    last_use[("tile_accumulation", "cm")] = acc_c.leakage
                     if not clock:
-                        out.read_latency += float(acc.read_latency)
-                        out.latency_accum += float(acc.read_latency)
-                        out.read_dynamic_energy += float(acc.read_dynamic_energy)
-                        out.energy_accum += float(acc.read_dynamic_energy)
+                        out.read_latency += float(acc_c.latency)
+                        out.latency_accum += float(acc_c.latency)
+                        out.read_dynamic_energy += float(acc_c.dynamic_energy)
+                        out.energy_accum += float(acc_c.dynamic_energy)
         else:
             # no duplication: the PEs share the tile matrix, each PE declared with its own
             # block. The reference adds the most recent PE's results again for PE slots
@@ -890,15 +901,15 @@ class Tile:
                         r0 = int(i * pe_size)
                         last = pe.calculate_performance(
                             data, rows[r0:r0 + nr], c0 + int(j * pe_size), nr, nc, 1, 1, grid, grid,
-                            nr, nc, num_in_vector, False, clock)
+                            nr, nc, num_in_vector, False, clock, last_use)
                     if last is not None:
                         out.add_parallel(last)
-            acc.calculate_latency(acc_reads, num_pe_i, 0)
-            acc.calculate_power(acc_reads, num_pe_i)
-            out.read_latency += float(acc.read_latency)
-            out.latency_accum += float(acc.read_latency)
-            out.read_dynamic_energy += float(acc.read_dynamic_energy)
-            out.energy_accum += float(acc.read_dynamic_energy)
+            acc_c = acc.calculate_latency(acc_reads, num_pe_i, 0) + acc.calculate_power(acc_reads, num_pe_i)
+            last_use[("tile_accumulation", "cm")] = acc_c.leakage
+            out.read_latency += float(acc_c.latency)
+            out.latency_accum += float(acc_c.latency)
+            out.read_dynamic_energy += float(acc_c.dynamic_energy)
+            out.energy_accum += float(acc_c.dynamic_energy)
         if clock:
             out.read_latency = pe.clock_max
             return out
@@ -908,16 +919,16 @@ class Tile:
             bits_in = max(math.ceil(wmc // cps) * (acc.num_stage + acc.num_adder_bit)
                           * num_in_vector / nbi, 0.0)
         bits_out = max(float(wmr * num_in_vector), 0.0)
-        self._buffers_and_htree(out, "cm", False, num_pe, pe_size, bits_out, bits_in)
+        edge_leak = self._buffers_and_htree(out, "cm", False, num_pe, pe_size, bits_out, bits_in)
         pe_leak = last.leakage if last is not None else 0.0
         pe_leak_sram = last.leakage_sram_in_use if last is not None else 0.0
-        out.leakage = (pe_leak * num_pe * num_pe + acc.leakage + self.input_buffer["cm"].leakage
-                       + self.output_buffer["cm"].leakage + float(self.htree["cm"].leakage))
+        acc_leak = last_use.get(("tile_accumulation", "cm"), 0.0)
+        out.leakage = pe_leak * num_pe * num_pe + acc_leak + edge_leak
         out.leakage_sram_in_use = pe_leak_sram * num_pe * num_pe
         return out
 
     def _perf_nm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
-                 num_in_vector, clock) -> Perf:
+                 num_in_vector, clock, last_use) -> Perf:
         p = self.param
         pe = self.pe
         grid = self.pe_grid(pe_size)
@@ -930,27 +941,25 @@ class Tile:
         for k in range(n_pe):
             r0 = k * per_pe
             last = pe.calculate_performance(data, rows[r0:r0 + per_pe], c0, per_pe, wmc, 1, 1,
-                                            grid, grid, per_pe, wmc, num_in_vector, True, clock)
+                                            grid, grid, per_pe, wmc, num_in_vector, True, clock, last_use)
             out.add_parallel(last)
         if clock:
             out.read_latency = pe.clock_max
             return out
         out.divide_latency(speedup_row * speedup_col)
         acc_reads = (num_in_vector // nbi) * (ncm // cps)
-        acc.calculate_latency(acc_reads, n_pe, 0)
-        acc.calculate_power(acc_reads, n_pe)
-        out.read_latency += float(acc.read_latency)
-        out.latency_accum += float(acc.read_latency)
-        out.read_dynamic_energy += float(acc.read_dynamic_energy)
-        out.energy_accum += float(acc.read_dynamic_energy)
+        acc_c = acc.calculate_latency(acc_reads, n_pe, 0) + acc.calculate_power(acc_reads, n_pe)
+        out.read_latency += float(acc_c.latency)
+        out.latency_accum += float(acc_c.latency)
+        out.read_dynamic_energy += float(acc_c.dynamic_energy)
+        out.energy_accum += float(acc_c.dynamic_energy)
         bits_out = max(wmr * num_in_vector / math.sqrt(num_pe), 0.0)
         if not p.chipActivation:
             bits_in = self._activation_in_tile(out, "nm", wmc, num_in_vector, num_pe)
         else:
             bits_in = max(math.ceil(wmc // cps) * (acc.num_stage + acc.num_adder_bit)
                           * num_in_vector / nbi, 0.0)
-        self._buffers_and_htree(out, "nm", True, num_pe, pe_size, bits_out, bits_in)
-        out.leakage = (last.leakage * num_pe + acc.leakage + self.input_buffer["nm"].leakage
-                       + self.output_buffer["nm"].leakage + float(self.htree["nm"].leakage))
+        edge_leak = self._buffers_and_htree(out, "nm", True, num_pe, pe_size, bits_out, bits_in)
+        out.leakage = last.leakage * num_pe + acc_c.leakage + edge_leak
         out.leakage_sram_in_use = last.leakage_sram_in_use * num_pe
         return out

@@ -303,31 +303,31 @@ class WritePeriphery:
         if self.sequential:
             dec = self._child("wl_decoder")
             cap = sa.cap_row1 if self.device.memory == "SRAM" else sa.cap_row2
-            dec.calculate_latency(1e20, cap, 0, sa.res_row, sa.num_col, zero, ops)
-            dec.calculate_power(zero, ops)
-            e, t = dec.write_dynamic_energy, dec.write_latency
+            dec_t = dec.calculate_latency(1e20, cap, 0, sa.res_row, sa.num_col, zero, ops)
+            dec_p = dec.calculate_power(zero, ops)
+            e, t = dec_p.write_dynamic_energy, dec_t.write_latency
             drv = self._child("wl_new_decoder_driver")
             if drv is None:
                 drv = self._child("wl_decoder_driver")
             if drv is None:                                # SRAM: the decoder drives the row
                 return e, t, dec
             if self.device.access == "CMOS":
-                drv.calculate_latency(dec.ramp_output, sa.cap_row2, sa.res_row, zero, ops)
-                drv.calculate_power(zero, ops)
+                c = (drv.calculate_latency(dec_t.ramp_output, sa.cap_row2, sa.res_row, zero, ops)
+                     + drv.calculate_power(zero, ops))
             else:
-                drv.calculate_latency(dec.ramp_output, sa.cap_row1, sa.cap_row1, sa.res_row,
-                                      zero, ops)
-                drv.calculate_power(0.0, 1.0, zero, ops)   # one row line per selection
-            return e + drv.write_dynamic_energy, t + drv.write_latency, drv
+                c = (drv.calculate_latency(dec_t.ramp_output, sa.cap_row1, sa.cap_row1, sa.res_row,
+                                           zero, ops)
+                     + drv.calculate_power(0.0, 1.0, zero, ops))   # one row line per selection
+            return e + c.write_dynamic_energy, t + c.write_latency, drv
         new_sm = self._child("wl_new_switch_matrix")
         if new_sm is not None:                             # 1T1R parallel
-            new_sm.calculate_latency(1e20, sa.cap_row2, sa.res_row, zero, ops)
-            new_sm.calculate_power(zero, ops, 0.0)
-            return new_sm.write_dynamic_energy, new_sm.write_latency, new_sm
+            c = (new_sm.calculate_latency(1e20, sa.cap_row2, sa.res_row, zero, ops)
+                 + new_sm.calculate_power(zero, ops, 0.0))
+            return c.write_dynamic_energy, c.write_latency, new_sm
         sm = self._child("wl_switch_matrix")               # crossbar / SRAM parallel
-        sm.calculate_latency(1e20, sa.cap_row1, sa.res_row, zero, ops, **self._line_kwargs())
-        sm.calculate_power(zero, ops, 0.0, 0.0)
-        return sm.write_dynamic_energy, sm.write_latency, sm
+        c = (sm.calculate_latency(1e20, sa.cap_row1, sa.res_row, zero, ops, **self._line_kwargs())
+             + sm.calculate_power(zero, ops, 0.0, 0.0))
+        return c.write_dynamic_energy, c.write_latency, sm
 
     def nvm(self, ops, selected, cell_pulses) -> tuple[np.ndarray, np.ndarray]:
         """RRAM/FeFET. Per sub-array: `ops` row phases (a SET or RESET phase of a row),
@@ -349,11 +349,11 @@ class WritePeriphery:
         saved = sm.num_write_pulse
         sm.num_write_pulse = per_sel
         try:
-            sm.calculate_latency(1e20, sa.cap_col, sa.res_col, zero, ops, **self._line_kwargs())
-            sm.calculate_power(zero, ops, 0.0, act)
+            c = (sm.calculate_latency(1e20, sa.cap_col, sa.res_col, zero, ops, **self._line_kwargs())
+                 + sm.calculate_power(zero, ops, 0.0, act))
         finally:
             sm.num_write_pulse = saved
-        e_col, t_col = sm.write_dynamic_energy, sm.write_latency
+        e_col, t_col = c.write_dynamic_energy, c.write_latency
 
         # level shifters (write voltage above 1.5 V): one switch per row phase each
         e_ls = np.zeros_like(ops)
@@ -365,13 +365,12 @@ class WritePeriphery:
             ls = self._child(name)
             if ls is None:
                 continue
-            ls.calculate_latency(1e20, load, 0.0, zero, ops)
-            ls.calculate_power(zero, ops, 0.0)
-            e_ls = e_ls + ls.write_dynamic_energy
+            c = ls.calculate_latency(1e20, load, 0.0, zero, ops) + ls.calculate_power(zero, ops, 0.0, load)
+            e_ls = e_ls + c.write_dynamic_energy
             if is_row:
-                t_ls_row = np.maximum(t_ls_row, ls.write_latency)
+                t_ls_row = np.maximum(t_ls_row, c.write_latency)
             else:
-                t_ls_col = t_ls_col + ls.write_latency
+                t_ls_col = t_ls_col + c.write_latency
         energy = e_row + e_col + e_ls
         latency = np.maximum(t_row + t_ls_row, t_col + t_ls_col)
         return np.asarray(energy, dtype=float), np.asarray(latency, dtype=float)
@@ -392,10 +391,8 @@ class WritePeriphery:
         saved = (pre.activity_col_write, drv.activity_col_write)
         pre.activity_col_write = drv.activity_col_write = act
         try:
-            pre.calculate_latency(1e20, sa.cap_col, zero, ops)
-            pre.calculate_power(zero, ops)
-            drv.calculate_latency(1e20, sa.cap_col, sa.res_col, ops)
-            drv.calculate_power(ops)
+            pre_c = pre.calculate_latency(1e20, sa.cap_col, zero, ops) + pre.calculate_power(zero, ops, sa.cap_col)
+            drv_c = drv.calculate_latency(1e20, sa.cap_col, sa.res_col, ops) + drv.calculate_power(ops)
         finally:
             pre.activity_col_write, drv.activity_col_write = saved
         # the cell flips through the mean of its pull-up and pull-down resistances
@@ -404,8 +401,8 @@ class WritePeriphery:
         r_pull = (fb.on_resistance(cell.width_sram_cell_nmos * fin * F, NMOS, tech)
                   + fb.on_resistance(cell.width_sram_cell_pmos * fin * F, PMOS, tech)) / 2
         t_flip, _ = horowitz(r_pull * self.device.sram_node_cap, 1e20)
-        energy = e_row + pre.write_dynamic_energy + drv.write_dynamic_energy
-        latency = t_row + pre.write_latency + drv.write_latency + float(t_flip) * ops
+        energy = e_row + pre_c.write_dynamic_energy + drv_c.write_dynamic_energy
+        latency = t_row + pre_c.write_latency + drv_c.write_latency + float(t_flip) * ops
         return np.asarray(energy, dtype=float), np.asarray(latency, dtype=float)
 
 

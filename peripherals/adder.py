@@ -14,8 +14,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import _SCALARS, AreaModify, Circuit, horowitz
-from .dff import (GAA_NAND2, MIN_W, NAND, NMOS, PMOS, apply_area_modify, as_result, gaa_layout,
+from .dff import (GAA_NAND2, MIN_W, NAND, NMOS, PMOS, as_result, gaa_layout,
                   given)
 
 __all__ = ["Adder"]
@@ -28,9 +29,10 @@ class Adder(Circuit):
     turn it into ceil(latency x clock) cycles); read_dynamic_energy J (times `delta` when
     validated); leakage W.
 
-    Attributes parents read: num_bit, num_adder, clk_freq, ramp_output (1/s, after
-    calculate_latency), cap_nand_input/cap_nand_output (F; the reference sets them in its area
-    step, here at initialize: they depend on the gate layout only).
+    calculate_area returns a Layout; calculate_latency a Cost (latency, ramp_output 1/s);
+    calculate_power a Cost (dynamic_energy, leakage). Sizing parents read: num_bit,
+    num_adder, clk_freq, cap_nand_input/cap_nand_output (F; the reference sets them in its
+    area step, here at initialize: they depend on the gate layout only).
     """
 
     def initialize(self, num_bit: int, num_adder: int, clk_freq: float) -> None:
@@ -49,6 +51,12 @@ class Adder(Circuit):
             self._capacitances()
             self._gate = (self.width_nand_n, self.width_nand_p, self.cap_nand_input,
                           self.cap_nand_output)
+            slow = 1.5 if (tech.node_nm <= 2 and self.param.speciallayout) else 1.0
+            self._ron = (fb.on_resistance(self.width_nand_n, NMOS, tech) * 2 * slow,
+                         fb.on_resistance(self.width_nand_p, PMOS, tech) * slow)
+            self._gate_leak = (
+                fb.gate_leakage(NAND, 2, MIN_W * F, MIN_W * F, tech) if gaa_layout(self.ctx) is not None
+                else fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech))
         else:
             (self.width_nand_n, self.width_nand_p, self.cap_nand_input,
              self.cap_nand_output) = gate
@@ -74,10 +82,13 @@ class Adder(Circuit):
             return fb.gate_area(NAND, 2, MIN_W * F, MIN_W * F, tech)
         return fb.gate_area(NAND, 2, self.width_nand_n, self.width_nand_p, tech)
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         _, h_nand, w_nand = self._nand2_area()
-        self.area = self.height = self.width = 0.0
+        out_area = out_height = out_width = 0.0
         if given(new_height) and mode == AreaModify.NONE:
             self.h_adder = h_nand
             self.w_adder = w_nand * 9 * self.num_bit
@@ -85,36 +96,35 @@ class Adder(Circuit):
                 # The reference reports the misfit and leaves the area at zero (kept).
                 warnings.warn("Adder: one adder is taller than the assigned height")
             else:
-                self.height = new_height
-                self.width = self.w_adder * self.h_adder * self.num_adder / new_height
+                out_height = new_height
+                out_width = self.w_adder * self.h_adder * self.num_adder / new_height
         elif given(new_width) and mode == AreaModify.NONE:
             self.h_adder = h_nand * self.num_bit
             self.w_adder = w_nand * 9
             if self.w_adder > new_width:
                 warnings.warn("Adder: one adder is wider than the assigned width")
             else:
-                self.width = new_width
-                self.height = self.w_adder * self.h_adder * self.num_adder / new_width
+                out_width = new_width
+                out_height = self.w_adder * self.h_adder * self.num_adder / new_width
         else:
             self.h_adder = h_nand
             self.w_adder = w_nand * 9 * self.num_bit
-            self.width = self.w_adder * self.num_adder
-            self.height = self.h_adder
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+            out_width = self.w_adder * self.num_adder
+            out_height = self.h_adder
+        out_area = out_height * out_width
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, ramp_input, cap_load, num_read) -> None:
+    def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
         """Carry-chain delay (s) of one addition times `num_read`."""
+        out_read_latency = 0.0
+        out_ramp_output = None
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        self.ramp_input = ramp_input
-        self.cap_load = cap_load
-        ron = self.__dict__.get("_ron")
-        if ron is None:
-            slow = 1.5 if (tech.node_nm <= 2 and self.param.speciallayout) else 1.0
-            ron = self._ron = (fb.on_resistance(self.width_nand_n, NMOS, tech) * 2 * slow,
-                               fb.on_resistance(self.width_nand_p, PMOS, tech) * slow)
-        r_down, r_up = ron
+        out_ramp_input = ramp_input
+        out_cap_load = cap_load
+        r_down, r_up = self._ron
         cin, cout = self.cap_nand_input, self.cap_nand_output
 
         d1, ramp = horowitz(r_down * (cout + cin * 3), ramp_input)        # first bit
@@ -128,23 +138,22 @@ class Adder(Circuit):
         d6, ramp = horowitz(r_up * (cout + cin), ramp)
         d7, ramp = horowitz(r_down * (cout + cap_load), ramp)
         delay = delay + d5 + d6 + d7
-        self.read_latency = as_result(delay * np.asarray(num_read, dtype=float))
-        self.ramp_output = ramp
+        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        out_ramp_output = ramp
+        return Cost(latency=out_read_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read, num_adder_per_operation) -> None:
+    def calculate_power(self, num_read, num_adder_per_operation) -> Cost:
         """Leakage (W) of the whole bank and the energy (J) of `num_read` additions in
         `num_adder_per_operation` adders (truncated to an integer as in the reference)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
         vdd2 = tech.vdd * tech.vdd
         nb = self.num_bit
         gaa = gaa_layout(self.ctx) is not None
-        gate_leak = self.__dict__.get("_gate_leak")
-        if gate_leak is None:
-            gate_leak = self._gate_leak = (
-                fb.gate_leakage(NAND, 2, MIN_W * F, MIN_W * F, tech) if gaa
-                else fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech))
+        gate_leak = self._gate_leak
         if gaa:
             # GAA special layout (2 nm, 1 nm): minimum-width NAND gates, with no further
             # factor (NeuroSim V1.4 multiplies by 1 here; an earlier 2/3 made every adder,
@@ -153,7 +162,7 @@ class Adder(Circuit):
             leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
         else:
             leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
-        self.leakage = leak
+        out_leakage = leak
 
         cin, cout = self.cap_nand_input, self.cap_nand_output
         e = (cin * 6) * vdd2 + (cout * 2) * vdd2                      # first bit outputs
@@ -175,4 +184,5 @@ class Adder(Circuit):
             e = e * np.minimum(per_op, self.num_adder) * np.asarray(num_read, dtype=float)
         if self.param.validated:
             e = e * self.param.delta
-        self.read_dynamic_energy = as_result(e)
+        out_read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

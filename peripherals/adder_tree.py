@@ -17,8 +17,9 @@ import math
 import numpy as np
 
 from .adder import Adder
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit
-from .dff import apply_area_modify, as_result, given
+from .dff import as_result, given
 
 __all__ = ["AdderTree"]
 
@@ -31,15 +32,25 @@ def _stages(n: int) -> int:
 class AdderTree(Circuit):
     """Figures: area m^2, height/width m; read_latency: clock cycles in synchronous mode
     (ceil(tree delay x clk_freq) per read), seconds otherwise; read_dynamic_energy J;
-    leakage W (of the stages exercised by the last calculate_power).
+    leakage W (of the stages a calculate_power call exercises), returned as records.
 
-    Attributes parents read: num_subcore_row, num_stage, num_adder_bit, num_adder_tree,
-    clk_freq (parents update it after the clock pass), adder.
+    Attributes parents read (sizing): num_subcore_row, num_stage, num_adder_bit,
+    num_adder_tree, clk_freq (parents update it after the clock pass).
     """
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.adder = Adder(ctx)
+        self._stage_adders: dict[tuple[int, int], Adder] = {}
+
+    def _stage(self, bits: int, count: int) -> Adder:
+        """The bank of `count` `bits`-bit adders of one tree stage, sized once (a cache of
+        sized circuits: nothing here depends on an earlier call)."""
+        adder = self._stage_adders.get((bits, count))
+        if adder is None:
+            adder = self._stage_adders[(bits, count)] = Adder(self.ctx)
+            adder.initialize(bits, count, self.clk_freq)
+        return adder
 
     def initialize(self, num_subcore_row: int, num_adder_bit: int, num_adder_tree: int,
                    clk_freq: float) -> None:
@@ -50,7 +61,10 @@ class AdderTree(Circuit):
         self.clk_freq = float(clk_freq)
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         bits = self.num_adder_bit
         j = self.num_subcore_row
@@ -62,45 +76,45 @@ class AdderTree(Circuit):
         self.num_adder_each_tree = full_adders
         self.adder.initialize(full_adders, self.num_adder_tree, self.clk_freq)
         if given(new_width) and mode == AreaModify.NONE:
-            self.adder.calculate_area(None, new_width, AreaModify.NONE)
-            self.width = new_width
-            self.height = self.adder.area / self.width
+            adder = self.adder.calculate_area(None, new_width, AreaModify.NONE)
+            out_width = new_width
+            out_height = adder.area / out_width
         elif given(new_height) and mode == AreaModify.NONE:
-            self.adder.calculate_area(new_height, None, AreaModify.NONE)
-            self.height = new_height
-            self.width = self.adder.area / self.height
+            adder = self.adder.calculate_area(new_height, None, AreaModify.NONE)
+            out_height = new_height
+            out_width = adder.area / out_height
         else:
             raise ValueError("AdderTree: needs a width or a height")
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+        out_area = out_height * out_width
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
     def _operands(self, num_unit_add) -> int:
         n = int(num_unit_add) if num_unit_add else 0
         return n if n else self.num_subcore_row
 
-    def calculate_latency(self, num_read, num_unit_add, cap_load) -> None:
+    def calculate_latency(self, num_read, num_unit_add, cap_load) -> Cost:
         """Delay of one tree summing `num_unit_add` operands (0: all num_subcore_row) times
         `num_read`."""
+        out_read_latency = 0.0
         self._require_initialized()
         j = self._operands(num_unit_add)
         i = _stages(j)
         bits = self.num_adder_bit
-        self.adder.initialize(bits, j // 2, self.clk_freq)
-        self.adder.calculate_latency(1e20, cap_load, 1)
-        delay = self.adder.read_latency
+        delay = self._stage(bits, j // 2).calculate_latency(1e20, cap_load, 1).latency
         j //= 2
         i -= 1
         while i > 0:
-            self.adder.initialize(2, j // 2, self.clk_freq)
-            self.adder.calculate_latency(1e20, cap_load, 1)
-            delay += self.adder.read_latency
+            delay += self._stage(2, j // 2).calculate_latency(1e20, cap_load, 1).latency
             j //= 2
             i -= 1
         if self.param.synchronous:
             delay = math.ceil(delay * self.clk_freq)
-        self.read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, num_read, num_unit_add) -> None:
+    def calculate_power(self, num_read, num_unit_add) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         j = self._operands(num_unit_add)
         bits = self.num_adder_bit
@@ -108,11 +122,11 @@ class AdderTree(Circuit):
         leak = 0.0
         for _ in range(_stages(j)):
             n_stage = j // 2
-            self.adder.initialize(bits, n_stage, self.clk_freq)
-            self.adder.calculate_power(1, n_stage)
-            energy += self.adder.read_dynamic_energy
-            leak += self.adder.leakage
+            stage = self._stage(bits, n_stage).calculate_power(1, n_stage)
+            energy += stage.dynamic_energy
+            leak += stage.leakage
             bits += 1
             j //= 2
-        self.read_dynamic_energy = as_result(energy * self.num_adder_tree * np.asarray(num_read, dtype=float))
-        self.leakage = leak * self.num_adder_tree
+        out_read_dynamic_energy = as_result(energy * self.num_adder_tree * np.asarray(num_read, dtype=float))
+        out_leakage = leak * self.num_adder_tree
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

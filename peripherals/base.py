@@ -1,34 +1,40 @@
-"""What every circuit model shares: the hardware context and one small interface.
+"""What every circuit model shares: the hardware context, the result records and one small
+interface.
 
-Every circuit class in `peripherals/` (and the sub-array in `Array.py`) derives from
-`Circuit` and exposes the same figures, in SI units:
+A circuit is built from a `Context` (technology, design parameters, memory cell) and sized
+by its own `initialize(...)` arguments and its `calculate_area(...)` (the layout its parent
+gives it). Both set only sizing values (transistor widths, gate capacitances, gate counts)
+that the circuit keeps from then on. Its results come back as immutable records, never as
+attributes, in SI units:
 
-    area            m^2      height, width   m
-    read_latency    s        (synchronous blocks may also report cycles, documented per class)
-    read_dynamic_energy  J   leakage          W
+    calculate_area(new_height, new_width, mode)  -> Layout(height m, width m, area m^2)
+    calculate_latency(...)                       -> Cost(latency s, ramp_output 1/s, ...)
+    calculate_power(...)                         -> Cost(dynamic_energy J, leakage W, ...)
 
-A circuit is built from a `Context` (technology, design parameters, memory cell), then
-sized with its own `initialize(...)` arguments, then asked for `calculate_area(...)`,
-`calculate_latency(...)` and `calculate_power(...)`, which set the attributes above. The
-methods mirror the decomposition DNN+NeuroSim users know, but data-dependent arguments
-(row activity, column resistances, number of reads) may be numpy arrays: results then
-come back as arrays of the same shape, one value per operating point, so callers evaluate
-every input vector of a sub-array in one call.
+`calculate_latency` and `calculate_power` change nothing in the circuit, so the clock pass
+and the performance pass are two calls of the same functions and no call depends on an
+earlier one. A parent uses the returned records (`Cost` adds up; `Cost.part(name)` holds a
+named extra output such as a buffer's per-bit latency). The methods mirror the
+decomposition DNN+NeuroSim users know, but data-dependent arguments (row activity, column
+resistances, number of reads) may be numpy arrays: results then come back as arrays of the
+same shape, one value per operating point, so callers evaluate every input vector of a
+sub-array in one call.
 """
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
-from typing import Any
+import types
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import numpy as np
 
 import FormulaBindings as fb
 
-__all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "horowitz", "BOLTZMANN",
-           "is_given", "as_result", "apply_area_modify", "logic_cell_height", "fold_gates",
-           "dense_row_gate_height"]
+__all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "Layout", "Cost", "NO_COST",
+           "total", "horowitz", "BOLTZMANN", "is_given", "as_result", "modify_layout",
+           "logic_cell_height", "fold_gates", "dense_row_gate_height"]
 
 BOLTZMANN = 1.380649e-23  # J/K
 
@@ -119,8 +125,72 @@ class Context:
         return cls.from_param(param)
 
 
+_EMPTY: Mapping[str, Any] = types.MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A circuit's bounding box: height and width (m), area (m^2)."""
+    height: float = 0.0
+    width: float = 0.0
+    area: float = 0.0
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What an action of a circuit costs (SI units; arrays broadcast over operating points).
+
+    latency s (or clock cycles where a synchronous circuit documents it), dynamic_energy J,
+    leakage W, write_latency s and write_dynamic_energy J (circuits on the write path),
+    ramp_output 1/s (the output slope a next stage takes as its input ramp; None where the
+    circuit gives none), category (the area/energy category a parent counts it in: "adc",
+    "accum", "other", "buffer", "ic"), parts: named extra outputs (read-only mapping)."""
+    latency: Any = 0.0
+    dynamic_energy: Any = 0.0
+    leakage: float = 0.0
+    write_latency: Any = 0.0
+    write_dynamic_energy: Any = 0.0
+    ramp_output: Any = None
+    category: str = "other"
+    parts: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self):
+        if not isinstance(self.parts, types.MappingProxyType):
+            object.__setattr__(self, "parts", types.MappingProxyType(dict(self.parts)))
+
+    def part(self, name: str):
+        """A named extra output (KeyError names the ones this record has)."""
+        try:
+            return self.parts[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not a part of this cost; it has: "
+                           f"{', '.join(self.parts) or 'none'}") from None
+
+    def __add__(self, other: "Cost") -> "Cost":
+        """The cost of both actions (latencies, energies and leakages add; the category and
+        the extra outputs are not combined)."""
+        return Cost(latency=self.latency + other.latency,
+                    dynamic_energy=self.dynamic_energy + other.dynamic_energy,
+                    leakage=self.leakage + other.leakage,
+                    write_latency=self.write_latency + other.write_latency,
+                    write_dynamic_energy=self.write_dynamic_energy + other.write_dynamic_energy,
+                    category=self.category if self.category == other.category else "other")
+
+
+NO_COST = Cost()
+
+
+def total(costs) -> Cost:
+    """The sum of an iterable of costs (NO_COST when empty)."""
+    out = NO_COST
+    for c in costs:
+        out = out + c
+    return out
+
+
 class Circuit:
-    """Base of every circuit model. Figures are SI: m^2, m, s, J, W."""
+    """Base of every circuit model: the context it was built from. Its `calculate_*` methods
+    return records (`Layout`, `Cost`); it keeps only its sizing."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -128,29 +198,13 @@ class Circuit:
         self.param = ctx.param
         self.cell = ctx.cell
         self.initialized = False
-        self.area = 0.0
-        self.height = 0.0
-        self.width = 0.0
-        self.read_latency: float | np.ndarray = 0.0
-        self.read_dynamic_energy: float | np.ndarray = 0.0
-        self.leakage = 0.0
-
-    def figures(self) -> dict[str, Any]:
-        """The interface figures with their units in the key."""
-        return {
-            "area_m2": self.area, "height_m": self.height, "width_m": self.width,
-            "read_latency_s": self.read_latency,
-            "read_dynamic_energy_J": self.read_dynamic_energy,
-            "leakage_W": self.leakage,
-        }
 
     def _require_initialized(self) -> None:
         if not self.initialized:
             raise RuntimeError(f"{type(self).__name__}: call initialize() first")
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(area={self.area:.4g} m2, "
-                f"leakage={self.leakage:.4g} W)")
+        return f"{type(self).__name__}(initialized={self.initialized})"
 
 
 _SCALARS = (float, int, np.float64)
@@ -202,23 +256,24 @@ def as_result(x):
     return float(a) if a.ndim == 0 else a
 
 
-def apply_area_modify(c: Circuit, new_height, new_width, mode: AreaModify) -> None:
-    """Adapt a computed layout (c.area/height/width) to the parent's request: MAGIC keeps
-    the area and takes the given height (else the given width); OVERRIDE takes both as
-    they are and needs both."""
+def modify_layout(who, height, width, area, new_height, new_width, mode: AreaModify) -> Layout:
+    """A computed layout adapted to the parent's request: MAGIC keeps the area and takes the
+    given height (else the given width); OVERRIDE takes both as they are and needs both.
+    `who` (the circuit) names it in the error."""
     if mode == AreaModify.MAGIC:
         if is_given(new_height):
-            c.width = c.area / new_height
-            c.height = new_height
+            width = area / new_height
+            height = new_height
         elif is_given(new_width):
-            c.height = c.area / new_width
-            c.width = new_width
+            height = area / new_width
+            width = new_width
     elif mode == AreaModify.OVERRIDE:
         if not (is_given(new_height) and is_given(new_width)):
-            raise ValueError(f"{type(c).__name__}: OVERRIDE needs both a height and a width")
-        c.height = new_height
-        c.width = new_width
-        c.area = new_height * new_width
+            raise ValueError(f"{type(who).__name__}: OVERRIDE needs both a height and a width")
+        height = new_height
+        width = new_width
+        area = new_height * new_width
+    return Layout(height=height, width=width, area=area)
 
 
 def logic_cell_height(tech) -> float:

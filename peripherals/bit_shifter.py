@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit
-from .dff import DFF, apply_area_modify, as_result, given
+from .dff import DFF, as_result, given
 
 __all__ = ["BitShifter"]
 
@@ -30,32 +31,39 @@ class BitShifter(Circuit):
         self.dff.initialize(self.num_dff, clk_freq)
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
-        self.dff.calculate_area(None, None, AreaModify.NONE)
-        self.area = self.dff.area
+        dff = self.dff.calculate_area(None, None, AreaModify.NONE)
+        out_area = dff.area
         if given(new_width) and mode == AreaModify.NONE:
-            self.width = new_width
-            self.height = self.area / self.width
+            out_width = new_width
+            out_height = out_area / out_width
         elif given(new_height):
-            self.height = new_height
-            self.width = self.area / self.height
+            out_height = new_height
+            out_width = out_area / out_height
         else:
             # The reference divides by a zero height here; keep the registers' own row.
-            self.height = self.dff.height
-            self.width = self.dff.width
-        apply_area_modify(self, new_height, new_width, mode)
+            out_height = dff.height
+            out_width = dff.width
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, num_read) -> None:
+    def calculate_latency(self, num_read) -> Cost:
+        out_read_latency = 0.0
         self._require_initialized()
-        self.dff.clk_freq = self.clk_freq
-        self.dff.calculate_latency(1e20, 1)
-        self.read_latency = as_result(self.dff.read_latency * np.asarray(num_read, dtype=float))
+        dff = self.dff.calculate_latency(1e20, 1, clk_freq=self.clk_freq)
+        out_read_latency = as_result(dff.latency * np.asarray(num_read, dtype=float))
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, num_read) -> None:
+    def calculate_power(self, num_read) -> Cost:
         """Every flip-flop of the bank takes data on each read. The reference does not
         apply the flip-flop activity factor `gamma` here (kept)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
-        self.dff.calculate_power(num_read, self.num_dff, False)
-        self.read_dynamic_energy = self.dff.read_dynamic_energy
-        self.leakage = self.dff.leakage
+        dff = self.dff.calculate_power(num_read, self.num_dff, False)
+        out_read_dynamic_energy = dff.dynamic_energy
+        out_leakage = dff.leakage
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

@@ -28,6 +28,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit, Context
 from .bus import UNIT_WIRE_CAP, _scalar_or_array
 from .dff import DFF
@@ -43,13 +44,16 @@ _PMOS = fb.TransistorKind.PMOS
 
 
 class Buffer(Circuit):
-    """Attributes parents read (besides the Circuit figures): `num_bit`,
-    `interface_width` (bits per line), `num_interface`, `num_row` (lines), `num_col`
-    (= interface_width), `sram` (bool), `clk_freq` (Hz; parents update it after the clock
-    pass), `write_latency` (cycles in synchronous mode, else s), `write_dynamic_energy` (J),
-    `read_whole_latency`/`write_whole_latency` and `read_whole_dynamic_energy`/
-    `write_whole_dynamic_energy` (the whole buffer once), `avg_bit_read_dynamic_energy`/
-    `avg_bit_write_dynamic_energy` (J per bit).
+    """Sizing attributes parents read: `num_bit`, `interface_width` (bits per line),
+    `num_interface`, `num_row` (lines), `num_col` (= interface_width), `sram` (bool),
+    `clk_freq` (Hz; parents update it after the clock pass).
+
+    calculate_latency returns a Cost with latency and write_latency (cycles in synchronous
+    mode, else s) and the parts read_whole_latency / write_whole_latency (the whole buffer
+    once), avg_bit_read_latency / avg_bit_write_latency (per line), col_delay;
+    calculate_power a Cost with dynamic_energy, write_dynamic_energy (J), leakage (W) and
+    the parts read_whole_dynamic_energy / write_whole_dynamic_energy,
+    avg_bit_read_dynamic_energy / avg_bit_write_dynamic_energy (J per bit).
 
     The sub-circuits are `wl_decoder` (RowDecoder), and `dff` (register file) or
     `precharger`, `sram_write_driver`, `sense_amp` (SRAM).
@@ -57,8 +61,6 @@ class Buffer(Circuit):
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
 
     # ------------------------------------------------------------------ set-up
     def initialize(self, num_bit, interface_width, num_interface, unit_wire_res: float,
@@ -132,69 +134,80 @@ class Buffer(Circuit):
 
     # ------------------------------------------------------------------ area
     def calculate_area(self, new_height=None, new_width=None,
-                       mode: AreaModify = AreaModify.NONE) -> None:
+                       mode: AreaModify = AreaModify.NONE) -> Layout:
         """The buffer is laid out against its parent: give the height (m) it must fit, or
         the width; the other side follows from the area. MAGIC/OVERRIDE then adapt the
         layout as for every circuit."""
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         none = AreaModify.NONE
         if self.sram:
             self.memory_area = self.length_row * self.length_col
-            self.wl_decoder.calculate_area(self.length_col, None, none)
-            self.precharger.calculate_area(None, self.length_row, none)
-            self.sram_write_driver.calculate_area(None, self.length_row, none)
+            wl_decoder = self.wl_decoder.calculate_area(self.length_col, None, none)
+            precharger = self.precharger.calculate_area(None, self.length_row, none)
+            sram_write_driver = self.sram_write_driver.calculate_area(None, self.length_row, none)
             # Quirk kept: the reference never lays out the sense amps, so neither their
             # area nor their load capacitance is ever set; their read energy and delay stay
             # 0 (checked against the small_sram_buffers reference energies).
-            area = (self.memory_area + self.wl_decoder.area + self.precharger.area
-                    + self.sram_write_driver.area)
+            area = (self.memory_area + wl_decoder.area + precharger.area
+                    + sram_write_driver.area)
         else:
-            self.dff.calculate_area(None, None, none)
-            self.wl_decoder.calculate_area(self.dff.h_dff * self.num_row, None, none)
-            area = self.dff.area + self.wl_decoder.area
-        self.area = area
+            dff = self.dff.calculate_area(None, None, none)
+            wl_decoder = self.wl_decoder.calculate_area(self.dff.h_dff * self.num_row, None, none)
+            area = dff.area + wl_decoder.area
+        out_area = area
         given_h = new_height is not None and new_height != 0
         given_w = new_width is not None and new_width != 0
         if given_w:
-            self.width = new_width
-            self.height = area / new_width
+            out_width = new_width
+            out_height = area / new_width
         elif given_h:
-            self.height = new_height
-            self.width = area / new_height
+            out_height = new_height
+            out_width = area / new_height
         else:
             raise ValueError("Buffer: calculate_area needs the height or the width it must fit")
         if mode == AreaModify.MAGIC:
             if given_h:
-                self.height, self.width = new_height, area / new_height
+                out_height, out_width = new_height, area / new_height
             else:
-                self.width, self.height = new_width, area / new_width
+                out_width, out_height = new_width, area / new_width
         elif mode == AreaModify.OVERRIDE:
             if not (given_h and given_w):
                 raise ValueError("Buffer: OVERRIDE needs both a height and a width")
-            self.height, self.width = new_height, new_width
-            self.area = new_height * new_width
+            out_height, out_width = new_height, new_width
+            out_area = new_height * new_width
+        return Layout(height=out_height, width=out_width, area=out_area)
 
     # ------------------------------------------------------------------ latency
     def calculate_latency(self, num_access_bit_read, num_read, num_access_bit_write,
-                          num_write) -> None:
+                          num_write) -> Cost:
         """`num_read`/`num_write`: lines read/written (scalars or arrays). The access
         widths are accepted for symmetry with `calculate_power` and not used."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_col_delay = 0.0
+        out_avg_bit_read_latency = 0.0
+        out_avg_bit_write_latency = 0.0
+        out_read_whole_latency = 0.0
+        out_write_whole_latency = 0.0
         self._require_initialized()
         nr = np.asarray(num_read, float)
         nw = np.asarray(num_write, float)
         if self.param.synchronous:
             # one line per clock cycle
-            self.read_latency = _scalar_or_array(nr)
-            self.write_latency = _scalar_or_array(nw)
-            return
+            out_read_latency = _scalar_or_array(nr)
+            out_write_latency = _scalar_or_array(nw)
+            return Cost(latency=out_read_latency, write_latency=out_write_latency, parts={"col_delay": out_col_delay, "avg_bit_read_latency": out_avg_bit_read_latency, "avg_bit_write_latency": out_avg_bit_write_latency, "read_whole_latency": out_read_whole_latency, "write_whole_latency": out_write_whole_latency})
         rows = self.num_row
         if self.sram:
-            self.wl_decoder.calculate_latency(1e20, self.length_row * UNIT_WIRE_CAP, 0,
-                                              self.res_row, self.interface_width, rows, rows)
-            self.precharger.calculate_latency(1e20, self.length_col * UNIT_WIRE_CAP, rows, rows)
-            self.sram_write_driver.calculate_latency(1e20, self.length_col * UNIT_WIRE_CAP,
-                                                     self.length_col * self.unit_wire_res, rows)
-            self.sense_amp.calculate_latency(rows)
+            wl_decoder = self.wl_decoder.calculate_latency(
+                1e20, self.length_row * UNIT_WIRE_CAP, 0, self.res_row, self.interface_width, rows, rows)
+            precharger = self.precharger.calculate_latency(1e20, self.length_col * UNIT_WIRE_CAP, rows, rows)
+            sram_write_driver = self.sram_write_driver.calculate_latency(
+                1e20, self.length_col * UNIT_WIRE_CAP, self.length_col * self.unit_wire_res, rows)
+            sense_amp = self.sense_amp.calculate_latency(rows)
             tech, cell = self.tech, self.cell
             k = 2 if tech.node_nm <= 14 else 1
             res_pull_down = fb.on_resistance(cell.width_sram_cell_nmos * k * tech.featureSize,
@@ -205,13 +218,12 @@ class Buffer(Circuit):
             # transistors, to the sense amp's swing, for every line
             elmore = ((self.res_cell_access + res_pull_down) * c_cell * rows
                       + c_cell * r_cell * rows * (rows + 1) / 2)
-            self.col_delay = (elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
+            out_col_delay = (elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
                               * rows)
-            self.read_whole_latency = (self.wl_decoder.read_latency + self.precharger.read_latency
-                                       + self.col_delay + self.sense_amp.read_latency)
-            self.write_whole_latency = (self.precharger.write_latency
-                                        + max(self.wl_decoder.write_latency,
-                                              self.sram_write_driver.write_latency))
+            out_read_whole_latency = (wl_decoder.latency + precharger.latency
+                                      + out_col_delay + sense_amp.latency)
+            out_write_whole_latency = (precharger.write_latency
+                                       + max(wl_decoder.write_latency, sram_write_driver.write_latency))
         else:
             # The reference passes this decoder's arguments shifted by one (the line count
             # lands in the resistance slot and the cell count is 0, which makes the
@@ -219,66 +231,75 @@ class Buffer(Circuit):
             # a wire of height x width DFFs, its resistance from the wire parameters,
             # spread over `interface_width` cells.
             length = self.dff.h_dff * self.interface_width
-            self.wl_decoder.calculate_latency(1e20, length * UNIT_WIRE_CAP, 0,
-                                              length * self.unit_wire_res,
-                                              self.num_col, rows, rows)
+            wl_decoder = self.wl_decoder.calculate_latency(1e20, length * UNIT_WIRE_CAP, 0,
+                                                           length * self.unit_wire_res,
+                                                           self.num_col, rows, rows)
             half_cycle = 1.0 / self.clk_freq / 2   # a DFF is accessed in half a clock cycle
-            self.read_whole_latency = self.wl_decoder.read_latency + half_cycle * rows
-            self.write_whole_latency = self.wl_decoder.write_latency + half_cycle * rows
-        self.avg_bit_read_latency = self.read_whole_latency / rows     # per line
-        self.avg_bit_write_latency = self.write_whole_latency / rows
-        self.read_latency = _scalar_or_array(self.avg_bit_read_latency * nr)
-        self.write_latency = _scalar_or_array(self.avg_bit_write_latency * nw)
+            out_read_whole_latency = wl_decoder.latency + half_cycle * rows
+            out_write_whole_latency = wl_decoder.write_latency + half_cycle * rows
+        out_avg_bit_read_latency = out_read_whole_latency / rows     # per line
+        out_avg_bit_write_latency = out_write_whole_latency / rows
+        out_read_latency = _scalar_or_array(out_avg_bit_read_latency * nr)
+        out_write_latency = _scalar_or_array(out_avg_bit_write_latency * nw)
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, parts={"col_delay": out_col_delay, "avg_bit_read_latency": out_avg_bit_read_latency, "avg_bit_write_latency": out_avg_bit_write_latency, "read_whole_latency": out_read_whole_latency, "write_whole_latency": out_write_whole_latency})
 
     # ------------------------------------------------------------------ power
     def calculate_power(self, num_access_bit_read, num_read, num_access_bit_write,
-                        num_write) -> None:
+                        num_write) -> Cost:
         """Bits moved = `num_access_bit_* x num_*` (scalars or arrays)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
+        out_avg_bit_read_dynamic_energy = 0.0
+        out_avg_bit_write_dynamic_energy = 0.0
+        out_read_whole_dynamic_energy = 0.0
+        out_write_whole_dynamic_energy = 0.0
         self._require_initialized()
         vdd2 = self.tech.vdd ** 2
         if self.sram:
             rows = self.num_row
-            self.wl_decoder.calculate_power(rows, rows)
+            wl_decoder = self.wl_decoder.calculate_power(rows, rows)
             # Quirk kept: the precharger learns its bit-line load only from an
             # asynchronous latency call; in synchronous mode its energy is therefore 0, as
             # is the (never laid out) sense amps' energy.
-            self.precharger.calculate_power(rows, rows)
-            self.sram_write_driver.calculate_power(rows)
-            self.sense_amp.calculate_power(rows)
-            read = (self.wl_decoder.read_dynamic_energy + self.precharger.read_dynamic_energy
-                    + self.sense_amp.read_dynamic_energy)
-            write = (self.wl_decoder.write_dynamic_energy + self.precharger.write_dynamic_energy
-                     + self.sram_write_driver.write_dynamic_energy)
-            self.leakage = (self.wl_decoder.leakage + self.precharger.leakage
-                            + self.sram_write_driver.leakage + self.sense_amp.leakage)
+            bit_line = 0.0 if self.param.synchronous else self.length_col * UNIT_WIRE_CAP
+            precharger = self.precharger.calculate_power(rows, rows, bit_line)
+            sram_write_driver = self.sram_write_driver.calculate_power(rows)
+            sense_amp = self.sense_amp.calculate_power(rows)
+            read = wl_decoder.dynamic_energy + precharger.dynamic_energy + sense_amp.dynamic_energy
+            write = (wl_decoder.write_dynamic_energy + precharger.write_dynamic_energy
+                     + sram_write_driver.write_dynamic_energy)
+            out_leakage = (wl_decoder.leakage + precharger.leakage
+                           + sram_write_driver.leakage + sense_amp.leakage)
             read += self.cap_row1 * vdd2 * rows                  # word lines, one per line
             write += self.cap_sram_cell * vdd2 * self.num_bit     # every cell flips
             write += self.cap_row1 * vdd2 * rows
         else:
             # integer lines (the reference divides two ints here)
             lines = self.num_bit // self.interface_width
-            self.wl_decoder.calculate_power(lines, lines)
+            wl_decoder = self.wl_decoder.calculate_power(lines, lines)
             # every register clocked once, all bits switching. Quirk kept: the DFF
             # activity factor gamma is applied whatever `validated` says.
-            self.dff.calculate_power(1, self.num_bit, True)
+            dff = self.dff.calculate_power(1, self.num_bit, True)
+            dff_read, dff_write = dff.dynamic_energy, dff.write_dynamic_energy
             if not self.param.validated:
                 # Quirk kept: the reference assigns its calibration factors (alpha..zeta)
                 # only when `validated` is set. Otherwise they are never written and read
                 # as 0 in its builds, so this always-applied gamma zeroes the registers'
                 # dynamic energy; only the decoder's energy (and the leakage) remain.
                 # Matches the small_not_validated reference exactly.
-                self.dff.read_dynamic_energy = 0.0
-                self.dff.write_dynamic_energy = 0.0
-            read = self.wl_decoder.read_dynamic_energy + self.dff.read_dynamic_energy
-            write = self.wl_decoder.write_dynamic_energy + self.dff.write_dynamic_energy
-            self.leakage = self.dff.leakage + self.wl_decoder.leakage
-        self.read_whole_dynamic_energy = read
-        self.write_whole_dynamic_energy = write
-        self.avg_bit_read_dynamic_energy = read / self.num_bit
-        self.avg_bit_write_dynamic_energy = write / self.num_bit
-        self.read_dynamic_energy = _scalar_or_array(
-            self.avg_bit_read_dynamic_energy * np.asarray(num_access_bit_read, float)
+                dff_read = dff_write = 0.0
+            read = wl_decoder.dynamic_energy + dff_read
+            write = wl_decoder.write_dynamic_energy + dff_write
+            out_leakage = dff.leakage + wl_decoder.leakage
+        out_read_whole_dynamic_energy = read
+        out_write_whole_dynamic_energy = write
+        out_avg_bit_read_dynamic_energy = read / self.num_bit
+        out_avg_bit_write_dynamic_energy = write / self.num_bit
+        out_read_dynamic_energy = _scalar_or_array(
+            out_avg_bit_read_dynamic_energy * np.asarray(num_access_bit_read, float)
             * np.asarray(num_read, float))
-        self.write_dynamic_energy = _scalar_or_array(
-            self.avg_bit_write_dynamic_energy * np.asarray(num_access_bit_write, float)
+        out_write_dynamic_energy = _scalar_or_array(
+            out_avg_bit_write_dynamic_energy * np.asarray(num_access_bit_write, float)
             * np.asarray(num_write, float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy, parts={"avg_bit_read_dynamic_energy": out_avg_bit_read_dynamic_energy, "avg_bit_write_dynamic_energy": out_avg_bit_write_dynamic_energy, "read_whole_dynamic_energy": out_read_whole_dynamic_energy, "write_whole_dynamic_energy": out_write_whole_dynamic_energy})

@@ -23,6 +23,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import Circuit
 
 __all__ = ["Bus", "BusMode", "UNIT_WIRE_CAP", "RepeaterDesign", "size_repeaters",
@@ -162,7 +163,6 @@ class _RepeatedWireMixin:
 
     def _segment_latency(self, length: float, unit_res: float) -> float:
         rep, wire = self._unit_latency(unit_res)
-        self.unit_latency_rep, self.unit_latency_wire = rep, wire
         # a segment longer than zero always holds at least one repeater
         return length * (rep if math.ceil(length / self.min_dist) > 0 else wire)
 
@@ -184,11 +184,10 @@ def _scalar_or_array(x):
 class Bus(_RepeatedWireMixin, Circuit):
     """Horizontal or vertical bus over the sub-array grid of a PE.
 
-    Attributes parents read (besides the Circuit figures): `bus_width` (bits),
-    `num_row`, `num_col`, `wire_length` (m), `min_dist` (m), `repeater_size`,
-    `num_repeater`, `clk_freq` (Hz; parents update it after the clock pass).
-    `read_latency` is in clock cycles when `param.synchronous`, else in s.
-    `area` is 0 when the bus is laid over the sub-arrays (`over_lap=True`, as every PE
+    Sizing attributes parents read: `bus_width` (bits), `num_row`, `num_col`,
+    `wire_length` (m), `min_dist` (m), `repeater_size`, `num_repeater`, `clk_freq` (Hz;
+    parents update it after the clock pass). The latency Cost is in clock cycles when
+    `param.synchronous`, else in s. The layout's area is 0 when the bus is laid over the sub-arrays (`over_lap=True`, as every PE
     does), else num_row x wire length x wire width.
     """
 
@@ -216,7 +215,10 @@ class Bus(_RepeatedWireMixin, Circuit):
         self.num_repeater = math.ceil(self.wire_length / self.min_dist)
         self.initialized = True
 
-    def calculate_area(self, folded_ratio: float = 1.0, over_lap: bool = True) -> None:
+    def calculate_area(self, folded_ratio: float = 1.0, over_lap: bool = True) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         # The reference adds to a width member that is never set beforehand; the PE
         # always overlaps the bus with the arrays, so only the fresh value matters here.
@@ -224,24 +226,32 @@ class Bus(_RepeatedWireMixin, Circuit):
             self.wire_width = self.bus_width * self.w_inv / folded_ratio
         else:
             self.wire_width = self.bus_width * float(self.param.wireWidth) / folded_ratio
-        self.area = 0.0 if over_lap else self.num_row * self.wire_length * self.wire_width
-        self.height = self.width = 0.0
+        out_area = 0.0 if over_lap else self.num_row * self.wire_length * self.wire_width
+        out_height = out_width = 0.0
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, num_read) -> None:
+    def calculate_latency(self, num_read) -> Cost:
         """`num_read`: transfers over the bus (scalar or array)."""
+        out_read_latency = 0.0
         self._require_initialized()
         one = self._segment_latency(self.wire_length, self.unit_length_wire_resistance)
-        self.read_latency = _scalar_or_array(self._to_cycles(one) * np.asarray(num_read, float))
+        out_read_latency = _scalar_or_array(self._to_cycles(one) * np.asarray(num_read, float))
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, num_bit_access, num_read, input: bool) -> None:
+    def calculate_power(self, num_bit_access, num_read, input: bool) -> Cost:
         """`num_bit_access`: bits driven per transfer; `num_read`: transfers;
         `input`: True for the input bus (input toggle rate), False for outputs."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_unit_length_energy_rep = 0.0
+        out_unit_length_energy_wire = 0.0
         self._require_initialized()
         nb = np.asarray(num_bit_access, float)
-        self.leakage = _scalar_or_array(self.unit_length_leakage * self.wire_length * nb)
+        out_leakage = _scalar_or_array(self.unit_length_leakage * self.wire_length * nb)
         toggle = float(self.param.inputtoggle if input else self.param.outputtoggle)
-        self.unit_length_energy_rep = self._energy_rep_full * 0.5 * toggle
-        self.unit_length_energy_wire = self._energy_wire_full * 0.5 * toggle
-        one = self._segment_energy(self.wire_length, self.unit_length_energy_rep,
-                                   self.unit_length_energy_wire)
-        self.read_dynamic_energy = _scalar_or_array(one * nb * np.asarray(num_read, float))
+        out_unit_length_energy_rep = self._energy_rep_full * 0.5 * toggle
+        out_unit_length_energy_wire = self._energy_wire_full * 0.5 * toggle
+        one = self._segment_energy(self.wire_length, out_unit_length_energy_rep,
+                                   out_unit_length_energy_wire)
+        out_read_dynamic_energy = _scalar_or_array(one * nb * np.asarray(num_read, float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, parts={"unit_length_energy_rep": out_unit_length_energy_rep, "unit_length_energy_wire": out_unit_length_energy_wire})

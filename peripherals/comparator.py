@@ -13,8 +13,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit, horowitz
-from .dff import INV, MIN_W, NAND, NMOS, PMOS, apply_area_modify, as_result
+from .dff import INV, MIN_W, NAND, NMOS, PMOS, as_result
 
 __all__ = ["Comparator"]
 
@@ -54,19 +55,27 @@ class Comparator(Circuit):
         self._require_initialized()
         a_inv, a_n2, a_n3 = self._gate_areas
         self.area_unit = (a_inv * 4 + a_n2 * 4 + a_n3 * 3) * self.num_bit
-        apply_area_modify(self, None, None, mode)
+        modify_layout(self, 0.0, 0.0, 0.0, None, None, mode)   # checks the mode only
 
-    def calculate_area(self, width_array: float) -> None:
+    def calculate_area(self, width_array: float) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
-        self.width = width_array
-        self.area = self.area_unit * self.num_comparator
-        self.height = self.area / self.width
+        out_width = width_array
+        out_area = self.area_unit * self.num_comparator
+        out_height = out_area / out_width
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, ramp_input, cap_load, num_read) -> None:
+    def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
+        out_read_latency = 0.0
+        out_ramp_output = None
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        self.ramp_input = ramp_input
-        self.cap_load = cap_load
+        out_ramp_input = ramp_input
+        out_cap_load = cap_load
         r2 = fb.on_resistance(self.width_nand2_n, NMOS, tech) * 2
         r3 = fb.on_resistance(self.width_nand3_p, PMOS, tech)
         load2 = self.cap_nand2_output + self.cap_nand3_input
@@ -79,10 +88,13 @@ class Comparator(Circuit):
         d5, ramp2 = horowitz(r2 * load2, ramp3)                # last slice
         d6, ramp3 = horowitz(r3 * (self.cap_nand3_output + cap_load), ramp2)
         delay = delay + d5 + d6
-        self.ramp_output = ramp3
-        self.read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        out_ramp_output = ramp3
+        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        return Cost(latency=out_read_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read, num_comparator_per_operation) -> None:
+    def calculate_power(self, num_read, num_comparator_per_operation) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd = tech.vdd
@@ -91,7 +103,7 @@ class Comparator(Circuit):
         leak = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * vdd * 4 * nb * nc
         leak += fb.gate_leakage(NAND, 2, self.width_nand2_n, self.width_nand2_p, tech) * vdd * 4 * nb * nc
         leak += fb.gate_leakage(NAND, 3, self.width_nand3_n, self.width_nand3_p, tech) * vdd * 3 * nb * nc
-        self.leakage = leak
+        out_leakage = leak
         e = ((self.cap_inv_input + self.cap_inv_output) * 4) * vdd2
         e += ((self.cap_nand2_input + self.cap_nand2_output) * 4) * vdd2
         e += ((self.cap_nand3_input + self.cap_nand3_output) * 3) * vdd2
@@ -99,4 +111,5 @@ class Comparator(Circuit):
         e = e * nb * np.minimum(per_op, nc) * np.asarray(num_read, dtype=float)
         if self.param.validated:
             e = e * self.param.epsilon
-        self.read_dynamic_energy = as_result(e)
+        out_read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

@@ -11,6 +11,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from peripherals.base import Circuit
 from peripherals.row_decoder import as_result
 
@@ -81,15 +82,19 @@ class CurrentSenseAmp(Circuit):
         a_p = fb.gate_area(INV, 1, 0.0, self.width_pmos, tech, cell_h)[0]
         self.area_unit = a_n * 48 + a_p * 40
 
-    def calculate_area(self, width_array: float) -> None:
+    def calculate_area(self, width_array: float) -> Layout:
         """width_array m: the width available per amp (capped so that the amp's
         height/width ratio stays within the limit)."""
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         x = math.sqrt(self.area_unit / R.HEIGHT_WIDTH_RATIO_LIMIT)
         w = min(width_array, x)
-        self.area = self.area_unit * self.num_col
-        self.width = w * self.num_col
-        self.height = self.area_unit / w
+        out_area = self.area_unit * self.num_col
+        out_width = w * self.num_col
+        out_height = self.area_unit / w
+        return Layout(height=out_height, width=out_width, area=out_area)
 
     # ------------------------------------------------------------------ fits
     def _scaled(self, column_resistance):
@@ -136,19 +141,24 @@ class CurrentSenseAmp(Circuit):
         return np.where(np.isinf(r), 1e-6, power)
 
     # ------------------------------------------------------------------ figures
-    def calculate_latency(self, column_resistance, num_col_muxed, num_read) -> None:
+    def calculate_latency(self, column_resistance, num_col_muxed, num_read) -> Cost:
+        out_read_latency = 0.0
         self._require_initialized()
         t = np.atleast_1d(self.column_latency(column_resistance))
         if t.shape[-1] == 0:
             slowest = np.zeros(t.shape[:-1])   # no column: nothing to wait for
         else:
             slowest = np.clip(np.max(t, axis=-1), 5e-10, 50e-9)
-        self.read_latency = as_result(slowest * num_col_muxed * np.asarray(num_read, dtype=float))
+        out_read_latency = as_result(slowest * num_col_muxed * np.asarray(num_read, dtype=float))
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, column_resistance, num_read) -> None:
+    def calculate_power(self, column_resistance, num_read) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
-        self.leakage = 0.0
+        out_leakage = 0.0
         t = np.atleast_1d(self.column_latency(column_resistance))
         pw = np.atleast_1d(self.column_power(column_resistance))
         e = np.sum(t * pw, axis=-1)
-        self.read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
+        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

@@ -9,9 +9,10 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.mux import tg_resistance, tg_widths_for_resistance
-from peripherals.row_decoder import (COL_MODE, ROW_MODE, apply_area_modify, as_result, is_given,
+from peripherals.row_decoder import (COL_MODE, ROW_MODE, as_result, is_given,
                                      min_cell_height, min_cell_width)
 
 __all__ = ["DecoderDriver", "ROW_MODE", "COL_MODE"]
@@ -50,12 +51,12 @@ class DecoderDriver(Circuit):
         target = res_mem_cell_on / num_load * R.IR_DROP_TOLERANCE
         self.width_tg_n, self.width_tg_p = tg_widths_for_resistance(target, tech)
         self.res_tg = tg_resistance(self.width_tg_n, self.width_tg_p, tech)
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
-        self.ramp_output = 1e20
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         n = self.num_output
@@ -79,47 +80,60 @@ class DecoderDriver(Circuit):
             if is_given(new_height) and mode == AreaModify.NONE:
                 per_col = int(new_height / h_unit)
                 cols = min(math.ceil(n / per_col), n) if per_col > 0 else n
-                self.height = new_height
-                self.width = w_unit * cols
+                out_height = new_height
+                out_width = w_unit * cols
             else:
-                self.height = h_unit * n
-                self.width = w_unit
+                out_height = h_unit * n
+                out_width = w_unit
         else:
             h_unit, w_unit = h_inv + h_tg * gates, max(w_inv, w_tg)
             if is_given(new_width) and mode == AreaModify.NONE:
                 per_row = int(new_width / w_unit)
                 rows = min(math.ceil(n / per_row), n) if per_row > 0 else n
-                self.height = h_unit * rows
-                self.width = new_width
+                out_height = h_unit * rows
+                out_width = new_width
             else:
-                self.height = h_unit
-                self.width = w_unit * n
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+                out_height = h_unit
+                out_width = w_unit * n
+        out_area = out_height * out_width
+        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        out_height, out_width, out_area = layout.height, layout.width, layout.area
         self.cap_inv_input, self.cap_inv_output = fb.gate_capacitance(
             INV, 1, self.width_inv_n, self.width_inv_p, tech, h_inv)
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, ramp_input, cap_load1, cap_load2, res_load, num_read, num_write) -> None:
+    def calculate_latency(self, ramp_input, cap_load1, cap_load2, res_load, num_read, num_write) -> Cost:
         """cap_load1 F: worst-case line load (1T1R source line, crossbar WL/BL); cap_load2 F:
         1T1R bit line (not used by the delay); res_load ohm; num_read / num_write
         operations (arrays broadcast)."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_ramp_output = 1e20
+        out_ramp_input = 0.0
+        out_cap_load1 = 0.0
+        out_cap_load2 = 0.0
+        out_res_load = 0.0
         self._require_initialized()
-        self.ramp_input, self.cap_load1, self.cap_load2, self.res_load = ramp_input, cap_load1, cap_load2, res_load
+        out_ramp_input, out_cap_load1, out_cap_load2, out_res_load = ramp_input, cap_load1, cap_load2, res_load
         cap_output = self.cap_tg_drain * 4 + self.cap_tg_gate_n * 0.5 + self.cap_tg_gate_p * 0.5
         tr = self.res_tg * (cap_output + cap_load1) + res_load * cap_load1 / 2
-        d, self.ramp_output = horowitz(tr, ramp_input)
-        self.read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        d, out_ramp_output = horowitz(tr, ramp_input)
+        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
         # The reference accumulates into its write latency without clearing it first; here
         # each call starts from zero.
-        self.write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read_cell_per_op, num_write_cell_per_op, num_read, num_write) -> None:
+    def calculate_power(self, num_read_cell_per_op, num_write_cell_per_op, num_read, num_write) -> Cost:
         """Leakage (W); dynamic energy (J) of switching num_read_cell_per_op (write:
         num_write_cell_per_op) lines per operation, num_read / num_write operations. All
         data arguments broadcast."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -129,7 +143,7 @@ class DecoderDriver(Circuit):
         cn, cp, cd = self.cap_tg_gate_n, self.cap_tg_gate_p, self.cap_tg_drain
         rd = np.asarray(num_read_cell_per_op, dtype=float)
         wr = np.asarray(num_write_cell_per_op, dtype=float)
-        self.leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n
+        out_leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n
         if cell.access == "CMOS":
             read = ((self.cap_inv_input + cn * 2 + cp) * vdd2 * rd
                     + (self.cap_inv_output + cp * 2 + cn) * vdd2 * rd)
@@ -145,5 +159,6 @@ class DecoderDriver(Circuit):
             if self.mode == ROW_MODE:
                 write = write + (cd * 2) * vw * vw * wr
             write = write + (cd * 2) * (vw / 2) * (vw / 2) * (n - wr)
-        self.read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
-        self.write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        out_write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

@@ -15,10 +15,11 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from .base import AreaModify, Circuit, apply_area_modify, as_result, logic_cell_height
+from peripherals.base import Cost, Layout, modify_layout
+from .base import AreaModify, Circuit, as_result, logic_cell_height
 from .base import is_given as given
 
-__all__ = ["DFF", "apply_area_modify", "given", "as_result", "logic_cell_height",
+__all__ = ["DFF", "given", "as_result", "logic_cell_height",
            "gaa_layout", "GAA_INV", "GAA_NAND2"]
 
 INV, NOR, NAND = fb.GateType.INV, fb.GateType.NOR, fb.GateType.NAND
@@ -60,7 +61,6 @@ class DFF(Circuit):
         self.width_tg_p = self.tech.pnSizeRatio * MIN_W * F
         self.width_inv_n = MIN_W * F
         self.width_inv_p = self.tech.pnSizeRatio * MIN_W * F
-        self.write_dynamic_energy = 0.0
         self._capacitances()
         self.initialized = True
 
@@ -86,7 +86,10 @@ class DFF(Circuit):
             self.cap_tg_drain = fb.gate_capacitance(
                 INV, 1, self.width_tg_n, self.width_tg_p, tech, h_inv)[1]
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
@@ -102,37 +105,44 @@ class DFF(Circuit):
                 # smallest layout that exists.
                 warnings.warn("DFF: the given height is smaller than one flip-flop")
                 per_col = 1
-            self.height = new_height
-            self.width = self.w_dff * math.ceil(n / per_col)
+            out_height = new_height
+            out_width = self.w_dff * math.ceil(n / per_col)
         elif given(new_width) and mode == AreaModify.NONE:
             per_row = int(new_width / self.w_dff)
             per_row = min(per_row, n)
             if per_row == 0:
                 warnings.warn("DFF: the given width is smaller than one flip-flop")
                 per_row = 1
-            self.width = new_width
-            self.height = self.h_dff * math.ceil(n / per_row)
+            out_width = new_width
+            out_height = self.h_dff * math.ceil(n / per_row)
         else:
-            self.width = self.w_dff * n
-            self.height = self.h_dff
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+            out_width = self.w_dff * n
+            out_height = self.h_dff
+        out_area = out_height * out_width
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, ramp_input, num_read) -> None:
+    def calculate_latency(self, ramp_input, num_read, clk_freq: float | None = None) -> Cost:
         """Synchronous: one cycle per read (result in cycles). Otherwise half a clock
-        period per read (s)."""
+        period per read (s), at `clk_freq` (Hz; default: the clock it was sized with)."""
+        out_read_latency = 0.0
+        out_ramp_input = 0.0
         self._require_initialized()
-        self.ramp_input = ramp_input
+        out_ramp_input = ramp_input
         n = np.asarray(num_read, dtype=float)
         if self.param.synchronous:
-            self.read_latency = as_result(n)
+            out_read_latency = as_result(n)
         else:
-            self.read_latency = as_result(1.0 / self.clk_freq / 2 * n)
+            clk = self.clk_freq if clk_freq is None else float(clk_freq)
+            out_read_latency = as_result(1.0 / clk / 2 * n)
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, num_read, num_dff_per_operation, validated: bool) -> None:
+    def calculate_power(self, num_read, num_dff_per_operation, validated: bool) -> Cost:
         """Energy of `num_read` clock cycles in which `num_dff_per_operation` flip-flops take
         new data (arrays broadcast); scaled by `gamma` when `validated` (the caller decides,
         as in the reference: PE buffers pass False)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
@@ -140,7 +150,7 @@ class DFF(Circuit):
         leak_inv = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd
         gaa = gaa_layout(self.ctx)
         factor = GAA_INV[gaa][0] if gaa is not None else 1.0
-        self.leakage = leak_inv * 8 * n * factor
+        out_leakage = leak_inv * 8 * n * factor
 
         cin, cout = self.cap_inv_input, self.cap_inv_output
         active = np.minimum(np.asarray(num_dff_per_operation, dtype=float), n)
@@ -153,5 +163,6 @@ class DFF(Circuit):
         e = e * np.asarray(num_read, dtype=float)
         if validated:
             e = e * self.param.gamma
-        self.read_dynamic_energy = as_result(e)
-        self.write_dynamic_energy = self.read_dynamic_energy
+        out_read_dynamic_energy = as_result(e)
+        out_write_dynamic_energy = out_read_dynamic_energy
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

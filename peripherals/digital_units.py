@@ -90,19 +90,19 @@ def _adder(ctx, bits: int, count: int, clock_hz: float):
     """(area m^2, delay s, energy J of one addition in each of `count` adders, leakage W)."""
     add = Adder(ctx)
     add.initialize(bits, count, clock_hz)
-    add.calculate_area()
-    add.calculate_latency(1e20, add.cap_nand_input, 1)
-    add.calculate_power(1, count)
-    return float(add.area), float(add.read_latency), float(add.read_dynamic_energy), float(add.leakage)
+    layout = add.calculate_area()
+    timing = add.calculate_latency(1e20, add.cap_nand_input, 1)
+    power = add.calculate_power(1, count)
+    return float(layout.area), float(timing.latency), float(power.dynamic_energy), float(power.leakage)
 
 
 def _register(ctx, bits: int, clock_hz: float):
     """(area m^2, energy J of one clocked write of all `bits`, leakage W)."""
     dff = DFF(ctx)
     dff.initialize(bits, clock_hz)
-    dff.calculate_area()
-    dff.calculate_power(1, bits, False)
-    return float(dff.area), float(dff.read_dynamic_energy), float(dff.leakage)
+    layout = dff.calculate_area()
+    power = dff.calculate_power(1, bits, False)
+    return float(layout.area), float(power.dynamic_energy), float(power.leakage)
 
 
 class _Multiplier:

@@ -20,6 +20,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import Circuit
 from .bus import _RepeatedWireMixin, _scalar_or_array, size_repeaters
 
@@ -27,11 +28,12 @@ __all__ = ["HTree"]
 
 
 class HTree(_RepeatedWireMixin, Circuit):
-    """Attributes parents read (besides the Circuit figures): `bus_width` (bits),
-    `num_stage`, `num_row`/`num_col` (the power-of-two grid side after initialize),
-    `total_wire_length` (m, set by calculate_area), `critical_latency` (the last
-    latency in clock periods before rounding up, synchronous mode only), `clk_freq`
-    (Hz; parents update it after the clock pass), `min_dist`, `repeater_size`.
+    """Sizing attributes parents read: `bus_width` (bits), `num_stage`,
+    `num_row`/`num_col` (the power-of-two grid side after initialize), `total_wire_length`
+    (m, set by calculate_area, which lays the tree out), `clk_freq` (Hz; parents update it
+    after the clock pass), `min_dist`, `repeater_size`. The latency Cost has the part
+    `critical_latency` (the latency in clock periods before rounding up, synchronous mode
+    only); the power Cost the parts `unit_length_energy_rep` / `unit_length_energy_wire`.
 
     `calculate_area` must be called before `calculate_power` (the leakage uses the
     wire length it computes)."""
@@ -63,9 +65,6 @@ class HTree(_RepeatedWireMixin, Circuit):
         self.main_bus_units = min(side - x_center, x_center)
         self.total_wire_length = 0.0
         self._area_done = False
-        self.critical_latency = 0.0
-        self.unit_latency_rep = 0.0
-        self.unit_latency_wire = 0.0
         self.initialized = True
 
     def _level_resistance(self, length: float) -> float:
@@ -74,7 +73,10 @@ class HTree(_RepeatedWireMixin, Circuit):
         # zero-length level (no repeater), whose area is zero anyway.
         return fb.interconnect_wire(length, float(self.param.wireWidth), self.tech)[1]
 
-    def calculate_area(self, unit_height: float, unit_width: float, folded_ratio: float) -> None:
+    def calculate_area(self, unit_height: float, unit_width: float, folded_ratio: float) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         k = self.num_levels
         length_v = unit_height * 2 ** k / 2
@@ -100,21 +102,24 @@ class HTree(_RepeatedWireMixin, Circuit):
         main = self.main_bus_units * unit_width
         total += main
         area += (self.bus_width * self.h_inv / folded_ratio) * main
-        self.area = area
-        self.height = self.width = 0.0
+        out_area = area
+        out_height = out_width = 0.0
         self.total_wire_length = total
         self._area_done = True
+        return Layout(height=out_height, width=out_width, area=out_area)
 
     def _dropped_width(self, length: float) -> float:
         # width of a bare (unrepeated) level, in m; only reached for zero-length levels
         return fb.interconnect_wire(length, float(self.param.wireWidth), self.tech)[0] * 1e-9
 
     def calculate_latency(self, x_init: int, y_init: int, x_end: int, y_end: int,
-                          unit_height: float, unit_width: float, num_read) -> None:
+                          unit_height: float, unit_width: float, num_read) -> Cost:
         """Latency of `num_read` transfers between two grid positions. A transfer from
         or to the root (x, y) = (0, 0) crosses every level and the main bus (the only
         use in V1.4's tile and chip). In synchronous mode each transfer takes
         ceil(delay x clk_freq) cycles and `read_latency` is in cycles."""
+        out_read_latency = 0.0
+        out_critical_latency = 0.0
         self._require_initialized()
         k = self.num_levels
         length_v = unit_height * 2 ** k
@@ -129,13 +134,15 @@ class HTree(_RepeatedWireMixin, Circuit):
                 latency += self._segment_latency(length_h, self._level_resistance(length_h))
             # the main bus uses the per-length delay of the last (leaf) level
             if self.main_bus_units:
-                latency += self.main_bus_units * unit_width * self.unit_latency_rep
+                leaf_rep = self._unit_latency(self._level_resistance(length_h))[0] if k else 0.0
+                latency += self.main_bus_units * unit_width * leaf_rep
         else:
             latency = self._leaf_to_leaf_latency(x_init, y_init, x_end, y_end, length_v, length_h)
         if self.param.synchronous:
-            self.critical_latency = latency * self.clk_freq
+            out_critical_latency = latency * self.clk_freq
             latency = math.ceil(latency * self.clk_freq)
-        self.read_latency = _scalar_or_array(latency * np.asarray(num_read, float))
+        out_read_latency = _scalar_or_array(latency * np.asarray(num_read, float))
+        return Cost(latency=out_read_latency, parts={"critical_latency": out_critical_latency})
 
     def _common_level(self, x_init, y_init, x_end, y_end):
         """Highest level at which the two units lie in different quadrants, and whether
@@ -170,19 +177,23 @@ class HTree(_RepeatedWireMixin, Circuit):
         return latency
 
     def calculate_power(self, x_init: int, y_init: int, x_end: int, y_end: int,
-                        unit_height: float, unit_width: float, num_bit_access, num_read) -> None:
+                        unit_height: float, unit_width: float, num_bit_access, num_read) -> Cost:
         """Energy of `num_read` transfers of `num_bit_access` bits each (half-swing
         activity: each bit is assumed to toggle with probability 0.5; the callers fold the
         toggle rates into `num_read`). Leakage: the repeaters of the whole tree,
         `num_bit_access` bits wide."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_unit_length_energy_rep = 0.0
+        out_unit_length_energy_wire = 0.0
         self._require_initialized()
         if not self._area_done:
             raise RuntimeError("HTree: call calculate_area() before calculate_power()")
         nb = np.asarray(num_bit_access, float)
-        self.leakage = _scalar_or_array(self.unit_length_leakage * self.total_wire_length * nb)
-        self.unit_length_energy_rep = self._energy_rep_full * 0.5
-        self.unit_length_energy_wire = self._energy_wire_full * 0.5
-        e_rep, e_wire = self.unit_length_energy_rep, self.unit_length_energy_wire
+        out_leakage = _scalar_or_array(self.unit_length_leakage * self.total_wire_length * nb)
+        out_unit_length_energy_rep = self._energy_rep_full * 0.5
+        out_unit_length_energy_wire = self._energy_wire_full * 0.5
+        e_rep, e_wire = out_unit_length_energy_rep, out_unit_length_energy_wire
         k = self.num_levels
         # Unlike the latency, the energy walk starts from half the top-level length, so
         # it counts each level at half the length the latency uses (as the reference).
@@ -209,4 +220,5 @@ class HTree(_RepeatedWireMixin, Circuit):
                 energy += self._segment_energy(length_v, e_rep, e_wire)
                 length_h /= 2
                 energy += self._segment_energy(length_h, e_rep, e_wire)
-        self.read_dynamic_energy = _scalar_or_array(energy * nb * np.asarray(num_read, float))
+        out_read_dynamic_energy = _scalar_or_array(energy * nb * np.asarray(num_read, float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, parts={"unit_length_energy_rep": out_unit_length_energy_rep, "unit_length_energy_wire": out_unit_length_energy_wire})

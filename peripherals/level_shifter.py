@@ -9,8 +9,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from peripherals.base import AreaModify, Circuit, horowitz
-from peripherals.row_decoder import apply_area_modify, as_result, is_given
+from peripherals.row_decoder import as_result, is_given
 
 __all__ = ["LevelShifter"]
 
@@ -43,13 +44,12 @@ class LevelShifter(Circuit):
         self.clk_freq = clk_freq
         self.width_n = R.MIN_NMOS_WIDTH * F
         self.width_p = tech.pnSizeRatio * R.MIN_NMOS_WIDTH * F
-        self.cap_load = 0.0
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
-        self.ramp_output = 1e20
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         wn, wp = self.width_n, self.width_p
@@ -61,50 +61,65 @@ class LevelShifter(Circuit):
             _, h_high, w_high = fb.gate_area(INV, 1, wn * 64 * 2, wp * 82 * 2, tech, h)
             h_ls = max(h_low, h_latch, h_high)
             w_ls = w_low + (2 * w_latch + w_high) * 2.5
-            self.area = h_ls * w_ls * self.num_output * self.param.alpha
+            out_area = h_ls * w_ls * self.num_output * self.param.alpha
         else:
             _, h_low, w_low = fb.gate_area(INV, 1, wn * 15, wp * 20, tech, cell_h)
             _, h_latch, w_latch = fb.gate_area(INV, 1, wn * 32, wp * 10, tech, cell_h)
             _, h_high, w_high = fb.gate_area(INV, 1, wn * 64, wp * 82, tech, cell_h)
             h_ls = max(h_low, h_latch, h_high)
             w_ls = w_low + 2 * w_latch + w_high
-            self.area = h_ls * w_ls * self.num_output
+            out_area = h_ls * w_ls * self.num_output
         if is_given(new_width) and mode == AreaModify.NONE:
-            self.width = new_width
-            self.height = self.area / self.width
+            out_width = new_width
+            out_height = out_area / out_width
         elif is_given(new_height) and mode == AreaModify.NONE:
-            self.height = new_height
-            self.width = self.area / self.height
+            out_height = new_height
+            out_width = out_area / out_height
         else:
             raise ValueError("LevelShifter: give a height or a width (with AreaModify.NONE)")
-        apply_area_modify(self, new_height, new_width, mode)
+        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        out_height, out_width, out_area = layout.height, layout.width, layout.area
         self.cap_mid_gate_n = fb.gate_cap(wn * 32, tech)
         self.cap_low_drain = fb.gate_capacitance(INV, 1, wn * 15, wp * 20, tech, h_low)[1]
         self.cap_high_drain = fb.gate_capacitance(INV, 1, wn * 64, wp * 82, tech, h_high)[1]
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> None:
+    def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> Cost:
         """cap_load F on the shifted line (res_load unused); num_read / num_write
         operations (arrays broadcast)."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_ramp_output = 1e20
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
+        out_res_load = 0.0
         self._require_initialized()
         tech = self.tech
-        self.ramp_input, self.cap_load, self.res_load = ramp_input, cap_load, res_load
+        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         r1 = fb.on_resistance(self.width_p * 20, PMOS, tech)
         d1, _ = horowitz(r1 * (self.cap_low_drain + self.cap_mid_gate_n * 2), 1e20)
         r2 = fb.on_resistance(self.width_p * 82, PMOS, tech)
-        d2, self.ramp_output = horowitz(r2 * (cap_load + self.cap_high_drain), 1e20)
+        d2, out_ramp_output = horowitz(r2 * (cap_load + self.cap_high_drain), 1e20)
         d = d1 + d2
-        self.read_latency = as_result(d * np.asarray(num_read, dtype=float))
-        self.write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read, num_write, active_row_read) -> None:
+    def calculate_power(self, num_read, num_write, active_row_read, cap_load: float = 0.0) -> Cost:
         """Dynamic energy (J). Quirk kept: the read energy uses the row activity given to
-        initialize, not `active_row_read`. Arrays broadcast."""
+        initialize, not `active_row_read`. `cap_load` F: the load it drives (the write
+        energy counts it; NeuroSim takes the load of its last latency step, 0 before one).
+        Arrays broadcast."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
-        self.leakage = 0.0
+        out_leakage = 0.0
         low = (self.cap_low_drain + self.cap_mid_gate_n * 2) * vdd2
         read = low * self.num_output * np.asarray(self.activity_row_read, dtype=float)
-        self.read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
-        write = low + (self.cap_load + self.cap_high_drain) * 2 * cell.write_voltage * cell.write_voltage
-        self.write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write = low + (cap_load + self.cap_high_drain) * 2 * cell.write_voltage * cell.write_voltage
+        out_write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

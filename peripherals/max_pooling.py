@@ -13,9 +13,10 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit, horowitz
 from .comparator import Comparator
-from .dff import INV, MIN_W, NAND, NMOS, NOR, apply_area_modify, as_result
+from .dff import INV, MIN_W, NAND, NMOS, NOR, as_result
 
 __all__ = ["MaxPooling"]
 
@@ -81,21 +82,28 @@ class MaxPooling(Circuit):
         unit = (self.comparator.area_unit + a_inv * 5) * self.num_bit
         unit += a_inv * 6 + (a_nand + a_inv) + a_nor + a_nor2
         self.area_unit = unit * self.num_comparator
-        apply_area_modify(self, None, None, mode)
+        modify_layout(self, 0.0, 0.0, 0.0, None, None, mode)   # checks the mode only
 
-    def calculate_area(self, width_array: float) -> None:
+    def calculate_area(self, width_array: float) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
-        self.width = width_array
-        self.area = self.area_unit * self.num_max_pooling
-        self.height = self.area / self.width
+        out_width = width_array
+        out_area = self.area_unit * self.num_max_pooling
+        out_height = out_area / out_width
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, ramp_input, cap_load, num_read) -> None:
+    def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
+        out_read_latency = 0.0
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        self.ramp_input = ramp_input
-        self.cap_load = cap_load
-        self.comparator.calculate_latency(ramp_input, self.cap_inv_output * 2, 1)
-        delay = self.comparator.read_latency * self.num_bit / 2
+        out_ramp_input = ramp_input
+        out_cap_load = cap_load
+        comparator = self.comparator.calculate_latency(ramp_input, self.cap_inv_output * 2, 1)
+        delay = comparator.latency * self.num_bit / 2
         # the result flag passes the wide NOR, an inverter and a transmission gate
         r_nor = fb.on_resistance(self.width_nor2_n, NMOS, tech) * 2
         d, _ = horowitz(r_nor * (self.cap_inv_input * 2 + self.num_bit * self.cap_inv_output), 1e20)
@@ -108,21 +116,25 @@ class MaxPooling(Circuit):
         delay += d
         if self.param.synchronous:
             delay = math.ceil(delay * self.clk_freq)
-        self.read_latency = as_result(delay * self.num_stage * np.asarray(num_read, dtype=float))
+        out_read_latency = as_result(delay * self.num_stage * np.asarray(num_read, dtype=float))
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, num_read) -> None:
+    def calculate_power(self, num_read) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
-        self.leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd \
+        out_leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd \
             * self.num_comparator * self.num_max_pooling
-        self.comparator.calculate_power(1, 1)
+        comparator = self.comparator.calculate_power(1, 1)
         e = (self.cap_nand_input + self.cap_inv_output) * vdd2          # AND
         e += (self.cap_nor_input + self.cap_inv_output) * vdd2          # NOR
         e += (self.cap_inv_input + self.cap_inv_output) * vdd2 * 2      # inverters
         e += (self.cap_nor2_input + self.cap_inv_output) * vdd2         # wide NOR
         if self.param.validated:
             e *= self.param.epsilon
-        e += self.comparator.read_dynamic_energy * self.num_bit / 2
+        e += comparator.dynamic_energy * self.num_bit / 2
         e = e * self.num_comparator * self.num_max_pooling * np.asarray(num_read, dtype=float)
-        self.read_dynamic_energy = as_result(e)
+        out_read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

@@ -55,8 +55,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit
-from .dff import (GAA_INV, GAA_NAND2, INV, MIN_W, NAND, apply_area_modify, as_result, gaa_layout,
+from .dff import (GAA_INV, GAA_NAND2, INV, MIN_W, NAND, as_result, gaa_layout,
                   given)
 
 __all__ = ["MultilevelSenseAmp", "column_power", "column_static_energy", "column_latency_table",
@@ -431,7 +432,10 @@ class MultilevelSenseAmp(Circuit):
         return max(column_latency_table(rref[-1], node, self.column_cap, extra),
                    column_latency_table(second, node, self.column_cap, extra))
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         _, h_n, w_n = fb.gate_area(INV, 1, self.width_nmos, 0.0, tech)
@@ -439,26 +443,28 @@ class MultilevelSenseAmp(Circuit):
         area = (h_n * w_n) * 9 * n_cmp
         area += self.array_height * self.array_width_unit * n_cmp / self.dumcolshared
         if given(new_width) and mode == AreaModify.NONE:
-            self.area = area
-            self.width = new_width
-            self.height = area / new_width
+            out_area = area
+            out_width = new_width
+            out_height = area / new_width
         elif given(new_height) and mode == AreaModify.NONE:
-            self.area = area
-            self.height = new_height
-            self.width = area / new_height
+            out_area = area
+            out_height = new_height
+            out_width = area / new_height
         else:
             raise ValueError("MultilevelSenseAmp: needs a width or a height")
-        apply_area_modify(self, new_height, new_width, mode)
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, column_resistance=None, num_col_muxed=1, num_read=1) -> None:
+    def calculate_latency(self, column_resistance=None, num_col_muxed=1, num_read=1) -> Cost:
         """Conversion time (s) x num_col_muxed x num_read; the column resistances do not
         enter (accepted for the interface; the result takes their leading shape)."""
+        out_read_latency = 0.0
         self._require_initialized()
         lat = self.latency_col * np.asarray(num_col_muxed, dtype=float) * np.asarray(num_read, dtype=float)
         if column_resistance is not None:
             lead = np.shape(column_resistance)[:-1]
             lat = np.broadcast_to(lat, np.broadcast_shapes(np.shape(lat), lead))
-        self.read_latency = as_result(lat)
+        out_read_latency = as_result(lat)
+        return Cost(latency=out_read_latency)
 
     def switching_energy(self, reference_energy_peri: float = 0.0) -> float:
         """Capacitive energy (J) of one conversion of one column (all L-1 comparators)."""
@@ -481,12 +487,14 @@ class MultilevelSenseAmp(Circuit):
         e += (gp + gn) * vdd2
         return e * (L - 1)
 
-    def calculate_power(self, column_resistance, num_read=1, reference_energy_peri: float = 0.0) -> None:
+    def calculate_power(self, column_resistance, num_read=1, reference_energy_peri: float = 0.0) -> Cost:
         """Energy (J) of converting every given column `num_read` times.
 
         column_resistance: ohm, last axis = the read columns; `reference_energy_peri` J is
         the reference-column activation energy the sub-array sets (SRAM parallel read:
         one row of cells charged; 0 otherwise)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         r = np.asarray(column_resistance, dtype=float)
         static = column_static_energy(r, self.ctx, self.level_output, self.current_mode,
@@ -494,5 +502,6 @@ class MultilevelSenseAmp(Circuit):
         n_col = r.shape[-1] if r.ndim else 1
         e = (self.switching_energy(reference_energy_peri) * n_col + static) \
             * np.asarray(num_read, dtype=float)
-        self.leakage = 0.0
-        self.read_dynamic_energy = as_result(e)
+        out_leakage = 0.0
+        out_read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

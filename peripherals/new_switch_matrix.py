@@ -10,8 +10,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
-from peripherals.row_decoder import apply_area_modify, as_result, is_given, min_cell_height
+from peripherals.row_decoder import as_result, is_given, min_cell_height
 
 __all__ = ["NewSwitchMatrix"]
 
@@ -53,12 +54,12 @@ class NewSwitchMatrix(Circuit):
         self.res_tg = 1.0 / (1.0 / fb.on_resistance(self.width_tg_n, NMOS, tech, include_multiplier=False)
                              + 1.0 / fb.on_resistance(self.width_tg_p, NMOS, tech, include_multiplier=False))
         self.cap_tg_gate_n = self.cap_tg_gate_p = self.cap_tg_drain = 0.0
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
-        self.ramp_output = 1e20
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         n = self.num_output
@@ -66,38 +67,50 @@ class NewSwitchMatrix(Circuit):
         if is_given(new_height) and mode == AreaModify.NONE:
             self.num_col_tg, self.tg_height = fold_gates(n, new_height, min_h, "NewSwitchMatrix", "gate")
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
-            self.dff.calculate_area(new_height, None, AreaModify.NONE)
-            self.height = new_height
-            self.width = (w_tg * 4) * self.num_col_tg + self.dff.width
+            dff = self.dff.calculate_area(new_height, None, AreaModify.NONE)
+            out_height = new_height
+            out_width = (w_tg * 4) * self.num_col_tg + dff.width
         else:
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, min_h)
-            self.height = h_tg * n
-            self.dff.calculate_area(self.height, None, AreaModify.NONE)
-            self.width = (w_tg * 4) + self.dff.width
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+            out_height = h_tg * n
+            dff = self.dff.calculate_area(out_height, None, AreaModify.NONE)
+            out_width = (w_tg * 4) + dff.width
+        out_area = out_height * out_width
+        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        out_height, out_width, out_area = layout.height, layout.width, layout.area
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> None:
+    def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> Cost:
         """ramp_input 1/s; cap_load F and res_load ohm of the driven line (Elmore:
         gate R times all caps plus half the line RC); num_read / num_write operations
         (arrays broadcast). The DFF latency enters the write latency only."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_ramp_output = 1e20
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
+        out_res_load = 0.0
         self._require_initialized()
-        self.ramp_input, self.cap_load, self.res_load = ramp_input, cap_load, res_load
-        self.dff.calculate_latency(1e20, num_read)
+        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
+        dff = self.dff.calculate_latency(1e20, num_read)
         cap_output = self.cap_tg_drain * 2 + self.cap_tg_gate_n * 0.5 + self.cap_tg_gate_p * 0.5
         tr = self.res_tg * (cap_output + cap_load) + res_load * cap_load / 2
-        d, self.ramp_output = horowitz(tr, ramp_input)
-        self.read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        d, out_ramp_output = horowitz(tr, ramp_input)
+        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
         num_write = np.asarray(num_write, dtype=float)
-        self.write_latency = as_result(d * num_write + np.where(num_write != 0, self.dff.read_latency, 0.0))
+        out_write_latency = as_result(d * num_write + np.where(num_write != 0, dff.latency, 0.0))
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read, num_write, activity_row_read) -> None:
+    def calculate_power(self, num_read, num_write, activity_row_read) -> Cost:
         """Leakage (W) and dynamic energy (J): a selected row charges one gate output to
         the access voltage, three to the read voltage and opens three gates; energy per
         read scales with `activity_row_read`. All data arguments broadcast."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -109,12 +122,13 @@ class NewSwitchMatrix(Circuit):
         num_write = np.asarray(num_write, dtype=float)
         act = np.asarray(activity_row_read, dtype=float)
 
-        self.dff.calculate_power(num_read, n, False)
-        self.leakage = self.dff.leakage
+        dff = self.dff.calculate_power(num_read, n, False)
+        out_leakage = dff.leakage
         e = ((self.cap_tg_drain * 2) * va2 * n * act
              + (self.cap_tg_drain * 3) * vr2 * n * act
              + cg * 3 * vdd2 * n * act)
-        self.read_dynamic_energy = as_result(e * num_read + self.dff.read_dynamic_energy)
+        out_read_dynamic_energy = as_result(e * num_read + dff.dynamic_energy)
         w = (self.cap_tg_drain * 2) * va2 + cg * 2 * vdd2 * 2 + cg * vdd2
-        self.write_dynamic_energy = as_result(
-            w * num_write + np.where(num_write != 0, self.dff.read_dynamic_energy, 0.0))
+        out_write_dynamic_energy = as_result(
+            w * num_write + np.where(num_write != 0, dff.dynamic_energy, 0.0))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

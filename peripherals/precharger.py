@@ -6,8 +6,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
-from peripherals.row_decoder import apply_area_modify, as_result, is_given
+from peripherals.row_decoder import as_result, is_given
 
 __all__ = ["Precharger"]
 
@@ -41,13 +42,12 @@ class Precharger(Circuit):
         self.num_write_cell_per_operation_neuro = num_write_cell_per_operation_neuro
         _, self.width_pmos_bitline_equal = fb.enlarge_size(0.0, R.MIN_NMOS_WIDTH * F, tech, cell_h)
         _, self.width_pmos_bitline_precharger = fb.enlarge_size(0.0, 6 * F, tech, cell_h)
-        self.cap_load = 0.0
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
-        self.ramp_output = 1e20
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         cell_h = R.CELL_HEIGHT * tech.featureSize
@@ -57,37 +57,51 @@ class Precharger(Circuit):
         w_unit = max(w_pre, w_eq)
         if is_given(new_width) and mode == AreaModify.NONE:
             rows, _ = fold_gates(self.num_col, new_width, w_unit, "Precharger", "unit")
-            self.width = new_width
-            self.height = rows * h_unit
+            out_width = new_width
+            out_height = rows * h_unit
         else:
-            self.width = self.num_col * w_unit
-            self.height = h_unit
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+            out_width = self.num_col * w_unit
+            out_height = h_unit
+        out_area = out_height * out_width
+        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        out_height, out_width, out_area = layout.height, layout.width, layout.area
         self.cap_output_bitline_precharger = (
             fb.drain_cap(self.width_pmos_bitline_precharger, PMOS, tech, h_pre)
             + fb.drain_cap(self.width_pmos_bitline_equal, PMOS, tech, h_eq))
+        return Layout(height=out_height, width=out_width, area=out_area)
 
-    def calculate_latency(self, ramp_input, cap_load, num_read, num_write) -> None:
+    def calculate_latency(self, ramp_input, cap_load, num_read, num_write) -> Cost:
         """cap_load F: the bit line; num_read / num_write operations (arrays broadcast)."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_ramp_output = 1e20
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        self.ramp_input, self.cap_load = ramp_input, cap_load
+        out_ramp_input, out_cap_load = ramp_input, cap_load
         r = fb.on_resistance(self.width_pmos_bitline_precharger, PMOS, tech)
         tau = r * (cap_load + self.cap_output_bitline_precharger) + self.res_load * cap_load / 2
-        d, self.ramp_output = horowitz(tau, 1e20)
-        self.read_latency = as_result(d * np.asarray(num_read, dtype=float))
-        self.write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        d, out_ramp_output = horowitz(tau, 1e20)
+        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read, num_write) -> None:
+    def calculate_power(self, num_read, num_write, cap_load: float) -> Cost:
         """Leakage (W) of the precharge devices; energy (J) of recharging the read
-        (write) columns, num_read / num_write times (arrays broadcast)."""
+        (write) columns of load `cap_load` (F, the bit line; NeuroSim takes the load its
+        latency step was given, so a parent that never times it passes 0), num_read /
+        num_write times (arrays broadcast)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
-        self.leakage = 2 * fb.gate_leakage(INV, 1, 0.0, self.width_pmos_bitline_precharger, tech) * tech.vdd * self.num_col
-        read = self.cap_load * vdd2 * min(self.num_read_cell_per_operation_neuro, self.num_col)
-        self.read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
-        write = self.cap_load * vdd2 * np.minimum(self.num_write_cell_per_operation_neuro,
+        out_leakage = 2 * fb.gate_leakage(INV, 1, 0.0, self.width_pmos_bitline_precharger, tech) * tech.vdd * self.num_col
+        read = cap_load * vdd2 * min(self.num_read_cell_per_operation_neuro, self.num_col)
+        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write = cap_load * vdd2 * np.minimum(self.num_write_cell_per_operation_neuro,
                                                   self.num_col * np.asarray(self.activity_col_write, dtype=float))
-        self.write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        out_write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

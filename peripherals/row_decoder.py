@@ -17,11 +17,12 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import AreaModify, Circuit, apply_area_modify, as_result, horowitz, is_given
+from peripherals.base import Cost, Layout, modify_layout
+from peripherals.base import AreaModify, Circuit, as_result, horowitz, is_given
 
 __all__ = [
     "DecoderMode", "REGULAR_ROW", "REGULAR_COL", "ROW_MODE", "COL_MODE", "RowDecoder",
-    "min_cell_height", "min_cell_width", "metal_pitches", "fin_factor", "apply_area_modify",
+    "min_cell_height", "min_cell_width", "metal_pitches", "fin_factor",
     "as_result", "is_given",
 ]
 
@@ -141,13 +142,13 @@ class RowDecoder(Circuit):
             sizing = self.param.sizingfactor_MUX if self.mux else self.param.sizingfactor_WLdecoder
             self.width_driver_inv_n = 2 * wmin * F * sizing
             self.width_driver_inv_p = 2 * pn * wmin * F * sizing
-        self.ramp_output = 1e20
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
         self.initialized = True
 
     # ------------------------------------------------------------------ area
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
@@ -168,17 +169,17 @@ class RowDecoder(Circuit):
                 # Quirk kept: the reference tests the (still zero) inverter column count
                 # before computing it, so the predecode inverters never add width here.
                 cols_inv = 0
-                self.height = new_height
-                self.width = (w_inv * cols_inv + w_nand * cols_nand
+                out_height = new_height
+                out_width = (w_inv * cols_inv + w_nand * cols_nand
                               + m3 * self.num_metal_connection * F + w_nor * cols_nor)
                 if self.mux:
-                    self.width += (w_nand + w_drv * 2) * cols_nor
+                    out_width += (w_nand + w_drv * 2) * cols_nor
                 else:
-                    self.width += (w_drv * 2) * cols_nor
+                    out_width += (w_drv * 2) * cols_nor
             else:
-                self.height = max(h_nor * num_nor, h_nand * num_nand)
-                self.width = w_inv + w_nand + m3 * self.num_metal_connection * F + w_nor
-                self.width += (w_nand + w_drv * 2) if self.mux else (w_drv * 2)
+                out_height = max(h_nor * num_nor, h_nand * num_nand)
+                out_width = w_inv + w_nand + m3 * self.num_metal_connection * F + w_nor
+                out_width += (w_nand + w_drv * 2) if self.mux else (w_drv * 2)
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 nor_per_row = min(int(new_width / w_nor), num_nor)
@@ -189,19 +190,20 @@ class RowDecoder(Circuit):
                 if inv_per_row <= 0:
                     raise ValueError("RowDecoder: the given width is narrower than one inverter")
                 rows_inv = math.ceil(num_inv / inv_per_row)
-                self.width = new_width
-                self.height = (h_inv * rows_inv + h_nand * rows_nand
+                out_width = new_width
+                out_height = (h_inv * rows_inv + h_nand * rows_nand
                                + m2 * self.num_metal_connection * F + h_nor * rows_nor)
                 if self.mux:
-                    self.height += (h_nand + h_drv * 2) * rows_nor
+                    out_height += (h_nand + h_drv * 2) * rows_nor
                 else:
-                    self.height += (h_drv * 2) * rows_nor
+                    out_height += (h_drv * 2) * rows_nor
             else:
-                self.height = h_inv + h_nand + m2 * self.num_metal_connection * F + h_nor
-                self.width = max(w_nor * num_nor, w_nand * num_nand)
-                self.height += (h_nand + h_drv * 2) if self.mux else (h_drv * 2)
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+                out_height = h_inv + h_nand + m2 * self.num_metal_connection * F + h_nor
+                out_width = max(w_nor * num_nor, w_nand * num_nand)
+                out_height += (h_nand + h_drv * 2) if self.mux else (h_drv * 2)
+        out_area = out_height * out_width
+        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        out_height, out_width, out_area = layout.height, layout.width, layout.area
 
         self.cap_inv_input, self.cap_inv_output = fb.gate_capacitance(
             INV, 1, self.width_inv_n, self.width_inv_p, tech, h_inv)
@@ -217,10 +219,11 @@ class RowDecoder(Circuit):
             self.cap_nor_input = self.cap_nor_output = 0.0
         self.cap_driver_inv_input, self.cap_driver_inv_output = fb.gate_capacitance(
             INV, 1, self.width_driver_inv_n, self.width_driver_inv_p, tech, h_drv)
+        return Layout(height=out_height, width=out_width, area=out_area)
 
     # ------------------------------------------------------------------ latency
     def calculate_latency(self, ramp_input, cap_load1, cap_load2, res_load, colnum,
-                          num_read, num_write) -> None:
+                          num_read, num_write) -> Cost:
         """Decoding delay (s).
 
         ramp_input 1/s; cap_load1 F (regular: the word line; mux: the N gates of the mux);
@@ -230,10 +233,16 @@ class RowDecoder(Circuit):
 
         Where the reference gets colnum = 0 (a buffer's asynchronous branch) it divides by
         zero and reports an infinite latency; here the per-cell term is then left out."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_ramp_output = 1e20
+        out_ramp_input = 0.0
+        out_cap_load1 = 0.0
+        out_cap_load2 = 0.0
         self._require_initialized()
         tech = self.tech
-        self.ramp_input = ramp_input
-        self.cap_load1, self.cap_load2 = cap_load1, cap_load2
+        out_ramp_input = ramp_input
+        out_cap_load1, out_cap_load2 = cap_load1, cap_load2
         delay = 0.0
         ramp_inv = ramp_nand = ramp_nor = 1e20
 
@@ -245,7 +254,7 @@ class RowDecoder(Circuit):
         d, ramp_inv = horowitz(tr, ramp_input)
         delay = delay + d
         if not self.num_nand:
-            self.ramp_output = ramp_inv
+            out_ramp_output = ramp_inv
 
         if self.num_nand:
             r = _ron(self.width_nand_n, NMOS, tech) * 2
@@ -256,7 +265,7 @@ class RowDecoder(Circuit):
             d, ramp_nand = horowitz(tr, ramp_inv)
             delay = delay + d
             if not self.num_nor:
-                self.ramp_output = ramp_nand
+                out_ramp_output = ramp_nand
 
         if self.num_nor:
             r = _ron(self.width_nor_p, PMOS, tech) * 2
@@ -264,7 +273,7 @@ class RowDecoder(Circuit):
             tr = r * (self.cap_nor_output + load)
             d, ramp_nor = horowitz(tr, ramp_nand)
             delay = delay + d
-            self.ramp_output = ramp_nor
+            out_ramp_output = ramp_nor
 
         if self.mux:
             # enable NAND, then the N-gate driver and the P-gate driver
@@ -280,7 +289,7 @@ class RowDecoder(Circuit):
             tr = r * (self.cap_driver_inv_output + cap_load2)
             d, _ = horowitz(tr, ramp_inv)
             delay = delay + d
-            self.ramp_output = ramp_inv   # quirk kept: slope of the middle inverter
+            out_ramp_output = ramp_inv   # quirk kept: slope of the middle inverter
         else:
             r = _ron(self.width_driver_inv_n, NMOS, tech)
             tr = r * (self.cap_driver_inv_output + self.cap_driver_inv_input)
@@ -291,15 +300,19 @@ class RowDecoder(Circuit):
             tr = r * (self.cap_driver_inv_output + cap_load1) + res_load * (cap_load1 + per_cell) / 2
             d, _ = horowitz(tr, ramp_inv)
             delay = delay + d
-            self.ramp_output = ramp_inv   # quirk kept: slope of the first driver inverter
+            out_ramp_output = ramp_inv   # quirk kept: slope of the first driver inverter
 
-        self.read_latency = as_result(delay * np.asarray(num_read, dtype=float))
-        self.write_latency = as_result(delay * np.asarray(num_write, dtype=float))
+        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        out_write_latency = as_result(delay * np.asarray(num_write, dtype=float))
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
 
     # ------------------------------------------------------------------ power
-    def calculate_power(self, num_read, num_write) -> None:
+    def calculate_power(self, num_read, num_write) -> Cost:
         """Leakage (W) and dynamic energy (J) for num_read / num_write decodes (arrays
         broadcast). Every address bit is assumed to switch once per decode."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
@@ -314,7 +327,7 @@ class RowDecoder(Circuit):
             leak += fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * 2 * num_nor
         else:
             leak += fb.gate_leakage(INV, 1, self.width_driver_inv_n, self.width_driver_inv_p, tech) * tech.vdd * 2 * num_nor
-        self.leakage = leak
+        out_leakage = leak
 
         pairs = (n // 2) * 2
         e = (self.cap_inv_input + self.cap_nand_input * 2) * vdd2 * pairs
@@ -332,5 +345,6 @@ class RowDecoder(Circuit):
         write = e * np.asarray(num_write, dtype=float)
         if self.param.validated:
             read = read * self.param.epsilon   # control-circuit activity calibration
-        self.read_dynamic_energy = as_result(read)
-        self.write_dynamic_energy = as_result(write)
+        out_read_dynamic_energy = as_result(read)
+        out_write_dynamic_energy = as_result(write)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

@@ -13,8 +13,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit
-from .dff import INV, MIN_W, apply_area_modify, as_result, given
+from .dff import INV, MIN_W, as_result, given
 
 __all__ = ["SarADC", "sar_column_energy"]
 
@@ -80,30 +81,38 @@ class SarADC(Circuit):
         bits = math.log2(self.level_output)
         self.area_unit = (h_n * w_n) * (269 + (bits - 1) * 109) + (h_p * w_p) * (209 + (bits - 1) * 73)
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         if not self.area_unit:
             self.calculate_unit_area()
         area = self.area_unit * self.num_col
         if given(new_width) and mode == AreaModify.NONE:
-            self.area, self.width, self.height = area, new_width, area / new_width
+            out_area, out_width, out_height = area, new_width, area / new_width
         elif given(new_height) and mode == AreaModify.NONE:
-            self.area, self.height, self.width = area, new_height, area / new_height
+            out_area, out_height, out_width = area, new_height, area / new_height
         else:
             raise ValueError("SarADC: needs a width or a height")
-        apply_area_modify(self, new_height, new_width, mode)
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, num_read=1, column_resistance=None) -> None:
+    def calculate_latency(self, num_read=1, column_resistance=None) -> Cost:
+        out_read_latency = 0.0
         self._require_initialized()
         lat = (math.log2(self.level_output) + 1) * 1e-9 * np.asarray(num_read, dtype=float)
         if column_resistance is not None:
             lead = np.shape(column_resistance)[:-1]
             lat = np.broadcast_to(lat, np.broadcast_shapes(np.shape(lat), lead))
-        self.read_latency = as_result(lat)
+        out_read_latency = as_result(lat)
+        return Cost(latency=out_read_latency)
 
-    def calculate_power(self, column_resistance, num_read=1) -> None:
+    def calculate_power(self, column_resistance, num_read=1) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         e = sar_column_energy(column_resistance, self.ctx, self.level_output)
         e = np.asarray(e).sum(axis=-1) * np.asarray(num_read, dtype=float)
-        self.leakage = 0.0
-        self.read_dynamic_energy = as_result(e)
+        out_leakage = 0.0
+        out_read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

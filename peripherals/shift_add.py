@@ -15,8 +15,9 @@ import numpy as np
 import FormulaBindings as fb
 
 from .adder import Adder
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit
-from .dff import (DFF, INV, MIN_W, NAND, apply_area_modify, as_result, given,
+from .dff import (DFF, INV, MIN_W, NAND, as_result, given,
                   logic_cell_height)
 
 __all__ = ["ShiftAdd", "SpikingMode"]
@@ -30,12 +31,13 @@ class SpikingMode(enum.IntEnum):
 class ShiftAdd(Circuit):
     """`num_unit` shift-adders.
 
-    Figures: area m^2, height/width m; read_latency: clock cycles in synchronous mode
-    (non-spiking: one cycle per read; spiking: 2^num_adder_bit per read), seconds otherwise;
-    read_dynamic_energy J; leakage W.
+    Records returned: Layout (m^2, m); latency Cost: clock cycles in synchronous mode
+    (non-spiking: one cycle per read; spiking: 2^num_adder_bit per read), seconds otherwise,
+    with part "adder_latency" (s, the inner adder's delay); power Cost: dynamic_energy J,
+    leakage W.
 
-    Attributes parents read: adder (Adder; its read_latency in s after calculate_latency),
-    dff (DFF), num_unit, num_adder_bit, num_dff, num_read_pulse, clk_freq.
+    Sizing attributes parents read: dff (DFF), num_unit, num_adder_bit, num_dff,
+    num_read_pulse, clk_freq.
     """
 
     def __init__(self, ctx):
@@ -69,7 +71,10 @@ class ShiftAdd(Circuit):
         self.num_nand = 3 * (self.num_dff // self.num_unit - 1) * self.num_unit if self.num_unit else 0
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         nand_n = self.width_nand_n
@@ -80,57 +85,63 @@ class ShiftAdd(Circuit):
         binary = self.spiking_mode == SpikingMode.NONSPIKING
         if given(new_width) and mode == AreaModify.NONE:
             if binary:
-                self.adder.calculate_area(None, new_width, AreaModify.NONE)
-            self.dff.calculate_area(None, new_width, AreaModify.NONE)
-            self.height = logic_cell_height(tech) + self.dff.height   # + one row of INV/NAND2
+                adder = self.adder.calculate_area(None, new_width, AreaModify.NONE)
+            dff = self.dff.calculate_area(None, new_width, AreaModify.NONE)
+            out_height = logic_cell_height(tech) + dff.height   # + one row of INV/NAND2
             if binary:
-                self.height += self.adder.height
-            self.width = new_width
+                out_height += adder.height
+            out_width = new_width
         else:
             # (the reference takes this branch for any non-NONE option too, with whatever
             # height it was given)
             h = new_height if given(new_height) else None
             if binary:
-                self.adder.calculate_area(h, None, AreaModify.NONE)
-            self.dff.calculate_area(h, None, AreaModify.NONE)
-            self.height = new_height if given(new_height) else 0.0
-            self.width = w_inv + w_nand + self.dff.width
+                adder = self.adder.calculate_area(h, None, AreaModify.NONE)
+            dff = self.dff.calculate_area(h, None, AreaModify.NONE)
+            out_height = new_height if given(new_height) else 0.0
+            out_width = w_inv + w_nand + dff.width
             if binary:
-                self.width += self.adder.width
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+                out_width += adder.width
+        out_area = out_height * out_width
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, num_read) -> None:
+    def calculate_latency(self, num_read) -> Cost:
         """Only the last shift-and-add is exposed; earlier ones hide under the next read
         pulse unless they are longer than it."""
+        out_read_latency = 0.0
         self._require_initialized()
         n = np.asarray(num_read, dtype=float)
         pulse = self.cell.read_pulse_width
         if self.spiking_mode == SpikingMode.NONSPIKING:
-            self.adder.calculate_latency(1e20, self.dff.cap_tg_drain, 1)
-            self.dff.calculate_latency(1e20, 1)
-            step = self.adder.read_latency + self.dff.read_latency
+            adder = self.adder.calculate_latency(1e20, self.dff.cap_tg_drain, 1)
+            step = adder.latency + self.dff.calculate_latency(1e20, 1).latency
             if self.param.synchronous:
                 lat = n
             else:
                 lat = step + (max(step - pulse, 0.0)) * (n - 1)
         else:
-            self.dff.calculate_latency(1e20, self.num_bit_per_dff)
-            step = self.dff.read_latency
+            adder = None
+            step = self.dff.calculate_latency(1e20, self.num_bit_per_dff).latency
             if self.param.synchronous:
                 lat = self.num_bit_per_dff * n
             else:
                 lat = step + (max(step - pulse, 0.0)) * (n - 1)
-        self.read_latency = as_result(lat)
+        out_read_latency = as_result(lat)
+        # the adder's own delay (s), which the sub-array's accumulation timing needs
+        return Cost(latency=out_read_latency,
+                    parts={"adder_latency": adder.latency if adder is not None else 0.0})
 
-    def calculate_power(self, num_read) -> None:
+    def calculate_power(self, num_read) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
-        self.dff.calculate_power(num_read, self.num_dff, bool(self.param.validated))
-        e = self.dff.read_dynamic_energy
-        leak = self.dff.leakage
+        dff = self.dff.calculate_power(num_read, self.num_dff, bool(self.param.validated))
+        e = dff.dynamic_energy
+        leak = dff.leakage
         if self.spiking_mode == SpikingMode.NONSPIKING:
-            self.adder.calculate_power(num_read, self.num_adder)
-            e = self.adder.read_dynamic_energy + e
-            leak = self.adder.leakage + leak
-        self.read_dynamic_energy = as_result(e)
-        self.leakage = leak
+            adder = self.adder.calculate_power(num_read, self.num_adder)
+            e = adder.dynamic_energy + e
+            leak = adder.leakage + leak
+        out_read_dynamic_energy = as_result(e)
+        out_leakage = leak
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

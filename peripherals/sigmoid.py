@@ -22,8 +22,9 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import AreaModify, Circuit
-from .dff import INV, MIN_W, NMOS, PMOS, apply_area_modify, as_result, given
+from .dff import INV, MIN_W, NMOS, PMOS, as_result, given
 from .voltage_sense_amp import VoltageSenseAmp
 
 __all__ = ["Sigmoid"]
@@ -103,70 +104,78 @@ class Sigmoid(Circuit):
 
     def calculate_unit_area(self, mode: AreaModify = AreaModify.NONE) -> None:
         self._require_initialized()
-        self.wl_decoder.calculate_area(None, None, AreaModify.NONE)
-        unit = (self.h_unit * self.w_unit) * self.num_entry + self.wl_decoder.area
+        if mode == AreaModify.OVERRIDE:
+            raise ValueError("Sigmoid: OVERRIDE needs both a height and a width")
+        unit = (self.h_unit * self.w_unit) * self.num_entry
+        unit += self.wl_decoder.calculate_area(None, None, AreaModify.NONE).area
         if self.sram:
-            self.sense_amp.calculate_area(None, None, AreaModify.NONE)
-            unit += self.sense_amp.area
+            unit += self.sense_amp.calculate_area(None, None, AreaModify.NONE).area
         else:
             self.voltage_sense_amp.calculate_unit_area()
-            self.voltage_sense_amp.calculate_area(None)
-            unit += self.voltage_sense_amp.area
+            unit += self.voltage_sense_amp.calculate_area(None).area
         self.area_unit = unit
-        apply_area_modify(self, None, None, mode)
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
-        self.area = self.area_unit * self.num_function
+        out_area = self.area_unit * self.num_function
         if given(new_width) and mode == AreaModify.NONE:
-            self.width = new_width
-            self.height = self.area / self.width
+            out_width = new_width
+            out_height = out_area / out_width
         elif given(new_height):
-            self.height = new_height
-            self.width = self.area / self.height
+            out_height = new_height
+            out_width = out_area / out_height
         else:
             # the reference divides by a zero height here; use a square
-            self.height = self.width = math.sqrt(self.area)
-        apply_area_modify(self, new_height, new_width, mode)
+            out_height = out_width = math.sqrt(out_area)
+        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
 
-    def calculate_latency(self, num_read) -> None:
+    def calculate_latency(self, num_read) -> Cost:
+        out_read_latency = 0.0
+        out_col_delay = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         if self.sram:
-            self.wl_decoder.calculate_latency(1e20, 0.0, self.cap_sram_cell, self.res_row,
-                                              self.num_ybit, 1, 1)
-            self.sense_amp.calculate_latency(1)
+            wl_decoder = self.wl_decoder.calculate_latency(1e20, 0.0, self.cap_sram_cell, self.res_row,
+                                                           self.num_ybit, 1, 1)
+            sense_amp = self.sense_amp.calculate_latency(1)
             fin = 2 if tech.node_nm <= 14 else 1
             r_pd = fb.on_resistance(cell.width_sram_cell_nmos * fin * tech.featureSize, NMOS, tech)
             c_cell = self.cap_col / self.num_row
             r_cell = self.res_col / self.num_row
             elmore = (self.res_cell_access + r_pd) * c_cell * self.num_row \
                 + c_cell * r_cell * self.num_row * (self.num_row + 1) / 2
-            self.col_delay = elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
-            t = float(self.wl_decoder.read_latency) + float(self.sense_amp.read_latency)
+            out_col_delay = elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
+            t = float(wl_decoder.latency) + float(sense_amp.latency)
         else:
-            self.wl_decoder.calculate_latency(1e20, 0.0, self.cap_cell_access, self.res_row,
-                                              self.num_ybit, 1, 1)
-            self.voltage_sense_amp.calculate_latency(0.0, 1)
-            t = float(self.wl_decoder.read_latency) + float(self.voltage_sense_amp.read_latency)
+            wl_decoder = self.wl_decoder.calculate_latency(1e20, 0.0, self.cap_cell_access, self.res_row,
+                                                           self.num_ybit, 1, 1)
+            vsa = self.voltage_sense_amp.calculate_latency(0.0, 1)
+            t = float(wl_decoder.latency) + float(vsa.latency)
         if self.param.synchronous:
             t = math.ceil(t * self.clk_freq)
-        self.read_latency = as_result(t * np.asarray(num_read, dtype=float))
+        out_read_latency = as_result(t * np.asarray(num_read, dtype=float))
+        return Cost(latency=out_read_latency, parts={"col_delay": out_col_delay})
 
-    def calculate_power(self, num_read) -> None:
+    def calculate_power(self, num_read) -> Cost:
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
-        self.wl_decoder.calculate_power(1, 1)
+        wl_decoder = self.wl_decoder.calculate_power(1, 1)
         if self.sram:
-            self.sense_amp.calculate_power(1)
-            e = float(self.wl_decoder.read_dynamic_energy) + float(self.sense_amp.read_dynamic_energy)
+            sense_amp = self.sense_amp.calculate_power(1)
+            e = float(wl_decoder.dynamic_energy) + float(sense_amp.dynamic_energy)
             fin = 2 if tech.node_nm <= 14 else 1
             leak = fb.gate_leakage(INV, 1, cell.width_sram_cell_nmos * fin * tech.featureSize,
                                    cell.width_sram_cell_pmos * fin * tech.featureSize, tech) * tech.vdd * 2
-            leak = leak * self.num_cell + self.wl_decoder.leakage + self.sense_amp.leakage
+            leak = leak * self.num_cell + wl_decoder.leakage + sense_amp.leakage
         else:
-            self.voltage_sense_amp.calculate_power(1)
-            e = float(self.voltage_sense_amp.read_dynamic_energy) + float(self.wl_decoder.read_dynamic_energy)
-            leak = self.voltage_sense_amp.leakage + self.wl_decoder.leakage
-        self.leakage = leak
-        self.read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float) * self.num_function)
+            vsa = self.voltage_sense_amp.calculate_power(1)
+            e = float(vsa.dynamic_energy) + float(wl_decoder.dynamic_energy)
+            leak = vsa.leakage + wl_decoder.leakage
+        out_leakage = leak
+        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float) * self.num_function)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)

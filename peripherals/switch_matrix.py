@@ -11,9 +11,10 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
 from peripherals.mux import snap_tg_widths, tg_resistance, tg_widths_for_resistance
-from peripherals.row_decoder import (COL_MODE, ROW_MODE, apply_area_modify, as_result,
+from peripherals.row_decoder import (COL_MODE, ROW_MODE, as_result,
                                      is_given, min_cell_height, min_cell_width)
 
 __all__ = ["SwitchMatrix", "ROW_MODE", "COL_MODE"]
@@ -62,12 +63,12 @@ class SwitchMatrix(Circuit):
         self.width_tg_n, self.width_tg_p = snap_tg_widths(wn, wp, tech)
         self.res_tg = tg_resistance(self.width_tg_n, self.width_tg_p, tech)
         self.cap_tg_gate_n = self.cap_tg_gate_p = self.cap_tg_drain = 0.0
-        self.write_latency = 0.0
-        self.write_dynamic_energy = 0.0
-        self.ramp_output = 1e20
         self.initialized = True
 
-    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> None:
+    def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         tech = self.tech
         n = self.num_output
@@ -77,14 +78,14 @@ class SwitchMatrix(Circuit):
                 self.num_col_tg_pair, self.tg_height = fold_gates(n, new_height, min_h, "SwitchMatrix",
                                                                   "gate")
                 _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
-                self.dff.calculate_area(new_height, None, AreaModify.NONE)
-                self.height = new_height
-                self.width = (w_tg * 2) * self.num_col_tg_pair + self.dff.width
+                dff = self.dff.calculate_area(new_height, None, AreaModify.NONE)
+                out_height = new_height
+                out_width = (w_tg * 2) * self.num_col_tg_pair + dff.width
             else:
                 _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, min_h)
-                self.height = h_tg * n
-                self.dff.calculate_area(self.height, None, AreaModify.NONE)
-                self.width = (w_tg * 2) + self.dff.width
+                out_height = h_tg * n
+                dff = self.dff.calculate_area(out_height, None, AreaModify.NONE)
+                out_width = (w_tg * 2) + dff.width
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 min_w = min_cell_width(tech)
@@ -94,22 +95,24 @@ class SwitchMatrix(Circuit):
                 num_fold = int(self.tg_width / (0.5 * min_w)) - 1
                 # a gate narrower than one fold cannot fold less than once
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
-                self.dff.calculate_area(None, new_width, AreaModify.NONE)
-                self.width = new_width
-                self.height = h_tg * self.num_row_tg_pair + self.dff.height
+                dff = self.dff.calculate_area(None, new_width, AreaModify.NONE)
+                out_width = new_width
+                out_height = h_tg * self.num_row_tg_pair + dff.height
             else:
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, 1, tech)
-                self.width = w_tg * 2 * n
-                self.dff.calculate_area(None, self.width, AreaModify.NONE)
-                self.height = h_tg + self.dff.height
-        self.area = self.height * self.width
-        apply_area_modify(self, new_height, new_width, mode)
+                out_width = w_tg * 2 * n
+                dff = self.dff.calculate_area(None, out_width, AreaModify.NONE)
+                out_height = h_tg + dff.height
+        out_area = out_height * out_width
+        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        out_height, out_width, out_area = layout.height, layout.width, layout.area
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
+        return Layout(height=out_height, width=out_width, area=out_area)
 
     def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write, *,
-                          unit_cap: float, unit_res: float, drive_cap_in: float = 0.0) -> None:
+                          unit_cap: float, unit_res: float, drive_cap_in: float = 0.0) -> Cost:
         """Line charge time (s).
 
         The model drives a distributed line of `numColSubArray / (buffernumber + 1)` cells:
@@ -118,24 +121,34 @@ class SwitchMatrix(Circuit):
         its global parameters (unitcap, unitres, drivecapin); the sub-array must pass
         them. `cap_load` / `res_load` are kept for reference but do not enter the delay.
         num_read / num_write: operations (arrays broadcast); the DFFs are assumed ideal."""
+        out_read_latency = 0.0
+        out_write_latency = 0.0
+        out_ramp_output = 1e20
+        out_ramp_input = 0.0
+        out_cap_load = 0.0
+        out_res_load = 0.0
         self._require_initialized()
-        self.ramp_input, self.cap_load, self.res_load = ramp_input, cap_load, res_load
+        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         p = self.param
-        self.dff.calculate_latency(1e20, num_read)
+        dff = self.dff.calculate_latency(1e20, num_read)
         cap_output = self.cap_tg_drain * 2 + self.cap_tg_gate_n * 0.5 + self.cap_tg_gate_p * 0.5
         section = p.numColSubArray / (p.buffernumber + 1)
         tr = (self.res_tg * cap_output * 0.69
               + unit_cap * section * (0.69 * self.res_tg + 0.38 * unit_res * section))
         if p.buffernumber != 0:
             tr += (unit_cap * section * 0.69 + 0.69 * self.res_tg) * drive_cap_in
-        self.read_latency = as_result(tr * np.asarray(num_read, dtype=float))
-        d, self.ramp_output = horowitz(tr, ramp_input)
-        self.write_latency = as_result(d * np.asarray(num_write, dtype=float) + self.dff.read_latency)
+        out_read_latency = as_result(tr * np.asarray(num_read, dtype=float))
+        d, out_ramp_output = horowitz(tr, ramp_input)
+        out_write_latency = as_result(d * np.asarray(num_write, dtype=float) + dff.latency)
+        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
 
-    def calculate_power(self, num_read, num_write, activity_row_read, activity_col_write) -> None:
+    def calculate_power(self, num_read, num_write, activity_row_read, activity_col_write) -> Cost:
         """Leakage (W) and read/write dynamic energy (J). In ROW_MODE with neuro=True the
         read energy scales with `activity_row_read` (fraction of rows driven); num_read,
         num_write and the activities may be arrays (they broadcast)."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -150,8 +163,8 @@ class SwitchMatrix(Circuit):
         act_r = np.asarray(activity_row_read, dtype=float)
         act_w = np.asarray(activity_col_write, dtype=float)
 
-        self.dff.calculate_power(num_read, n, False)
-        self.leakage = self.dff.leakage
+        dff = self.dff.calculate_power(num_read, n, False)
+        out_leakage = dff.leakage
 
         if not self.neuro:
             e = cd3 * vr2 + cg * vdd2
@@ -159,7 +172,7 @@ class SwitchMatrix(Circuit):
             e = (cd3 * vr2 + cg * vdd2) * n * act_r
         else:
             e = 0.0   # columns are not switched during a read
-        self.read_dynamic_energy = as_result(e * num_read + self.dff.read_dynamic_energy)
+        out_read_dynamic_energy = as_result(e * num_read + dff.dynamic_energy)
 
         mem_sel = min(self.num_write_cell_per_operation_memory, n)
         neuro_sel = np.minimum(self.num_write_cell_per_operation_neuro, n * act_w)
@@ -185,4 +198,5 @@ class SwitchMatrix(Circuit):
                 w = cd3 * vw2 * pulses * n * act_w + cg * vdd2 * n
             else:
                 w = (cd3 * vw2 * pulses * neuro_sel / 2 * 2 + cd3 * half2 * n + cg * vdd2 * n)
-        self.write_dynamic_energy = as_result(w * num_write + self.dff.read_dynamic_energy)
+        out_write_dynamic_energy = as_result(w * num_write + dff.dynamic_energy)
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)

@@ -17,6 +17,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
+from peripherals.base import Cost, Layout, modify_layout
 from .base import Circuit
 from .bus import _RepeatedWireMixin, _scalar_or_array, size_repeaters
 
@@ -24,11 +25,11 @@ __all__ = ["XYBus"]
 
 
 class XYBus(_RepeatedWireMixin, Circuit):
-    """Attributes parents read (besides the Circuit figures): `bus_width` (bits),
-    `num_row`, `num_col` (tile grid), `clk_freq` (Hz; parents update it after the clock
-    pass), `total_wire_length` (m, set by calculate_power), `read_latency_input`,
-    `read_latency_output` (per transfer, cycles in synchronous mode), `min_dist`,
+    """Sizing attributes parents read: `bus_width` (bits), `num_row`, `num_col` (tile
+    grid), `clk_freq` (Hz; parents update it after the clock pass), `min_dist`,
     `repeater_size`, `unit_length_wire_resistance_h/_v` (ohm/m, set by calculate_area).
+    The latency Cost has the parts `read_latency_input` / `read_latency_output` (per
+    transfer, cycles in synchronous mode); the power Cost the part `total_wire_length` (m).
 
     `calculate_area` must be called before `calculate_latency`."""
 
@@ -44,16 +45,16 @@ class XYBus(_RepeatedWireMixin, Circuit):
                                            self.delay_tolerance, relax="halve"))
         self.unit_length_wire_resistance_h = None
         self.unit_length_wire_resistance_v = None
-        self.total_wire_length = 0.0
-        self.read_latency_input = 0.0
-        self.read_latency_output = 0.0
         self.initialized = True
 
     def _wire(self, length: float) -> tuple[float, float]:
         width_nm, res = fb.interconnect_wire(length, float(self.param.wireWidth), self.tech)
         return width_nm * 1e-9, res
 
-    def calculate_area(self, unit_height: float, unit_width: float, folded_ratio: float) -> None:
+    def calculate_area(self, unit_height: float, unit_width: float, folded_ratio: float) -> Layout:
+        out_area = 0.0
+        out_height = 0.0
+        out_width = 0.0
         self._require_initialized()
         length_v = unit_height * self.num_row     # Y bus
         length_h = unit_width * self.num_col      # X bus
@@ -70,8 +71,9 @@ class XYBus(_RepeatedWireMixin, Circuit):
             bundle_h = self.bus_width * self.h_inv / folded_ratio
         else:
             bundle_h = self.bus_width * wire_w_h / folded_ratio
-        self.area = bundle_v * length_v + bundle_h * length_h
-        self.height = self.width = 0.0
+        out_area = bundle_v * length_v + bundle_h * length_h
+        out_height = out_width = 0.0
+        return Layout(height=out_height, width=out_width, area=out_area)
 
     def _lengths(self, x_end: int, y_init: int, unit_height: float, unit_width: float):
         # From the chip's input corner to tile column x_end (X bus) and from tile row
@@ -82,10 +84,13 @@ class XYBus(_RepeatedWireMixin, Circuit):
         return length_v, length_h
 
     def calculate_latency(self, x_end: int, y_init: int, unit_height: float, unit_width: float,
-                          num_read_input, num_read_output) -> None:
+                          num_read_input, num_read_output) -> Cost:
         """`num_read_input`/`num_read_output`: transfers over the X and Y buses. In
         synchronous mode each transfer takes ceil(delay x clk_freq) cycles, and
         `read_latency` is in cycles."""
+        out_read_latency = 0.0
+        out_read_latency_input = 0.0
+        out_read_latency_output = 0.0
         self._require_initialized()
         if self.unit_length_wire_resistance_h is None:
             raise RuntimeError("XYBus: call calculate_area() before calculate_latency()")
@@ -95,22 +100,28 @@ class XYBus(_RepeatedWireMixin, Circuit):
         if self.param.synchronous:
             lat_in = math.ceil(lat_in * self.clk_freq)
             lat_out = math.ceil(lat_out * self.clk_freq)
-        self.read_latency_input, self.read_latency_output = lat_in, lat_out
-        self.read_latency = _scalar_or_array(lat_in * np.asarray(num_read_input, float)
+        out_read_latency_input, out_read_latency_output = lat_in, lat_out
+        out_read_latency = _scalar_or_array(lat_in * np.asarray(num_read_input, float)
                                              + lat_out * np.asarray(num_read_output, float))
+        return Cost(latency=out_read_latency, parts={"read_latency_input": out_read_latency_input, "read_latency_output": out_read_latency_output})
 
     def calculate_power(self, x_end: int, y_init: int, unit_height: float, unit_width: float,
-                        num_bit_input, num_bit_output) -> None:
+                        num_bit_input, num_bit_output) -> Cost:
         """`num_bit_input`/`num_bit_output`: bit transfers over the X and Y buses (the
         callers fold the toggle rates in); each is charged at half swing. Leakage: the
         repeaters of both bus segments, `bus_width` bits wide."""
+        out_leakage = 0.0
+        out_read_dynamic_energy = 0.0
+        out_unit_length_energy_rep = 0.0
+        out_unit_length_energy_wire = 0.0
         self._require_initialized()
         length_v, length_h = self._lengths(x_end, y_init, unit_height, unit_width)
-        self.total_wire_length = length_h + length_v
-        self.leakage = self.unit_length_leakage * self.total_wire_length * self.bus_width
-        self.unit_length_energy_rep = self._energy_rep_full * 0.5
-        self.unit_length_energy_wire = self._energy_wire_full * 0.5
-        e_in = self._segment_energy(length_h, self.unit_length_energy_rep, self.unit_length_energy_wire)
-        e_out = self._segment_energy(length_v, self.unit_length_energy_rep, self.unit_length_energy_wire)
-        self.read_dynamic_energy = _scalar_or_array(e_in * np.asarray(num_bit_input, float)
+        total_wire_length = length_h + length_v
+        out_leakage = self.unit_length_leakage * total_wire_length * self.bus_width
+        out_unit_length_energy_rep = self._energy_rep_full * 0.5
+        out_unit_length_energy_wire = self._energy_wire_full * 0.5
+        e_in = self._segment_energy(length_h, out_unit_length_energy_rep, out_unit_length_energy_wire)
+        e_out = self._segment_energy(length_v, out_unit_length_energy_rep, out_unit_length_energy_wire)
+        out_read_dynamic_energy = _scalar_or_array(e_in * np.asarray(num_bit_input, float)
                                                     + e_out * np.asarray(num_bit_output, float))
+        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, parts={"unit_length_energy_rep": out_unit_length_energy_rep, "unit_length_energy_wire": out_unit_length_energy_wire, "total_wire_length": total_wire_length})

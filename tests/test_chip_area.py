@@ -54,9 +54,8 @@ def test_pe_area(built, kind, nm):
     assert pe["other"] * UM2 == approx(ref["other_area_um2"])
     assert pe["array"] * UM2 == approx(ref["array_area_um2"])
     key = "nm" if nm else "cm"
-    for name, obj in (("adder_tree", chip.tile.pe.adder_tree[key]),
-                      ("input_buffer", chip.tile.pe.buffer_input[key]),
-                      ("output_buffer", chip.tile.pe.buffer_output[key])):
+    for name in ("adder_tree", "input_buffer", "output_buffer"):
+        obj = pe["layouts"][name]
         r = ref["components"][name]
         assert obj.area * UM2 == approx(r["area_um2"]), name
         assert obj.height * UM == approx(r["height_um"]), name
@@ -82,13 +81,13 @@ def test_tile_area(built, kind, nm):
     assert t.num_out_buffer_core[key] == ref["output_buffer_cores"]
     assert t.htree[key].bus_width == ref["htree_bus_width"]
     comps = ref["components"]
-    acc = t.accumulation[key]
+    acc = tile["layouts"]["accumulation"]
     assert acc.area * UM2 == approx(comps["accumulation_adder_tree"]["area_um2"])
     assert acc.width * UM == approx(comps["accumulation_adder_tree"]["width_um"])
     assert tile["input_buffer"] * UM2 == approx(comps["input_buffer"]["area_um2"])
     assert tile["output_buffer"] * UM2 == approx(comps["output_buffer"]["area_um2"])
-    assert t.input_buffer[key].height * UM == approx(comps["input_buffer"]["height_um"])
-    assert t.output_buffer[key].width * UM == approx(comps["output_buffer"]["width_um"])
+    assert tile["layouts"]["input_buffer"].height * UM == approx(comps["input_buffer"]["height_um"])
+    assert tile["layouts"]["output_buffer"].width * UM == approx(comps["output_buffer"]["width_um"])
     assert tile["htree"] * UM2 == approx(comps["htree"]["area_um2"])
 
 
@@ -108,16 +107,17 @@ def test_chip_area_and_global_units(built):
     assert area["global_buffer"] * UM2 == approx(ref["global_buffer_area_all_cores_um2"])
     c = ref["components"]
     gb = c["global_buffer_one_core"]
-    assert chip.global_buffer.area * UM2 == approx(gb["area_um2"])
-    assert chip.global_buffer.height * UM == approx(gb["height_um"])
+    lay = area["layouts"]
+    assert lay["global_buffer"].area * UM2 == approx(gb["area_um2"])
+    assert lay["global_buffer"].height * UM == approx(gb["height_um"])
     bus = c.get("global_xy_bus") or c.get("global_htree")
     assert area["global_bus"] * UM2 == approx(bus["area_um2"])
-    assert chip.accumulation.area * UM2 == approx(c["global_accumulation"]["area_um2"])
-    assert chip.accumulation.width * UM == approx(c["global_accumulation"]["width_um"])
-    assert chip.relu.area * UM2 == approx(c["relu"]["area_um2"])
-    assert chip.relu.height * UM == approx(c["relu"]["height_um"])
-    assert chip.max_pool.area * UM2 == approx(c["max_pooling"]["area_um2"])
-    assert chip.max_pool.height * UM == approx(c["max_pooling"]["height_um"])
+    assert lay["accumulation"].area * UM2 == approx(c["global_accumulation"]["area_um2"])
+    assert lay["accumulation"].width * UM == approx(c["global_accumulation"]["width_um"])
+    assert lay["activation"].area * UM2 == approx(c["relu"]["area_um2"])
+    assert lay["activation"].height * UM == approx(c["relu"]["height_um"])
+    assert lay["max_pool"].area * UM2 == approx(c["max_pooling"]["area_um2"])
+    assert lay["max_pool"].height * UM == approx(c["max_pooling"]["height_um"])
     nm_h, nm_w = chip.nm_tile_hw
     cm_h, cm_w = chip.cm_tile_hw
     assert cm_h * UM == approx(ref["cm_tile_height_um"])

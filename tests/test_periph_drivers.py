@@ -32,7 +32,25 @@ from peripherals.switch_matrix import SwitchMatrix
 from peripherals.wl_decoder_output import WLDecoderOutput
 from peripherals.wl_new_decoder_driver import WLNewDecoderDriver
 
-from conftest import DATA
+from conftest import DATA, probe
+
+# the circuits return records; Probe keeps the last ones for the checks below
+CurrentSenseAmp = probe(CurrentSenseAmp)
+DecoderDriver = probe(DecoderDriver)
+DeMux = probe(DeMux)
+LevelShifter = probe(LevelShifter)
+Mux = probe(Mux)
+NewMux = probe(NewMux)
+NewSwitchMatrix = probe(NewSwitchMatrix)
+Precharger = probe(Precharger)
+RowDecoder = probe(RowDecoder)
+SenseAmp = probe(SenseAmp)
+SRAMWriteDriver = probe(SRAMWriteDriver)
+SwitchMatrix = probe(SwitchMatrix)
+WLDecoderOutput = probe(WLDecoderOutput)
+WLNewDecoderDriver = probe(WLNewDecoderDriver)
+
+
 
 REF = DATA / "neurosim14"
 REL = 1e-9
@@ -104,7 +122,7 @@ def build(case: str) -> dict:
         pre.initialize(n_col, res_col, 0, n_col, wr_neuro)
         pre.calculate_area(None, width_array)
         pre.calculate_latency(1e20, prop["capCol_F"], 1, 0)
-        pre.calculate_power(ncm * int(prop["numAdd"]), 0)
+        pre.calculate_power(ncm * int(prop["numAdd"]), 0, prop["capCol_F"])
         wd = SRAMWriteDriver(ctx)
         wd.initialize(n_col, 0, wr_neuro)
         wd.calculate_area(None, width_array)

@@ -118,14 +118,12 @@ def test_digital_mac_unit_hand_computed():
     def add_e(bits, n):
         a = Adder(ctx)
         a.initialize(bits, n, clk)
-        a.calculate_power(1, n)
-        return float(a.read_dynamic_energy)
+        return float(a.calculate_power(1, n).dynamic_energy)
 
     def reg_e(bits):
         d = DFF(ctx)
         d.initialize(bits, clk)
-        d.calculate_power(1, bits, False)
-        return float(d.read_dynamic_energy)
+        return float(d.calculate_power(1, bits, False).dynamic_energy)
 
     t = ctx.tech
     F_ = t.featureSize
