@@ -14,8 +14,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import _SCALARS, AreaModify, Circuit, horowitz
+from .base import _SCALARS, AreaModify, Circuit, horowitz, Cost, Layout, modify_layout
 from .dff import (GAA_NAND2, MIN_W, NAND, NMOS, PMOS, as_result, gaa_layout,
                   given)
 
@@ -83,12 +82,9 @@ class Adder(Circuit):
         return fb.gate_area(NAND, 2, self.width_nand_n, self.width_nand_p, tech)
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         _, h_nand, w_nand = self._nand2_area()
-        out_area = out_height = out_width = 0.0
+        area = height = width = 0.0
         if given(new_height) and mode == AreaModify.NONE:
             self.h_adder = h_nand
             self.w_adder = w_nand * 9 * self.num_bit
@@ -96,34 +92,28 @@ class Adder(Circuit):
                 # The reference reports the misfit and leaves the area at zero (kept).
                 warnings.warn("Adder: one adder is taller than the assigned height")
             else:
-                out_height = new_height
-                out_width = self.w_adder * self.h_adder * self.num_adder / new_height
+                height = new_height
+                width = self.w_adder * self.h_adder * self.num_adder / new_height
         elif given(new_width) and mode == AreaModify.NONE:
             self.h_adder = h_nand * self.num_bit
             self.w_adder = w_nand * 9
             if self.w_adder > new_width:
                 warnings.warn("Adder: one adder is wider than the assigned width")
             else:
-                out_width = new_width
-                out_height = self.w_adder * self.h_adder * self.num_adder / new_width
+                width = new_width
+                height = self.w_adder * self.h_adder * self.num_adder / new_width
         else:
             self.h_adder = h_nand
             self.w_adder = w_nand * 9 * self.num_bit
-            out_width = self.w_adder * self.num_adder
-            out_height = self.h_adder
-        out_area = out_height * out_width
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+            width = self.w_adder * self.num_adder
+            height = self.h_adder
+        area = height * width
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
         """Carry-chain delay (s) of one addition times `num_read`."""
-        out_read_latency = 0.0
-        out_ramp_output = None
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input = ramp_input
-        out_cap_load = cap_load
         r_down, r_up = self._ron
         cin, cout = self.cap_nand_input, self.cap_nand_output
 
@@ -138,15 +128,13 @@ class Adder(Circuit):
         d6, ramp = horowitz(r_up * (cout + cin), ramp)
         d7, ramp = horowitz(r_down * (cout + cap_load), ramp)
         delay = delay + d5 + d6 + d7
-        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
-        out_ramp_output = ramp
-        return Cost(latency=out_read_latency, ramp_output=out_ramp_output)
+        read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        ramp_output = ramp
+        return Cost(latency=read_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_adder_per_operation) -> Cost:
         """Leakage (W) of the whole bank and the energy (J) of `num_read` additions in
         `num_adder_per_operation` adders (truncated to an integer as in the reference)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
@@ -162,7 +150,7 @@ class Adder(Circuit):
             leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
         else:
             leak = gate_leak * tech.vdd * 9 * nb * self.num_adder
-        out_leakage = leak
+        leakage = leak
 
         cin, cout = self.cap_nand_input, self.cap_nand_output
         e = (cin * 6) * vdd2 + (cout * 2) * vdd2                      # first bit outputs
@@ -184,5 +172,5 @@ class Adder(Circuit):
             e = e * np.minimum(per_op, self.num_adder) * np.asarray(num_read, dtype=float)
         if self.param.validated:
             e = e * self.param.delta
-        out_read_dynamic_energy = as_result(e)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -17,8 +17,7 @@ import math
 import numpy as np
 
 from .adder import Adder
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit
+from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import as_result, given
 
 __all__ = ["AdderTree"]
@@ -62,9 +61,8 @@ class AdderTree(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         bits = self.num_adder_bit
         j = self.num_subcore_row
@@ -77,16 +75,16 @@ class AdderTree(Circuit):
         self.adder.initialize(full_adders, self.num_adder_tree, self.clk_freq)
         if given(new_width) and mode == AreaModify.NONE:
             adder = self.adder.calculate_area(None, new_width, AreaModify.NONE)
-            out_width = new_width
-            out_height = adder.area / out_width
+            width = new_width
+            height = adder.area / width
         elif given(new_height) and mode == AreaModify.NONE:
             adder = self.adder.calculate_area(new_height, None, AreaModify.NONE)
-            out_height = new_height
-            out_width = adder.area / out_height
+            height = new_height
+            width = adder.area / height
         else:
             raise ValueError("AdderTree: needs a width or a height")
-        out_area = out_height * out_width
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        area = height * width
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def _operands(self, num_unit_add) -> int:
         n = int(num_unit_add) if num_unit_add else 0
@@ -95,7 +93,6 @@ class AdderTree(Circuit):
     def calculate_latency(self, num_read, num_unit_add, cap_load) -> Cost:
         """Delay of one tree summing `num_unit_add` operands (0: all num_subcore_row) times
         `num_read`."""
-        out_read_latency = 0.0
         self._require_initialized()
         j = self._operands(num_unit_add)
         i = _stages(j)
@@ -109,12 +106,10 @@ class AdderTree(Circuit):
             i -= 1
         if self.param.synchronous:
             delay = math.ceil(delay * self.clk_freq)
-        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read, num_unit_add) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         j = self._operands(num_unit_add)
         bits = self.num_adder_bit
@@ -127,6 +122,6 @@ class AdderTree(Circuit):
             leak += stage.leakage
             bits += 1
             j //= 2
-        out_read_dynamic_energy = as_result(energy * self.num_adder_tree * np.asarray(num_read, dtype=float))
-        out_leakage = leak * self.num_adder_tree
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(energy * self.num_adder_tree * np.asarray(num_read, dtype=float))
+        leakage = leak * self.num_adder_tree
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -19,6 +19,13 @@ decomposition DNN+NeuroSim users know, but data-dependent arguments (row activit
 resistances, number of reads) may be numpy arrays: results then come back as arrays of the
 same shape, one value per operating point, so callers evaluate every input vector of a
 sub-array in one call.
+
+The class docstrings list each circuit's figures by their NeuroSim names; they are fields of
+the returned records: area / height / width of the Layout; read_latency = Cost.latency,
+read_dynamic_energy = Cost.dynamic_energy, leakage, write_latency, write_dynamic_energy and
+ramp_output of the Cost; anything else under Cost.parts. Sizing attributes (set by
+initialize and calculate_area) are what parents may read. tests/test_circuit_interface.py
+checks the rule.
 """
 from __future__ import annotations
 

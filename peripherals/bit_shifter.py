@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit
+from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import DFF, as_result, given
 
 __all__ = ["BitShifter"]
@@ -16,7 +15,7 @@ class BitShifter(Circuit):
     """Figures: area m^2, height/width m; read_latency: clock cycles in synchronous mode
     (one per read), seconds otherwise; read_dynamic_energy J; leakage W.
 
-    Attributes parents read: num_unit, num_bit, num_dff, clk_freq, dff.
+    Sizing attributes parents read: num_unit, num_bit, num_dff, clk_freq, dff.
     """
 
     def __init__(self, ctx):
@@ -32,38 +31,34 @@ class BitShifter(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         dff = self.dff.calculate_area(None, None, AreaModify.NONE)
-        out_area = dff.area
+        area = dff.area
         if given(new_width) and mode == AreaModify.NONE:
-            out_width = new_width
-            out_height = out_area / out_width
+            width = new_width
+            height = area / width
         elif given(new_height):
-            out_height = new_height
-            out_width = out_area / out_height
+            height = new_height
+            width = area / height
         else:
             # The reference divides by a zero height here; keep the registers' own row.
-            out_height = dff.height
-            out_width = dff.width
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+            height = dff.height
+            width = dff.width
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def calculate_latency(self, num_read) -> Cost:
-        out_read_latency = 0.0
         self._require_initialized()
         dff = self.dff.calculate_latency(1e20, 1, clk_freq=self.clk_freq)
-        out_read_latency = as_result(dff.latency * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(dff.latency * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read) -> Cost:
         """Every flip-flop of the bank takes data on each read. The reference does not
         apply the flip-flop activity factor `gamma` here (kept)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         dff = self.dff.calculate_power(num_read, self.num_dff, False)
-        out_read_dynamic_energy = dff.dynamic_energy
-        out_leakage = dff.leakage
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = dff.dynamic_energy
+        leakage = dff.leakage
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -28,8 +28,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit, Context
+from .base import AreaModify, Circuit, Context, Cost, Layout
 from .bus import UNIT_WIRE_CAP, _scalar_or_array
 from .dff import DFF
 from .precharger import Precharger
@@ -138,9 +137,8 @@ class Buffer(Circuit):
         """The buffer is laid out against its parent: give the height (m) it must fit, or
         the width; the other side follows from the area. MAGIC/OVERRIDE then adapt the
         layout as for every circuit."""
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         none = AreaModify.NONE
         if self.sram:
@@ -161,45 +159,50 @@ class Buffer(Circuit):
         given_h = new_height is not None and new_height != 0
         given_w = new_width is not None and new_width != 0
         if given_w:
-            out_width = new_width
-            out_height = area / new_width
+            width = new_width
+            height = area / new_width
         elif given_h:
-            out_height = new_height
-            out_width = area / new_height
+            height = new_height
+            width = area / new_height
         else:
             raise ValueError("Buffer: calculate_area needs the height or the width it must fit")
         if mode == AreaModify.MAGIC:
             if given_h:
-                out_height, out_width = new_height, area / new_height
+                height, width = new_height, area / new_height
             else:
-                out_width, out_height = new_width, area / new_width
+                width, height = new_width, area / new_width
         elif mode == AreaModify.OVERRIDE:
             if not (given_h and given_w):
                 raise ValueError("Buffer: OVERRIDE needs both a height and a width")
-            out_height, out_width = new_height, new_width
+            height, width = new_height, new_width
             out_area = new_height * new_width
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=out_area)
 
     # ------------------------------------------------------------------ latency
     def calculate_latency(self, num_access_bit_read, num_read, num_access_bit_write,
                           num_write) -> Cost:
         """`num_read`/`num_write`: lines read/written (scalars or arrays). The access
         widths are accepted for symmetry with `calculate_power` and not used."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_col_delay = 0.0
-        out_avg_bit_read_latency = 0.0
-        out_avg_bit_write_latency = 0.0
-        out_read_whole_latency = 0.0
-        out_write_whole_latency = 0.0
+        read_latency = 0.0
+        write_latency = 0.0
+        col_delay = 0.0
+        avg_bit_read_latency = 0.0
+        avg_bit_write_latency = 0.0
+        read_whole_latency = 0.0
+        write_whole_latency = 0.0
         self._require_initialized()
         nr = np.asarray(num_read, float)
         nw = np.asarray(num_write, float)
         if self.param.synchronous:
             # one line per clock cycle
-            out_read_latency = _scalar_or_array(nr)
-            out_write_latency = _scalar_or_array(nw)
-            return Cost(latency=out_read_latency, write_latency=out_write_latency, parts={"col_delay": out_col_delay, "avg_bit_read_latency": out_avg_bit_read_latency, "avg_bit_write_latency": out_avg_bit_write_latency, "read_whole_latency": out_read_whole_latency, "write_whole_latency": out_write_whole_latency})
+            read_latency = _scalar_or_array(nr)
+            write_latency = _scalar_or_array(nw)
+            return Cost(latency=read_latency, write_latency=write_latency,
+                        parts={"col_delay": col_delay,
+                               "avg_bit_read_latency": avg_bit_read_latency,
+                               "avg_bit_write_latency": avg_bit_write_latency,
+                               "read_whole_latency": read_whole_latency,
+                               "write_whole_latency": write_whole_latency})
         rows = self.num_row
         if self.sram:
             wl_decoder = self.wl_decoder.calculate_latency(
@@ -218,11 +221,11 @@ class Buffer(Circuit):
             # transistors, to the sense amp's swing, for every line
             elmore = ((self.res_cell_access + res_pull_down) * c_cell * rows
                       + c_cell * r_cell * rows * (rows + 1) / 2)
-            out_col_delay = (elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
+            col_delay = (elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
                               * rows)
-            out_read_whole_latency = (wl_decoder.latency + precharger.latency
-                                      + out_col_delay + sense_amp.latency)
-            out_write_whole_latency = (precharger.write_latency
+            read_whole_latency = (wl_decoder.latency + precharger.latency
+                                      + col_delay + sense_amp.latency)
+            write_whole_latency = (precharger.write_latency
                                        + max(wl_decoder.write_latency, sram_write_driver.write_latency))
         else:
             # The reference passes this decoder's arguments shifted by one (the line count
@@ -235,25 +238,24 @@ class Buffer(Circuit):
                                                            length * self.unit_wire_res,
                                                            self.num_col, rows, rows)
             half_cycle = 1.0 / self.clk_freq / 2   # a DFF is accessed in half a clock cycle
-            out_read_whole_latency = wl_decoder.latency + half_cycle * rows
-            out_write_whole_latency = wl_decoder.write_latency + half_cycle * rows
-        out_avg_bit_read_latency = out_read_whole_latency / rows     # per line
-        out_avg_bit_write_latency = out_write_whole_latency / rows
-        out_read_latency = _scalar_or_array(out_avg_bit_read_latency * nr)
-        out_write_latency = _scalar_or_array(out_avg_bit_write_latency * nw)
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, parts={"col_delay": out_col_delay, "avg_bit_read_latency": out_avg_bit_read_latency, "avg_bit_write_latency": out_avg_bit_write_latency, "read_whole_latency": out_read_whole_latency, "write_whole_latency": out_write_whole_latency})
+            read_whole_latency = wl_decoder.latency + half_cycle * rows
+            write_whole_latency = wl_decoder.write_latency + half_cycle * rows
+        avg_bit_read_latency = read_whole_latency / rows     # per line
+        avg_bit_write_latency = write_whole_latency / rows
+        read_latency = _scalar_or_array(avg_bit_read_latency * nr)
+        write_latency = _scalar_or_array(avg_bit_write_latency * nw)
+        return Cost(latency=read_latency, write_latency=write_latency,
+                    parts={"col_delay": col_delay,
+                           "avg_bit_read_latency": avg_bit_read_latency,
+                           "avg_bit_write_latency": avg_bit_write_latency,
+                           "read_whole_latency": read_whole_latency,
+                           "write_whole_latency": write_whole_latency})
 
     # ------------------------------------------------------------------ power
     def calculate_power(self, num_access_bit_read, num_read, num_access_bit_write,
                         num_write) -> Cost:
         """Bits moved = `num_access_bit_* x num_*` (scalars or arrays)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
-        out_avg_bit_read_dynamic_energy = 0.0
-        out_avg_bit_write_dynamic_energy = 0.0
-        out_read_whole_dynamic_energy = 0.0
-        out_write_whole_dynamic_energy = 0.0
+        leakage = 0.0
         self._require_initialized()
         vdd2 = self.tech.vdd ** 2
         if self.sram:
@@ -269,7 +271,7 @@ class Buffer(Circuit):
             read = wl_decoder.dynamic_energy + precharger.dynamic_energy + sense_amp.dynamic_energy
             write = (wl_decoder.write_dynamic_energy + precharger.write_dynamic_energy
                      + sram_write_driver.write_dynamic_energy)
-            out_leakage = (wl_decoder.leakage + precharger.leakage
+            leakage = (wl_decoder.leakage + precharger.leakage
                            + sram_write_driver.leakage + sense_amp.leakage)
             read += self.cap_row1 * vdd2 * rows                  # word lines, one per line
             write += self.cap_sram_cell * vdd2 * self.num_bit     # every cell flips
@@ -291,15 +293,20 @@ class Buffer(Circuit):
                 dff_read = dff_write = 0.0
             read = wl_decoder.dynamic_energy + dff_read
             write = wl_decoder.write_dynamic_energy + dff_write
-            out_leakage = dff.leakage + wl_decoder.leakage
-        out_read_whole_dynamic_energy = read
-        out_write_whole_dynamic_energy = write
-        out_avg_bit_read_dynamic_energy = read / self.num_bit
-        out_avg_bit_write_dynamic_energy = write / self.num_bit
-        out_read_dynamic_energy = _scalar_or_array(
-            out_avg_bit_read_dynamic_energy * np.asarray(num_access_bit_read, float)
+            leakage = dff.leakage + wl_decoder.leakage
+        read_whole_dynamic_energy = read
+        write_whole_dynamic_energy = write
+        avg_bit_read_dynamic_energy = read / self.num_bit
+        avg_bit_write_dynamic_energy = write / self.num_bit
+        read_dynamic_energy = _scalar_or_array(
+            avg_bit_read_dynamic_energy * np.asarray(num_access_bit_read, float)
             * np.asarray(num_read, float))
-        out_write_dynamic_energy = _scalar_or_array(
-            out_avg_bit_write_dynamic_energy * np.asarray(num_access_bit_write, float)
+        write_dynamic_energy = _scalar_or_array(
+            avg_bit_write_dynamic_energy * np.asarray(num_access_bit_write, float)
             * np.asarray(num_write, float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy, parts={"avg_bit_read_dynamic_energy": out_avg_bit_read_dynamic_energy, "avg_bit_write_dynamic_energy": out_avg_bit_write_dynamic_energy, "read_whole_dynamic_energy": out_read_whole_dynamic_energy, "write_whole_dynamic_energy": out_write_whole_dynamic_energy})
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy,
+                    parts={"avg_bit_read_dynamic_energy": avg_bit_read_dynamic_energy,
+                           "avg_bit_write_dynamic_energy": avg_bit_write_dynamic_energy,
+                           "read_whole_dynamic_energy": read_whole_dynamic_energy,
+                           "write_whole_dynamic_energy": write_whole_dynamic_energy})

@@ -23,8 +23,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import Circuit
+from .base import Circuit, Cost, Layout
 
 __all__ = ["Bus", "BusMode", "UNIT_WIRE_CAP", "RepeaterDesign", "size_repeaters",
            "unit_length_delay", "unit_length_energy"]
@@ -216,9 +215,6 @@ class Bus(_RepeatedWireMixin, Circuit):
         self.initialized = True
 
     def calculate_area(self, folded_ratio: float = 1.0, over_lap: bool = True) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         # The reference adds to a width member that is never set beforehand; the PE
         # always overlaps the bus with the arrays, so only the fresh value matters here.
@@ -226,32 +222,29 @@ class Bus(_RepeatedWireMixin, Circuit):
             self.wire_width = self.bus_width * self.w_inv / folded_ratio
         else:
             self.wire_width = self.bus_width * float(self.param.wireWidth) / folded_ratio
-        out_area = 0.0 if over_lap else self.num_row * self.wire_length * self.wire_width
-        out_height = out_width = 0.0
-        return Layout(height=out_height, width=out_width, area=out_area)
+        area = 0.0 if over_lap else self.num_row * self.wire_length * self.wire_width
+        height = width = 0.0
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, num_read) -> Cost:
         """`num_read`: transfers over the bus (scalar or array)."""
-        out_read_latency = 0.0
         self._require_initialized()
         one = self._segment_latency(self.wire_length, self.unit_length_wire_resistance)
-        out_read_latency = _scalar_or_array(self._to_cycles(one) * np.asarray(num_read, float))
-        return Cost(latency=out_read_latency)
+        read_latency = _scalar_or_array(self._to_cycles(one) * np.asarray(num_read, float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_bit_access, num_read, input: bool) -> Cost:
         """`num_bit_access`: bits driven per transfer; `num_read`: transfers;
         `input`: True for the input bus (input toggle rate), False for outputs."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_unit_length_energy_rep = 0.0
-        out_unit_length_energy_wire = 0.0
         self._require_initialized()
         nb = np.asarray(num_bit_access, float)
-        out_leakage = _scalar_or_array(self.unit_length_leakage * self.wire_length * nb)
+        leakage = _scalar_or_array(self.unit_length_leakage * self.wire_length * nb)
         toggle = float(self.param.inputtoggle if input else self.param.outputtoggle)
-        out_unit_length_energy_rep = self._energy_rep_full * 0.5 * toggle
-        out_unit_length_energy_wire = self._energy_wire_full * 0.5 * toggle
-        one = self._segment_energy(self.wire_length, out_unit_length_energy_rep,
-                                   out_unit_length_energy_wire)
-        out_read_dynamic_energy = _scalar_or_array(one * nb * np.asarray(num_read, float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, parts={"unit_length_energy_rep": out_unit_length_energy_rep, "unit_length_energy_wire": out_unit_length_energy_wire})
+        unit_length_energy_rep = self._energy_rep_full * 0.5 * toggle
+        unit_length_energy_wire = self._energy_wire_full * 0.5 * toggle
+        one = self._segment_energy(self.wire_length, unit_length_energy_rep,
+                                   unit_length_energy_wire)
+        read_dynamic_energy = _scalar_or_array(one * nb * np.asarray(num_read, float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    parts={"unit_length_energy_rep": unit_length_energy_rep,
+                           "unit_length_energy_wire": unit_length_energy_wire})

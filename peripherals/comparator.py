@@ -13,8 +13,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit, horowitz
+from .base import AreaModify, Circuit, horowitz, Cost, Layout, modify_layout
 from .dff import INV, MIN_W, NAND, NMOS, PMOS, as_result
 
 __all__ = ["Comparator"]
@@ -25,7 +24,7 @@ class Comparator(Circuit):
     height/width m; read_latency s; read_dynamic_energy J (times `epsilon` when
     validated); leakage W.
 
-    Attributes parents read: area_unit, num_bit, num_comparator, cap_inv_input/output,
+    Sizing attributes parents read: area_unit, num_bit, num_comparator, cap_inv_input/output,
     cap_nand2_input/output, cap_nand3_input/output (F)."""
 
     def initialize(self, num_bit: int, num_comparator: int) -> None:
@@ -58,24 +57,15 @@ class Comparator(Circuit):
         modify_layout(self, 0.0, 0.0, 0.0, None, None, mode)   # checks the mode only
 
     def calculate_area(self, width_array: float) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
-        out_width = width_array
-        out_area = self.area_unit * self.num_comparator
-        out_height = out_area / out_width
-        return Layout(height=out_height, width=out_width, area=out_area)
+        width = width_array
+        area = self.area_unit * self.num_comparator
+        height = area / width
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
-        out_read_latency = 0.0
-        out_ramp_output = None
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input = ramp_input
-        out_cap_load = cap_load
         r2 = fb.on_resistance(self.width_nand2_n, NMOS, tech) * 2
         r3 = fb.on_resistance(self.width_nand3_p, PMOS, tech)
         load2 = self.cap_nand2_output + self.cap_nand3_input
@@ -88,13 +78,11 @@ class Comparator(Circuit):
         d5, ramp2 = horowitz(r2 * load2, ramp3)                # last slice
         d6, ramp3 = horowitz(r3 * (self.cap_nand3_output + cap_load), ramp2)
         delay = delay + d5 + d6
-        out_ramp_output = ramp3
-        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency, ramp_output=out_ramp_output)
+        ramp_output = ramp3
+        read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_comparator_per_operation) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd = tech.vdd
@@ -103,7 +91,7 @@ class Comparator(Circuit):
         leak = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * vdd * 4 * nb * nc
         leak += fb.gate_leakage(NAND, 2, self.width_nand2_n, self.width_nand2_p, tech) * vdd * 4 * nb * nc
         leak += fb.gate_leakage(NAND, 3, self.width_nand3_n, self.width_nand3_p, tech) * vdd * 3 * nb * nc
-        out_leakage = leak
+        leakage = leak
         e = ((self.cap_inv_input + self.cap_inv_output) * 4) * vdd2
         e += ((self.cap_nand2_input + self.cap_nand2_output) * 4) * vdd2
         e += ((self.cap_nand3_input + self.cap_nand3_output) * 3) * vdd2
@@ -111,5 +99,5 @@ class Comparator(Circuit):
         e = e * nb * np.minimum(per_op, nc) * np.asarray(num_read, dtype=float)
         if self.param.validated:
             e = e * self.param.epsilon
-        out_read_dynamic_energy = as_result(e)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

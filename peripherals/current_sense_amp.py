@@ -11,8 +11,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import Circuit
+from peripherals.base import Circuit, Cost, Layout
 from peripherals.row_decoder import as_result
 
 __all__ = ["CurrentSenseAmp"]
@@ -55,7 +54,7 @@ class CurrentSenseAmp(Circuit):
     axes (operating points) broadcast with num_read. Column resistances are in ohm; the
     fits were made at 0.5 V read, so they are scaled by 0.5 / readVoltage first.
 
-    Attribute a parent reads: area_unit m^2 (one amp, after calculate_unit_area), r_ref ohm.
+    Sizing attribute a parent reads: area_unit m^2 (one amp, after calculate_unit_area), r_ref ohm.
     """
 
     def initialize(self, num_col: int, parallel: bool, rowbyrow: bool, clk_freq: float,
@@ -85,16 +84,13 @@ class CurrentSenseAmp(Circuit):
     def calculate_area(self, width_array: float) -> Layout:
         """width_array m: the width available per amp (capped so that the amp's
         height/width ratio stays within the limit)."""
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         x = math.sqrt(self.area_unit / R.HEIGHT_WIDTH_RATIO_LIMIT)
         w = min(width_array, x)
-        out_area = self.area_unit * self.num_col
-        out_width = w * self.num_col
-        out_height = self.area_unit / w
-        return Layout(height=out_height, width=out_width, area=out_area)
+        area = self.area_unit * self.num_col
+        width = w * self.num_col
+        height = self.area_unit / w
+        return Layout(height=height, width=width, area=area)
 
     # ------------------------------------------------------------------ fits
     def _scaled(self, column_resistance):
@@ -142,23 +138,20 @@ class CurrentSenseAmp(Circuit):
 
     # ------------------------------------------------------------------ figures
     def calculate_latency(self, column_resistance, num_col_muxed, num_read) -> Cost:
-        out_read_latency = 0.0
         self._require_initialized()
         t = np.atleast_1d(self.column_latency(column_resistance))
         if t.shape[-1] == 0:
             slowest = np.zeros(t.shape[:-1])   # no column: nothing to wait for
         else:
             slowest = np.clip(np.max(t, axis=-1), 5e-10, 50e-9)
-        out_read_latency = as_result(slowest * num_col_muxed * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(slowest * num_col_muxed * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, column_resistance, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
-        out_leakage = 0.0
+        leakage = 0.0
         t = np.atleast_1d(self.column_latency(column_resistance))
         pw = np.atleast_1d(self.column_power(column_resistance))
         e = np.sum(t * pw, axis=-1)
-        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -9,8 +9,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, Cost, Layout, modify_layout
 from peripherals.mux import tg_resistance, tg_widths_for_resistance
 from peripherals.row_decoder import (COL_MODE, ROW_MODE, as_result, is_given,
                                      min_cell_height, min_cell_width)
@@ -30,8 +29,8 @@ class DecoderDriver(Circuit):
     the gate charging cap_load1, times num_read / num_write); read/write dynamic energy J
     (arrays broadcast); leakage W (one inverter per line).
 
-    Attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain F,
-    ramp_output 1/s.
+    Sizing attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain F.
+    The latency Cost carries ramp_output 1/s.
     """
 
     def initialize(self, mode: int, num_output: int, num_load: int, *, res_mem_cell_on: float | None = None) -> None:
@@ -54,9 +53,8 @@ class DecoderDriver(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         n = self.num_output
@@ -80,60 +78,49 @@ class DecoderDriver(Circuit):
             if is_given(new_height) and mode == AreaModify.NONE:
                 per_col = int(new_height / h_unit)
                 cols = min(math.ceil(n / per_col), n) if per_col > 0 else n
-                out_height = new_height
-                out_width = w_unit * cols
+                height = new_height
+                width = w_unit * cols
             else:
-                out_height = h_unit * n
-                out_width = w_unit
+                height = h_unit * n
+                width = w_unit
         else:
             h_unit, w_unit = h_inv + h_tg * gates, max(w_inv, w_tg)
             if is_given(new_width) and mode == AreaModify.NONE:
                 per_row = int(new_width / w_unit)
                 rows = min(math.ceil(n / per_row), n) if per_row > 0 else n
-                out_height = h_unit * rows
-                out_width = new_width
+                height = h_unit * rows
+                width = new_width
             else:
-                out_height = h_unit
-                out_width = w_unit * n
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+                height = h_unit
+                width = w_unit * n
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_inv_input, self.cap_inv_output = fb.gate_capacitance(
             INV, 1, self.width_inv_n, self.width_inv_p, tech, h_inv)
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load1, cap_load2, res_load, num_read, num_write) -> Cost:
         """cap_load1 F: worst-case line load (1T1R source line, crossbar WL/BL); cap_load2 F:
         1T1R bit line (not used by the delay); res_load ohm; num_read / num_write
         operations (arrays broadcast)."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load1 = 0.0
-        out_cap_load2 = 0.0
-        out_res_load = 0.0
         self._require_initialized()
-        out_ramp_input, out_cap_load1, out_cap_load2, out_res_load = ramp_input, cap_load1, cap_load2, res_load
         cap_output = self.cap_tg_drain * 4 + self.cap_tg_gate_n * 0.5 + self.cap_tg_gate_p * 0.5
         tr = self.res_tg * (cap_output + cap_load1) + res_load * cap_load1 / 2
-        d, out_ramp_output = horowitz(tr, ramp_input)
-        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        d, ramp_output = horowitz(tr, ramp_input)
+        read_latency = as_result(d * np.asarray(num_read, dtype=float))
         # The reference accumulates into its write latency without clearing it first; here
         # each call starts from zero.
-        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read_cell_per_op, num_write_cell_per_op, num_read, num_write) -> Cost:
         """Leakage (W); dynamic energy (J) of switching num_read_cell_per_op (write:
         num_write_cell_per_op) lines per operation, num_read / num_write operations. All
         data arguments broadcast."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -143,7 +130,7 @@ class DecoderDriver(Circuit):
         cn, cp, cd = self.cap_tg_gate_n, self.cap_tg_gate_p, self.cap_tg_drain
         rd = np.asarray(num_read_cell_per_op, dtype=float)
         wr = np.asarray(num_write_cell_per_op, dtype=float)
-        out_leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n
+        leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n
         if cell.access == "CMOS":
             read = ((self.cap_inv_input + cn * 2 + cp) * vdd2 * rd
                     + (self.cap_inv_output + cp * 2 + cn) * vdd2 * rd)
@@ -159,6 +146,7 @@ class DecoderDriver(Circuit):
             if self.mode == ROW_MODE:
                 write = write + (cd * 2) * vw * vw * wr
             write = write + (cd * 2) * (vw / 2) * (vw / 2) * (n - wr)
-        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
-        out_write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

@@ -7,8 +7,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, fold_gates
+from peripherals.base import AreaModify, Circuit, fold_gates, Cost, Layout, modify_layout
 from peripherals.row_decoder import as_result, is_given, min_cell_width
 
 __all__ = ["DeMux"]
@@ -26,7 +25,7 @@ class DeMux(Circuit):
     capacitance, times num_read); read_dynamic_energy J (arrays broadcast); leakage W
     (the inverter).
 
-    Attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain, cap_inv_input,
+    Sizing attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain, cap_inv_input,
     cap_inv_output F.
     """
 
@@ -42,9 +41,8 @@ class DeMux(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         _, h_inv, w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech, R.CELL_HEIGHT * tech.featureSize)
@@ -57,40 +55,35 @@ class DeMux(Circuit):
             tg_width = pair_width / 2
             num_fold = int(tg_width / (0.5 * min_w)) - 1
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
-            out_width = new_width
-            out_height = max(h_tg * rows, h_inv)
+            width = new_width
+            height = max(h_tg * rows, h_inv)
         else:
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, 1, tech)
-            out_height = max(h_tg, h_inv)
-            out_width = (w_tg * 2 * pairs) + w_inv
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            height = max(h_tg, h_inv)
+            width = (w_tg * 2 * pairs) + w_inv
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_inv_input, self.cap_inv_output = fb.gate_capacitance(
             INV, 1, self.width_inv_n, self.width_inv_p, tech, h_inv)
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, num_read) -> Cost:
-        out_read_latency = 0.0
-        out_ramp_input = 0.0
         self._require_initialized()
-        out_ramp_input = ramp_input
-        out_read_latency = as_result(2.3 * self.res_tg * self.cap_tg_drain * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(2.3 * self.res_tg * self.cap_tg_drain * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
         vr2 = cell.read_voltage * cell.read_voltage
         n = self.num_input
-        out_leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd
+        leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd
         e = (self.cap_inv_input * vdd2 + (self.cap_tg_gate_n + self.cap_tg_gate_p) * vdd2 * n
              + (self.cap_tg_drain * 2) * vr2 * n + self.cap_tg_drain * vr2 * n)
-        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -15,8 +15,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit, as_result, logic_cell_height
+from .base import AreaModify, Circuit, as_result, logic_cell_height, Cost, Layout, modify_layout
 from .base import is_given as given
 
 __all__ = ["DFF", "given", "as_result", "logic_cell_height",
@@ -48,7 +47,7 @@ class DFF(Circuit):
     (= number of reads), seconds otherwise (half a clock period per read); read and
     write dynamic energy J (write = read); leakage W (8 inverters per flip-flop).
 
-    Attributes parents read: num_dff, clk_freq (parents may update it after the clock pass),
+    Sizing attributes parents read: num_dff, clk_freq (parents may update it after the clock pass),
     cap_tg_drain (F, the load a flip-flop presents to the adder driving it), h_dff/w_dff
     (one flip-flop cell), cap_inv_input/cap_inv_output/cap_tg_gate_n/cap_tg_gate_p (F).
     """
@@ -87,9 +86,8 @@ class DFF(Circuit):
                 INV, 1, self.width_tg_n, self.width_tg_p, tech, h_inv)[1]
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
@@ -105,44 +103,39 @@ class DFF(Circuit):
                 # smallest layout that exists.
                 warnings.warn("DFF: the given height is smaller than one flip-flop")
                 per_col = 1
-            out_height = new_height
-            out_width = self.w_dff * math.ceil(n / per_col)
+            height = new_height
+            width = self.w_dff * math.ceil(n / per_col)
         elif given(new_width) and mode == AreaModify.NONE:
             per_row = int(new_width / self.w_dff)
             per_row = min(per_row, n)
             if per_row == 0:
                 warnings.warn("DFF: the given width is smaller than one flip-flop")
                 per_row = 1
-            out_width = new_width
-            out_height = self.h_dff * math.ceil(n / per_row)
+            width = new_width
+            height = self.h_dff * math.ceil(n / per_row)
         else:
-            out_width = self.w_dff * n
-            out_height = self.h_dff
-        out_area = out_height * out_width
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+            width = self.w_dff * n
+            height = self.h_dff
+        area = height * width
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def calculate_latency(self, ramp_input, num_read, clk_freq: float | None = None) -> Cost:
         """Synchronous: one cycle per read (result in cycles). Otherwise half a clock
         period per read (s), at `clk_freq` (Hz; default: the clock it was sized with)."""
-        out_read_latency = 0.0
-        out_ramp_input = 0.0
+        read_latency = 0.0
         self._require_initialized()
-        out_ramp_input = ramp_input
         n = np.asarray(num_read, dtype=float)
         if self.param.synchronous:
-            out_read_latency = as_result(n)
+            read_latency = as_result(n)
         else:
             clk = self.clk_freq if clk_freq is None else float(clk_freq)
-            out_read_latency = as_result(1.0 / clk / 2 * n)
-        return Cost(latency=out_read_latency)
+            read_latency = as_result(1.0 / clk / 2 * n)
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read, num_dff_per_operation, validated: bool) -> Cost:
         """Energy of `num_read` clock cycles in which `num_dff_per_operation` flip-flops take
         new data (arrays broadcast); scaled by `gamma` when `validated` (the caller decides,
         as in the reference: PE buffers pass False)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
@@ -150,7 +143,7 @@ class DFF(Circuit):
         leak_inv = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd
         gaa = gaa_layout(self.ctx)
         factor = GAA_INV[gaa][0] if gaa is not None else 1.0
-        out_leakage = leak_inv * 8 * n * factor
+        leakage = leak_inv * 8 * n * factor
 
         cin, cout = self.cap_inv_input, self.cap_inv_output
         active = np.minimum(np.asarray(num_dff_per_operation, dtype=float), n)
@@ -163,6 +156,7 @@ class DFF(Circuit):
         e = e * np.asarray(num_read, dtype=float)
         if validated:
             e = e * self.param.gamma
-        out_read_dynamic_energy = as_result(e)
-        out_write_dynamic_energy = out_read_dynamic_energy
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        read_dynamic_energy = as_result(e)
+        write_dynamic_energy = read_dynamic_energy
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

@@ -20,8 +20,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import Circuit
+from .base import Circuit, Cost, Layout
 from .bus import _RepeatedWireMixin, _scalar_or_array, size_repeaters
 
 __all__ = ["HTree"]
@@ -74,9 +73,6 @@ class HTree(_RepeatedWireMixin, Circuit):
         return fb.interconnect_wire(length, float(self.param.wireWidth), self.tech)[1]
 
     def calculate_area(self, unit_height: float, unit_width: float, folded_ratio: float) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         k = self.num_levels
         length_v = unit_height * 2 ** k / 2
@@ -103,10 +99,10 @@ class HTree(_RepeatedWireMixin, Circuit):
         total += main
         area += (self.bus_width * self.h_inv / folded_ratio) * main
         out_area = area
-        out_height = out_width = 0.0
+        height = width = 0.0
         self.total_wire_length = total
         self._area_done = True
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=out_area)
 
     def _dropped_width(self, length: float) -> float:
         # width of a bare (unrepeated) level, in m; only reached for zero-length levels
@@ -118,8 +114,7 @@ class HTree(_RepeatedWireMixin, Circuit):
         or to the root (x, y) = (0, 0) crosses every level and the main bus (the only
         use in V1.4's tile and chip). In synchronous mode each transfer takes
         ceil(delay x clk_freq) cycles and `read_latency` is in cycles."""
-        out_read_latency = 0.0
-        out_critical_latency = 0.0
+        critical_latency = 0.0
         self._require_initialized()
         k = self.num_levels
         length_v = unit_height * 2 ** k
@@ -139,10 +134,10 @@ class HTree(_RepeatedWireMixin, Circuit):
         else:
             latency = self._leaf_to_leaf_latency(x_init, y_init, x_end, y_end, length_v, length_h)
         if self.param.synchronous:
-            out_critical_latency = latency * self.clk_freq
+            critical_latency = latency * self.clk_freq
             latency = math.ceil(latency * self.clk_freq)
-        out_read_latency = _scalar_or_array(latency * np.asarray(num_read, float))
-        return Cost(latency=out_read_latency, parts={"critical_latency": out_critical_latency})
+        read_latency = _scalar_or_array(latency * np.asarray(num_read, float))
+        return Cost(latency=read_latency, parts={"critical_latency": critical_latency})
 
     def _common_level(self, x_init, y_init, x_end, y_end):
         """Highest level at which the two units lie in different quadrants, and whether
@@ -182,18 +177,14 @@ class HTree(_RepeatedWireMixin, Circuit):
         activity: each bit is assumed to toggle with probability 0.5; the callers fold the
         toggle rates into `num_read`). Leakage: the repeaters of the whole tree,
         `num_bit_access` bits wide."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_unit_length_energy_rep = 0.0
-        out_unit_length_energy_wire = 0.0
         self._require_initialized()
         if not self._area_done:
             raise RuntimeError("HTree: call calculate_area() before calculate_power()")
         nb = np.asarray(num_bit_access, float)
-        out_leakage = _scalar_or_array(self.unit_length_leakage * self.total_wire_length * nb)
-        out_unit_length_energy_rep = self._energy_rep_full * 0.5
-        out_unit_length_energy_wire = self._energy_wire_full * 0.5
-        e_rep, e_wire = out_unit_length_energy_rep, out_unit_length_energy_wire
+        leakage = _scalar_or_array(self.unit_length_leakage * self.total_wire_length * nb)
+        unit_length_energy_rep = self._energy_rep_full * 0.5
+        unit_length_energy_wire = self._energy_wire_full * 0.5
+        e_rep, e_wire = unit_length_energy_rep, unit_length_energy_wire
         k = self.num_levels
         # Unlike the latency, the energy walk starts from half the top-level length, so
         # it counts each level at half the length the latency uses (as the reference).
@@ -220,5 +211,7 @@ class HTree(_RepeatedWireMixin, Circuit):
                 energy += self._segment_energy(length_v, e_rep, e_wire)
                 length_h /= 2
                 energy += self._segment_energy(length_h, e_rep, e_wire)
-        out_read_dynamic_energy = _scalar_or_array(energy * nb * np.asarray(num_read, float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, parts={"unit_length_energy_rep": out_unit_length_energy_rep, "unit_length_energy_wire": out_unit_length_energy_wire})
+        read_dynamic_energy = _scalar_or_array(energy * nb * np.asarray(num_read, float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    parts={"unit_length_energy_rep": unit_length_energy_rep,
+                           "unit_length_energy_wire": unit_length_energy_wire})

@@ -13,8 +13,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit, horowitz
+from .base import AreaModify, Circuit, horowitz, Cost, Layout, modify_layout
 from .comparator import Comparator
 from .dff import INV, MIN_W, NAND, NMOS, NOR, as_result
 
@@ -26,7 +25,7 @@ class MaxPooling(Circuit):
     cycles in synchronous mode (ceil(stage delay x clk_freq) x num_stage per read), seconds
     otherwise; read_dynamic_energy J; leakage W.
 
-    Attributes parents read: window, num_bit, num_max_pooling, num_comparator, num_stage,
+    Sizing attributes parents read: window, num_bit, num_max_pooling, num_comparator, num_stage,
     clk_freq, comparator."""
 
     def __init__(self, ctx):
@@ -85,23 +84,15 @@ class MaxPooling(Circuit):
         modify_layout(self, 0.0, 0.0, 0.0, None, None, mode)   # checks the mode only
 
     def calculate_area(self, width_array: float) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
-        out_width = width_array
-        out_area = self.area_unit * self.num_max_pooling
-        out_height = out_area / out_width
-        return Layout(height=out_height, width=out_width, area=out_area)
+        width = width_array
+        area = self.area_unit * self.num_max_pooling
+        height = area / width
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
-        out_read_latency = 0.0
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input = ramp_input
-        out_cap_load = cap_load
         comparator = self.comparator.calculate_latency(ramp_input, self.cap_inv_output * 2, 1)
         delay = comparator.latency * self.num_bit / 2
         # the result flag passes the wide NOR, an inverter and a transmission gate
@@ -116,16 +107,14 @@ class MaxPooling(Circuit):
         delay += d
         if self.param.synchronous:
             delay = math.ceil(delay * self.clk_freq)
-        out_read_latency = as_result(delay * self.num_stage * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(delay * self.num_stage * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
-        out_leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd \
+        leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd \
             * self.num_comparator * self.num_max_pooling
         comparator = self.comparator.calculate_power(1, 1)
         e = (self.cap_nand_input + self.cap_inv_output) * vdd2          # AND
@@ -136,5 +125,5 @@ class MaxPooling(Circuit):
             e *= self.param.epsilon
         e += comparator.dynamic_energy * self.num_bit / 2
         e = e * self.num_comparator * self.num_max_pooling * np.asarray(num_read, dtype=float)
-        out_read_dynamic_energy = as_result(e)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

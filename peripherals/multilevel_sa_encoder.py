@@ -14,8 +14,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit, horowitz
+from .base import AreaModify, Circuit, horowitz, Cost, Layout, modify_layout
 from .dff import (GAA_INV, GAA_NAND2, INV, MIN_W, NAND, NMOS, as_result,
                   gaa_layout, given)
 
@@ -28,7 +27,7 @@ class MultilevelSAEncoder(Circuit):
     Figures: area m^2, height/width m; read_latency s (two gate delays per conversion,
     times num_read); read_dynamic_energy 0 J; leakage W.
 
-    Attributes parents read: num_level, num_encoder, num_input (inputs of a wide NAND),
+    Sizing attributes parents read: num_level, num_encoder, num_input (inputs of a wide NAND),
     num_gate (output bits), ramp_output (1/s)."""
 
     def initialize(self, num_level: int, num_encoder: int) -> None:
@@ -69,50 +68,42 @@ class MultilevelSAEncoder(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        width = 0.0
         self._require_initialized()
         (h_inv, w_inv), (h_nand, w_nand), (h_lg, w_lg) = self._gates
         w_enc = w_inv + w_nand + w_lg
         h_enc = ((w_inv * h_inv + w_nand * h_nand) * (self.num_level - 1)
                  + w_lg * self.num_gate * h_lg) / w_enc
         self.w_encoder, self.h_encoder = w_enc, h_enc
-        out_height = 0.0
+        height = 0.0
         if given(new_width) and mode == AreaModify.NONE:
             per_row = min(int(math.ceil(new_width / w_enc)), self.num_encoder)
             rows = int(math.ceil(self.num_encoder / per_row))
-            out_width = max(new_width, w_enc)
-            out_height = h_enc * rows
+            width = max(new_width, w_enc)
+            height = h_enc * rows
         elif given(new_height) and mode == AreaModify.NONE:
             per_col = min(int(math.ceil(new_height / h_enc)), self.num_encoder)
             cols = int(math.ceil(self.num_encoder / per_col))
-            out_height = max(new_height, h_enc)
-            out_width = w_enc * cols
-        out_area = out_height * out_width
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+            height = max(new_height, h_enc)
+            width = w_enc * cols
+        area = height * width
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def calculate_latency(self, ramp_input, num_read) -> Cost:
         """Inverter into the edge NAND2, NAND2 into the wide NAND (s) x num_read."""
-        out_read_latency = 0.0
-        out_ramp_output = None
-        out_ramp_input = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input = ramp_input
         r = fb.on_resistance(self.width_inv_n, NMOS, tech)
         d1, ramp = horowitz(r * (self.cap_inv_output + 2 * self.cap_nand_input), ramp_input)
         r = fb.on_resistance(self.width_nand_n, NMOS, tech) * 2
         if tech.node_nm <= 2 and self.param.speciallayout:
             r = r * 3.0 / 2.0
         d2, ramp = horowitz(r * (self.cap_nand_output + self.cap_nand_lg_input * self.num_input), ramp)
-        out_ramp_output = ramp
-        out_read_latency = as_result((d1 + d2) * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency, ramp_output=out_ramp_output)
+        ramp_output = ramp
+        read_latency = as_result((d1 + d2) * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd = tech.vdd
@@ -123,6 +114,6 @@ class MultilevelSAEncoder(Circuit):
         gaa = gaa_layout(self.ctx)
         factor = GAA_INV[gaa][0] if gaa is not None else 1.0
         leak += fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * vdd * 5 * n_lv * n_enc * factor
-        out_leakage = leak
-        out_read_dynamic_energy = as_result(0.0 * np.asarray(num_read, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        leakage = leak
+        read_dynamic_energy = as_result(0.0 * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

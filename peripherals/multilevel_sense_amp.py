@@ -55,8 +55,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit
+from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import (GAA_INV, GAA_NAND2, INV, MIN_W, NAND, as_result, gaa_layout,
                   given)
 
@@ -341,7 +340,7 @@ class MultilevelSenseAmp(Circuit):
     sensing time times num_col_muxed times num_read; synchronous parents use it for the
     clock only); read_dynamic_energy J; leakage 0 W.
 
-    Attributes parents read: rref (list of reference resistances, ohm), level_output,
+    Sizing attributes parents read: rref (list of reference resistances, ohm), level_output,
     num_col, latency_col (s, sensing time of one conversion), ref_power (W, shared
     reference columns), cap_nand_input/output.
 
@@ -434,8 +433,8 @@ class MultilevelSenseAmp(Circuit):
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
         out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         _, h_n, w_n = fb.gate_area(INV, 1, self.width_nmos, 0.0, tech)
@@ -444,27 +443,26 @@ class MultilevelSenseAmp(Circuit):
         area += self.array_height * self.array_width_unit * n_cmp / self.dumcolshared
         if given(new_width) and mode == AreaModify.NONE:
             out_area = area
-            out_width = new_width
-            out_height = area / new_width
+            width = new_width
+            height = area / new_width
         elif given(new_height) and mode == AreaModify.NONE:
             out_area = area
-            out_height = new_height
-            out_width = area / new_height
+            height = new_height
+            width = area / new_height
         else:
             raise ValueError("MultilevelSenseAmp: needs a width or a height")
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        return modify_layout(self, height, width, out_area, new_height, new_width, mode)
 
     def calculate_latency(self, column_resistance=None, num_col_muxed=1, num_read=1) -> Cost:
         """Conversion time (s) x num_col_muxed x num_read; the column resistances do not
         enter (accepted for the interface; the result takes their leading shape)."""
-        out_read_latency = 0.0
         self._require_initialized()
         lat = self.latency_col * np.asarray(num_col_muxed, dtype=float) * np.asarray(num_read, dtype=float)
         if column_resistance is not None:
             lead = np.shape(column_resistance)[:-1]
             lat = np.broadcast_to(lat, np.broadcast_shapes(np.shape(lat), lead))
-        out_read_latency = as_result(lat)
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(lat)
+        return Cost(latency=read_latency)
 
     def switching_energy(self, reference_energy_peri: float = 0.0) -> float:
         """Capacitive energy (J) of one conversion of one column (all L-1 comparators)."""
@@ -493,8 +491,6 @@ class MultilevelSenseAmp(Circuit):
         column_resistance: ohm, last axis = the read columns; `reference_energy_peri` J is
         the reference-column activation energy the sub-array sets (SRAM parallel read:
         one row of cells charged; 0 otherwise)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         r = np.asarray(column_resistance, dtype=float)
         static = column_static_energy(r, self.ctx, self.level_output, self.current_mode,
@@ -502,6 +498,6 @@ class MultilevelSenseAmp(Circuit):
         n_col = r.shape[-1] if r.ndim else 1
         e = (self.switching_energy(reference_energy_peri) * n_col + static) \
             * np.asarray(num_read, dtype=float)
-        out_leakage = 0.0
-        out_read_dynamic_energy = as_result(e)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        leakage = 0.0
+        read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

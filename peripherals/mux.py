@@ -12,8 +12,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, fold_gates
+from peripherals.base import AreaModify, Circuit, fold_gates, Cost, Layout, modify_layout
 from peripherals.row_decoder import (as_result, fin_factor, is_given,
                                      min_cell_width)
 
@@ -82,9 +81,8 @@ class Mux(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
@@ -96,11 +94,11 @@ class Mux(Circuit):
                     raise ValueError("Mux: the given width is narrower than one gate")
                 per_row = min(int(new_width / w_tg), num_tg)
                 self.num_row_tg = math.ceil(num_tg / per_row)
-                out_width = new_width
-                out_height = h_tg * self.num_row_tg
+                width = new_width
+                height = h_tg * self.num_row_tg
             else:
-                out_width = w_tg * num_tg
-                out_height = h_tg
+                width = w_tg * num_tg
+                height = h_tg
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 min_w = min_cell_width(tech)
@@ -108,43 +106,37 @@ class Mux(Circuit):
                 num_fold = int(self.tg_width / (0.5 * min_w)) - 1
             # (a gate narrower than one fold is laid out unfolded; the reference would pass 0)
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
-                out_width = new_width
-                out_height = h_tg * self.num_row_tg
+                width = new_width
+                height = h_tg * self.num_row_tg
             else:
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, 1, tech)
-                out_height = h_tg
-                out_width = w_tg * num_tg
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
-        self.width_tg_shared = out_width / self.num_input
+                height = h_tg
+                width = w_tg * num_tg
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
+        self.width_tg_shared = width / self.num_input
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
         """ramp_input 1/s (slope of the bit line, unused by the model); cap_load F at the
         mux output; num_read operations (arrays broadcast)."""
-        out_read_latency = 0.0
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
         self._require_initialized()
-        out_ramp_input, out_cap_load = ramp_input, cap_load
         tr = self.res_tg * (self.cap_tg_drain + 0.5 * self.cap_tg_gate_n + 0.5 * self.cap_tg_gate_p + cap_load)
-        out_read_latency = as_result(2.3 * tr * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(2.3 * tr * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read) -> Cost:
         """Energy of switching the selected gates on: N gates at vdd, the two drain
         capacitances at the read voltage; num_read selections (arrays broadcast)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vr = self.cell.read_voltage
-        out_leakage = 0.0
+        leakage = 0.0
         e = self.cap_tg_gate_n * self.num_input * tech.vdd * tech.vdd
         e += (self.cap_tg_drain * 2) * self.num_input * vr * vr
-        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

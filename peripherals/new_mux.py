@@ -7,8 +7,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, fold_gates
+from peripherals.base import AreaModify, Circuit, fold_gates, Cost, Layout, modify_layout
 from peripherals.mux import tg_resistance
 from peripherals.row_decoder import as_result, is_given, min_cell_width
 
@@ -25,7 +24,7 @@ class NewMux(Circuit):
     num_read); write_latency s (the cell's write pulse width times num_write);
     read/write dynamic energy J (arrays broadcast); leakage W (none).
 
-    Attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain F.
+    Sizing attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain F.
     The reference never sets its gate resistance before using it in the delay; here it is
     the on-resistance of the gate's N and P devices in parallel.
     """
@@ -40,9 +39,8 @@ class NewMux(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         num_tg = self.num_input * 3
@@ -54,41 +52,33 @@ class NewMux(Circuit):
             num_fold = int(self.tg_width / (0.5 * min_w)) - 1
             # (a gate narrower than one fold is laid out unfolded; the reference would pass 0)
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
-            out_width = new_width
-            out_height = h_tg * self.num_row_tg_pair
+            width = new_width
+            height = h_tg * self.num_row_tg_pair
         else:
             _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, 1, tech)
-            out_width = w_tg * 2 * num_tg
-            out_height = h_tg
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            width = w_tg * 2 * num_tg
+            height = h_tg
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, num_read, num_write) -> Cost:
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
         self._require_initialized()
-        out_ramp_input, out_cap_load = ramp_input, cap_load
         tr = self.res_tg * (self.cap_tg_drain + 0.5 * self.cap_tg_gate_n + 0.5 * self.cap_tg_gate_p + cap_load)
-        out_read_latency = as_result(2.3 * tr * np.asarray(num_read, dtype=float))
+        read_latency = as_result(2.3 * tr * np.asarray(num_read, dtype=float))
         # a write lasts one write pulse of the cell (s), from the design parameters
-        out_write_latency = as_result(float(self.param.writePulseWidth) * np.asarray(num_write, dtype=float))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency)
+        write_latency = as_result(float(self.param.writePulseWidth) * np.asarray(num_write, dtype=float))
+        return Cost(latency=read_latency, write_latency=write_latency)
 
     def calculate_power(self, num_read, num_write, num_write_pulse, mode_1t1r: int,
                         activity_row_read, activity_col_write) -> Cost:
         """Read energy (J): three drains at the read voltage and two gates opened per
         column, times num_read and the row activity; write energy for num_write writes.
         Data arguments broadcast."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -98,9 +88,9 @@ class NewMux(Circuit):
         cg = self.cap_tg_gate_n + self.cap_tg_gate_p
         cd2 = self.cap_tg_drain * 2
         act_w = np.asarray(activity_col_write, dtype=float)
-        out_leakage = 0.0
+        leakage = 0.0
         read = (self.cap_tg_drain * 3 * vr2 * n + cg * 2 * vdd2 * n)
-        out_read_dynamic_energy = as_result(
+        read_dynamic_energy = as_result(
             read * np.asarray(num_read, dtype=float) * np.asarray(activity_row_read, dtype=float))
         if mode_1t1r:
             write = (cd2 * vw2 * num_write_pulse * n * act_w / 2 + cd2 * vw2 * (n - n * act_w / 2)
@@ -109,5 +99,6 @@ class NewMux(Circuit):
             write = (cd2 * vw2 * num_write_pulse * n * act_w / 2 * 2
                      + cd2 * (cell.write_voltage / 2) ** 2 * n * (1 - act_w) + cg * vdd2 * n)
         # as in the reference, the write energy is per write operation (num_write unused)
-        out_write_dynamic_energy = as_result(write)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        write_dynamic_energy = as_result(write)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

@@ -10,8 +10,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, Cost, Layout, modify_layout
 from peripherals.row_decoder import as_result, is_given, min_cell_height
 
 __all__ = ["NewSwitchMatrix"]
@@ -30,11 +29,10 @@ class NewSwitchMatrix(Circuit):
     active rows; includes the DFF clocking energy; arrays broadcast); leakage W (DFFs);
     write_latency s, write_dynamic_energy J.
 
-    Attributes a parent reads:
+    Sizing attributes a parent reads:
       res_tg          ohm, on-resistance of one gate. The reference computes it from the
                       N device twice (the P device counted as if it were N); reproduced.
       cap_tg_gate_n, cap_tg_gate_p, cap_tg_drain   F (after calculate_area)
-      ramp_output     1/s (after calculate_latency)
       dff             the DFF column (peripherals.dff.DFF)
     """
 
@@ -57,9 +55,8 @@ class NewSwitchMatrix(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         n = self.num_output
@@ -68,49 +65,39 @@ class NewSwitchMatrix(Circuit):
             self.num_col_tg, self.tg_height = fold_gates(n, new_height, min_h, "NewSwitchMatrix", "gate")
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
             dff = self.dff.calculate_area(new_height, None, AreaModify.NONE)
-            out_height = new_height
-            out_width = (w_tg * 4) * self.num_col_tg + dff.width
+            height = new_height
+            width = (w_tg * 4) * self.num_col_tg + dff.width
         else:
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, min_h)
-            out_height = h_tg * n
-            dff = self.dff.calculate_area(out_height, None, AreaModify.NONE)
-            out_width = (w_tg * 4) + dff.width
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            height = h_tg * n
+            dff = self.dff.calculate_area(height, None, AreaModify.NONE)
+            width = (w_tg * 4) + dff.width
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> Cost:
         """ramp_input 1/s; cap_load F and res_load ohm of the driven line (Elmore:
         gate R times all caps plus half the line RC); num_read / num_write operations
         (arrays broadcast). The DFF latency enters the write latency only."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
-        out_res_load = 0.0
         self._require_initialized()
-        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         dff = self.dff.calculate_latency(1e20, num_read)
         cap_output = self.cap_tg_drain * 2 + self.cap_tg_gate_n * 0.5 + self.cap_tg_gate_p * 0.5
         tr = self.res_tg * (cap_output + cap_load) + res_load * cap_load / 2
-        d, out_ramp_output = horowitz(tr, ramp_input)
-        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        d, ramp_output = horowitz(tr, ramp_input)
+        read_latency = as_result(d * np.asarray(num_read, dtype=float))
         num_write = np.asarray(num_write, dtype=float)
-        out_write_latency = as_result(d * num_write + np.where(num_write != 0, dff.latency, 0.0))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        write_latency = as_result(d * num_write + np.where(num_write != 0, dff.latency, 0.0))
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_write, activity_row_read) -> Cost:
         """Leakage (W) and dynamic energy (J): a selected row charges one gate output to
         the access voltage, three to the read voltage and opens three gates; energy per
         read scales with `activity_row_read`. All data arguments broadcast."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -123,12 +110,13 @@ class NewSwitchMatrix(Circuit):
         act = np.asarray(activity_row_read, dtype=float)
 
         dff = self.dff.calculate_power(num_read, n, False)
-        out_leakage = dff.leakage
+        leakage = dff.leakage
         e = ((self.cap_tg_drain * 2) * va2 * n * act
              + (self.cap_tg_drain * 3) * vr2 * n * act
              + cg * 3 * vdd2 * n * act)
-        out_read_dynamic_energy = as_result(e * num_read + dff.dynamic_energy)
+        read_dynamic_energy = as_result(e * num_read + dff.dynamic_energy)
         w = (self.cap_tg_drain * 2) * va2 + cg * 2 * vdd2 * 2 + cg * vdd2
-        out_write_dynamic_energy = as_result(
+        write_dynamic_energy = as_result(
             w * num_write + np.where(num_write != 0, dff.dynamic_energy, 0.0))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

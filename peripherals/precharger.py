@@ -6,8 +6,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, Cost, Layout, modify_layout
 from peripherals.row_decoder import as_result, is_given
 
 __all__ = ["Precharger"]
@@ -23,11 +22,10 @@ class Precharger(Circuit):
 
     Figures: area m^2, height/width m; read_latency / write_latency s (Horowitz delay of
     the pull-up charging `cap_load` through the column resistance, times num_read /
-    num_write); read/write dynamic energy J (uses the `cap_load` of the last
-    calculate_latency call); leakage W.
+    num_write; the latency Cost also carries ramp_output 1/s); read/write dynamic energy J
+    (of recharging the bit-line load the caller passes to calculate_power); leakage W.
 
-    Attributes a parent reads: cap_output_bitline_precharger F, ramp_output 1/s,
-    cap_load F (the bit-line capacitance last given).
+    Sizing attribute a parent reads: cap_output_bitline_precharger F.
     """
 
     def initialize(self, num_col: int, res_load: float, activity_col_write: float,
@@ -45,9 +43,8 @@ class Precharger(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         cell_h = R.CELL_HEIGHT * tech.featureSize
@@ -57,51 +54,43 @@ class Precharger(Circuit):
         w_unit = max(w_pre, w_eq)
         if is_given(new_width) and mode == AreaModify.NONE:
             rows, _ = fold_gates(self.num_col, new_width, w_unit, "Precharger", "unit")
-            out_width = new_width
-            out_height = rows * h_unit
+            width = new_width
+            height = rows * h_unit
         else:
-            out_width = self.num_col * w_unit
-            out_height = h_unit
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            width = self.num_col * w_unit
+            height = h_unit
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_output_bitline_precharger = (
             fb.drain_cap(self.width_pmos_bitline_precharger, PMOS, tech, h_pre)
             + fb.drain_cap(self.width_pmos_bitline_equal, PMOS, tech, h_eq))
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, num_read, num_write) -> Cost:
         """cap_load F: the bit line; num_read / num_write operations (arrays broadcast)."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input, out_cap_load = ramp_input, cap_load
         r = fb.on_resistance(self.width_pmos_bitline_precharger, PMOS, tech)
         tau = r * (cap_load + self.cap_output_bitline_precharger) + self.res_load * cap_load / 2
-        d, out_ramp_output = horowitz(tau, 1e20)
-        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
-        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        d, ramp_output = horowitz(tau, 1e20)
+        read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_write, cap_load: float) -> Cost:
         """Leakage (W) of the precharge devices; energy (J) of recharging the read
         (write) columns of load `cap_load` (F, the bit line; NeuroSim takes the load its
         latency step was given, so a parent that never times it passes 0), num_read /
         num_write times (arrays broadcast)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
-        out_leakage = 2 * fb.gate_leakage(INV, 1, 0.0, self.width_pmos_bitline_precharger, tech) * tech.vdd * self.num_col
+        leakage = 2 * fb.gate_leakage(INV, 1, 0.0, self.width_pmos_bitline_precharger, tech) * tech.vdd * self.num_col
         read = cap_load * vdd2 * min(self.num_read_cell_per_operation_neuro, self.num_col)
-        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
         write = cap_load * vdd2 * np.minimum(self.num_write_cell_per_operation_neuro,
                                                   self.num_col * np.asarray(self.activity_col_write, dtype=float))
-        out_write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

@@ -17,8 +17,8 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, as_result, horowitz, is_given
+from peripherals.base import (AreaModify, Circuit, as_result, horowitz, is_given, Cost, Layout,
+                              modify_layout)
 
 __all__ = [
     "DecoderMode", "REGULAR_ROW", "REGULAR_COL", "ROW_MODE", "COL_MODE", "RowDecoder",
@@ -100,10 +100,11 @@ class RowDecoder(Circuit):
     synchronous mode: the sub-array turns them into a sensing cycle); read/write dynamic
     energy J (read energy times `epsilon` when `validated`); leakage W.
 
-    Attributes a parent reads:
-      ramp_output      1/s, output slope after `calculate_latency` (the reference hands on
-                       the slope of the first driver inverter, not of the last stage;
-                       reproduced), the input ramp of a following word-line driver
+    The latency Cost's ramp_output (1/s) is the input ramp of a following word-line driver
+    (the reference hands on the slope of the first driver inverter, not of the last stage;
+    reproduced).
+
+    Sizing attributes a parent reads:
       num_nor          NOR gates (= outputs when n > 2)
       cap_*_input / cap_*_output  F, gate input/output capacitances set by calculate_area
     """
@@ -146,9 +147,8 @@ class RowDecoder(Circuit):
 
     # ------------------------------------------------------------------ area
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         F = tech.featureSize
@@ -169,17 +169,17 @@ class RowDecoder(Circuit):
                 # Quirk kept: the reference tests the (still zero) inverter column count
                 # before computing it, so the predecode inverters never add width here.
                 cols_inv = 0
-                out_height = new_height
-                out_width = (w_inv * cols_inv + w_nand * cols_nand
+                height = new_height
+                width = (w_inv * cols_inv + w_nand * cols_nand
                               + m3 * self.num_metal_connection * F + w_nor * cols_nor)
                 if self.mux:
-                    out_width += (w_nand + w_drv * 2) * cols_nor
+                    width += (w_nand + w_drv * 2) * cols_nor
                 else:
-                    out_width += (w_drv * 2) * cols_nor
+                    width += (w_drv * 2) * cols_nor
             else:
-                out_height = max(h_nor * num_nor, h_nand * num_nand)
-                out_width = w_inv + w_nand + m3 * self.num_metal_connection * F + w_nor
-                out_width += (w_nand + w_drv * 2) if self.mux else (w_drv * 2)
+                height = max(h_nor * num_nor, h_nand * num_nand)
+                width = w_inv + w_nand + m3 * self.num_metal_connection * F + w_nor
+                width += (w_nand + w_drv * 2) if self.mux else (w_drv * 2)
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 nor_per_row = min(int(new_width / w_nor), num_nor)
@@ -190,20 +190,20 @@ class RowDecoder(Circuit):
                 if inv_per_row <= 0:
                     raise ValueError("RowDecoder: the given width is narrower than one inverter")
                 rows_inv = math.ceil(num_inv / inv_per_row)
-                out_width = new_width
-                out_height = (h_inv * rows_inv + h_nand * rows_nand
+                width = new_width
+                height = (h_inv * rows_inv + h_nand * rows_nand
                                + m2 * self.num_metal_connection * F + h_nor * rows_nor)
                 if self.mux:
-                    out_height += (h_nand + h_drv * 2) * rows_nor
+                    height += (h_nand + h_drv * 2) * rows_nor
                 else:
-                    out_height += (h_drv * 2) * rows_nor
+                    height += (h_drv * 2) * rows_nor
             else:
-                out_height = h_inv + h_nand + m2 * self.num_metal_connection * F + h_nor
-                out_width = max(w_nor * num_nor, w_nand * num_nand)
-                out_height += (h_nand + h_drv * 2) if self.mux else (h_drv * 2)
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+                height = h_inv + h_nand + m2 * self.num_metal_connection * F + h_nor
+                width = max(w_nor * num_nor, w_nand * num_nand)
+                height += (h_nand + h_drv * 2) if self.mux else (h_drv * 2)
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
 
         self.cap_inv_input, self.cap_inv_output = fb.gate_capacitance(
             INV, 1, self.width_inv_n, self.width_inv_p, tech, h_inv)
@@ -219,7 +219,7 @@ class RowDecoder(Circuit):
             self.cap_nor_input = self.cap_nor_output = 0.0
         self.cap_driver_inv_input, self.cap_driver_inv_output = fb.gate_capacitance(
             INV, 1, self.width_driver_inv_n, self.width_driver_inv_p, tech, h_drv)
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     # ------------------------------------------------------------------ latency
     def calculate_latency(self, ramp_input, cap_load1, cap_load2, res_load, colnum,
@@ -233,16 +233,9 @@ class RowDecoder(Circuit):
 
         Where the reference gets colnum = 0 (a buffer's asynchronous branch) it divides by
         zero and reports an infinite latency; here the per-cell term is then left out."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load1 = 0.0
-        out_cap_load2 = 0.0
+        ramp_output = 1e20
         self._require_initialized()
         tech = self.tech
-        out_ramp_input = ramp_input
-        out_cap_load1, out_cap_load2 = cap_load1, cap_load2
         delay = 0.0
         ramp_inv = ramp_nand = ramp_nor = 1e20
 
@@ -254,7 +247,7 @@ class RowDecoder(Circuit):
         d, ramp_inv = horowitz(tr, ramp_input)
         delay = delay + d
         if not self.num_nand:
-            out_ramp_output = ramp_inv
+            ramp_output = ramp_inv
 
         if self.num_nand:
             r = _ron(self.width_nand_n, NMOS, tech) * 2
@@ -265,7 +258,7 @@ class RowDecoder(Circuit):
             d, ramp_nand = horowitz(tr, ramp_inv)
             delay = delay + d
             if not self.num_nor:
-                out_ramp_output = ramp_nand
+                ramp_output = ramp_nand
 
         if self.num_nor:
             r = _ron(self.width_nor_p, PMOS, tech) * 2
@@ -273,7 +266,7 @@ class RowDecoder(Circuit):
             tr = r * (self.cap_nor_output + load)
             d, ramp_nor = horowitz(tr, ramp_nand)
             delay = delay + d
-            out_ramp_output = ramp_nor
+            ramp_output = ramp_nor
 
         if self.mux:
             # enable NAND, then the N-gate driver and the P-gate driver
@@ -289,7 +282,7 @@ class RowDecoder(Circuit):
             tr = r * (self.cap_driver_inv_output + cap_load2)
             d, _ = horowitz(tr, ramp_inv)
             delay = delay + d
-            out_ramp_output = ramp_inv   # quirk kept: slope of the middle inverter
+            ramp_output = ramp_inv   # quirk kept: slope of the middle inverter
         else:
             r = _ron(self.width_driver_inv_n, NMOS, tech)
             tr = r * (self.cap_driver_inv_output + self.cap_driver_inv_input)
@@ -300,19 +293,16 @@ class RowDecoder(Circuit):
             tr = r * (self.cap_driver_inv_output + cap_load1) + res_load * (cap_load1 + per_cell) / 2
             d, _ = horowitz(tr, ramp_inv)
             delay = delay + d
-            out_ramp_output = ramp_inv   # quirk kept: slope of the first driver inverter
+            ramp_output = ramp_inv   # quirk kept: slope of the first driver inverter
 
-        out_read_latency = as_result(delay * np.asarray(num_read, dtype=float))
-        out_write_latency = as_result(delay * np.asarray(num_write, dtype=float))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        read_latency = as_result(delay * np.asarray(num_read, dtype=float))
+        write_latency = as_result(delay * np.asarray(num_write, dtype=float))
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     # ------------------------------------------------------------------ power
     def calculate_power(self, num_read, num_write) -> Cost:
         """Leakage (W) and dynamic energy (J) for num_read / num_write decodes (arrays
         broadcast). Every address bit is assumed to switch once per decode."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
@@ -327,7 +317,7 @@ class RowDecoder(Circuit):
             leak += fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * 2 * num_nor
         else:
             leak += fb.gate_leakage(INV, 1, self.width_driver_inv_n, self.width_driver_inv_p, tech) * tech.vdd * 2 * num_nor
-        out_leakage = leak
+        leakage = leak
 
         pairs = (n // 2) * 2
         e = (self.cap_inv_input + self.cap_nand_input * 2) * vdd2 * pairs
@@ -345,6 +335,7 @@ class RowDecoder(Circuit):
         write = e * np.asarray(num_write, dtype=float)
         if self.param.validated:
             read = read * self.param.epsilon   # control-circuit activity calibration
-        out_read_dynamic_energy = as_result(read)
-        out_write_dynamic_energy = as_result(write)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        read_dynamic_energy = as_result(read)
+        write_dynamic_energy = as_result(write)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

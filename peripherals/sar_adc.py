@@ -13,8 +13,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit
+from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import INV, MIN_W, as_result, given
 
 __all__ = ["SarADC", "sar_column_energy"]
@@ -83,36 +82,33 @@ class SarADC(Circuit):
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
         out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         if not self.area_unit:
             self.calculate_unit_area()
         area = self.area_unit * self.num_col
         if given(new_width) and mode == AreaModify.NONE:
-            out_area, out_width, out_height = area, new_width, area / new_width
+            out_area, width, height = area, new_width, area / new_width
         elif given(new_height) and mode == AreaModify.NONE:
-            out_area, out_height, out_width = area, new_height, area / new_height
+            out_area, height, width = area, new_height, area / new_height
         else:
             raise ValueError("SarADC: needs a width or a height")
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+        return modify_layout(self, height, width, out_area, new_height, new_width, mode)
 
     def calculate_latency(self, num_read=1, column_resistance=None) -> Cost:
-        out_read_latency = 0.0
         self._require_initialized()
         lat = (math.log2(self.level_output) + 1) * 1e-9 * np.asarray(num_read, dtype=float)
         if column_resistance is not None:
             lead = np.shape(column_resistance)[:-1]
             lat = np.broadcast_to(lat, np.broadcast_shapes(np.shape(lat), lead))
-        out_read_latency = as_result(lat)
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(lat)
+        return Cost(latency=read_latency)
 
     def calculate_power(self, column_resistance, num_read=1) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         e = sar_column_energy(column_resistance, self.ctx, self.level_output)
         e = np.asarray(e).sum(axis=-1) * np.asarray(num_read, dtype=float)
-        out_leakage = 0.0
-        out_read_dynamic_energy = as_result(e)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        leakage = 0.0
+        read_dynamic_energy = as_result(e)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

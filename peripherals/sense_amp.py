@@ -9,8 +9,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit
+from peripherals.base import AreaModify, Circuit, Cost, Layout, modify_layout
 from peripherals.row_decoder import as_result, fin_factor, is_given
 
 __all__ = ["SenseAmp"]
@@ -28,7 +27,7 @@ class SenseAmp(Circuit):
     other follows); read_latency s: regeneration time capLoad/gm * ln(vdd / sense_voltage)
     times num_read; read_dynamic_energy J (arrays broadcast); leakage W (enable device).
 
-    Attribute a parent reads: cap_load F (sense node capacitance, after calculate_area).
+    Sizing attribute a parent reads: cap_load F (sense node capacitance, after calculate_area).
     Only voltage sensing exists; `current_sense=True` raises on calculate_area (the
     reference stops there too).
     """
@@ -52,9 +51,6 @@ class SenseAmp(Circuit):
         return fin_factor(self.tech) * w_in_f * self.tech.featureSize
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         if self.current_sense:
             raise NotImplementedError("SenseAmp: current sensing is not modelled")
@@ -64,40 +60,37 @@ class SenseAmp(Circuit):
         a_iso = fb.gate_area(INV, 1, 0.0, self._w(R.SENSE_AMP_WIDTH_ISO), tech, pitch)[0]
         a_n = fb.gate_area(INV, 1, self._w(R.SENSE_AMP_WIDTH_N), 0.0, tech, pitch)[0]
         a_en = fb.gate_area(INV, 1, self._w(R.SENSE_AMP_WIDTH_ENABLE), 0.0, tech, pitch)[0]
-        out_area = (a_p * 2 + a_n * 2 + a_iso + a_en) * self.num_col
-        out_height = out_width = 0.0
+        area = (a_p * 2 + a_n * 2 + a_iso + a_en) * self.num_col
+        height = width = 0.0
         if is_given(new_width) and mode == AreaModify.NONE:
-            out_width = new_width
-            out_height = out_area / new_width
+            width = new_width
+            height = area / new_width
         elif is_given(new_height) and mode == AreaModify.NONE:
-            out_height = new_height
-            out_width = out_area / new_height
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            height = new_height
+            width = area / new_height
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_load = (fb.gate_cap(self._w(R.SENSE_AMP_WIDTH_P + R.SENSE_AMP_WIDTH_N), tech)
                          + fb.drain_cap(self._w(R.SENSE_AMP_WIDTH_N), NMOS, tech, pitch)
                          + fb.drain_cap(self._w(R.SENSE_AMP_WIDTH_P), PMOS, tech, pitch)
                          + fb.drain_cap(self._w(R.SENSE_AMP_WIDTH_ISO), PMOS, tech, pitch)
                          + fb.drain_cap(self._w(R.SENSE_AMP_WIDTH_MUX), NMOS, tech, pitch))
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, num_read) -> Cost:
-        out_read_latency = 0.0
         self._require_initialized()
         tech = self.tech
         gm = (fb.transconductance(self._w(R.SENSE_AMP_WIDTH_N), NMOS, tech)
               + fb.transconductance(self._w(R.SENSE_AMP_WIDTH_P), PMOS, tech))
         d = self.cap_load / gm * math.log(tech.vdd / self.sense_voltage)
-        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         idle = fb.gate_leakage(INV, 1, self._w(R.SENSE_AMP_WIDTH_ENABLE), 0.0, tech)
-        out_leakage = idle * tech.vdd * self.num_col
+        leakage = idle * tech.vdd * self.num_col
         e = self.cap_load * tech.vdd * tech.vdd * min(self.num_read_cell_per_operation_neuro, self.num_col)
-        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -15,8 +15,7 @@ import numpy as np
 import FormulaBindings as fb
 
 from .adder import Adder
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit
+from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import (DFF, INV, MIN_W, NAND, as_result, given,
                   logic_cell_height)
 
@@ -72,9 +71,8 @@ class ShiftAdd(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         nand_n = self.width_nand_n
@@ -87,10 +85,10 @@ class ShiftAdd(Circuit):
             if binary:
                 adder = self.adder.calculate_area(None, new_width, AreaModify.NONE)
             dff = self.dff.calculate_area(None, new_width, AreaModify.NONE)
-            out_height = logic_cell_height(tech) + dff.height   # + one row of INV/NAND2
+            height = logic_cell_height(tech) + dff.height   # + one row of INV/NAND2
             if binary:
-                out_height += adder.height
-            out_width = new_width
+                height += adder.height
+            width = new_width
         else:
             # (the reference takes this branch for any non-NONE option too, with whatever
             # height it was given)
@@ -98,17 +96,16 @@ class ShiftAdd(Circuit):
             if binary:
                 adder = self.adder.calculate_area(h, None, AreaModify.NONE)
             dff = self.dff.calculate_area(h, None, AreaModify.NONE)
-            out_height = new_height if given(new_height) else 0.0
-            out_width = w_inv + w_nand + dff.width
+            height = new_height if given(new_height) else 0.0
+            width = w_inv + w_nand + dff.width
             if binary:
-                out_width += adder.width
-        out_area = out_height * out_width
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+                width += adder.width
+        area = height * width
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def calculate_latency(self, num_read) -> Cost:
         """Only the last shift-and-add is exposed; earlier ones hide under the next read
         pulse unless they are longer than it."""
-        out_read_latency = 0.0
         self._require_initialized()
         n = np.asarray(num_read, dtype=float)
         pulse = self.cell.read_pulse_width
@@ -126,14 +123,12 @@ class ShiftAdd(Circuit):
                 lat = self.num_bit_per_dff * n
             else:
                 lat = step + (max(step - pulse, 0.0)) * (n - 1)
-        out_read_latency = as_result(lat)
+        read_latency = as_result(lat)
         # the adder's own delay (s), which the sub-array's accumulation timing needs
-        return Cost(latency=out_read_latency,
+        return Cost(latency=read_latency,
                     parts={"adder_latency": adder.latency if adder is not None else 0.0})
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         dff = self.dff.calculate_power(num_read, self.num_dff, bool(self.param.validated))
         e = dff.dynamic_energy
@@ -142,6 +137,6 @@ class ShiftAdd(Circuit):
             adder = self.adder.calculate_power(num_read, self.num_adder)
             e = adder.dynamic_energy + e
             leak = adder.leakage + leak
-        out_read_dynamic_energy = as_result(e)
-        out_leakage = leak
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e)
+        leakage = leak
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

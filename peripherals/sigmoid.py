@@ -22,8 +22,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import AreaModify, Circuit
+from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import INV, MIN_W, NMOS, PMOS, as_result, given
 from .voltage_sense_amp import VoltageSenseAmp
 
@@ -37,7 +36,7 @@ class Sigmoid(Circuit):
     cycles in synchronous mode (ceil(read time x clk_freq) per read), seconds otherwise;
     read_dynamic_energy J; leakage W.
 
-    Attributes parents read: num_ybit, num_entry, num_function, num_cell, clk_freq,
+    Sizing attributes parents read: num_ybit, num_entry, num_function, num_cell, clk_freq,
     col_delay (s, computed bit-line delay of the SRAM table, not part of the latency)."""
 
     def __init__(self, ctx):
@@ -116,25 +115,23 @@ class Sigmoid(Circuit):
         self.area_unit = unit
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
-        out_area = self.area_unit * self.num_function
+        area = self.area_unit * self.num_function
         if given(new_width) and mode == AreaModify.NONE:
-            out_width = new_width
-            out_height = out_area / out_width
+            width = new_width
+            height = area / width
         elif given(new_height):
-            out_height = new_height
-            out_width = out_area / out_height
+            height = new_height
+            width = area / height
         else:
             # the reference divides by a zero height here; use a square
-            out_height = out_width = math.sqrt(out_area)
-        return modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
+            height = width = math.sqrt(area)
+        return modify_layout(self, height, width, area, new_height, new_width, mode)
 
     def calculate_latency(self, num_read) -> Cost:
-        out_read_latency = 0.0
-        out_col_delay = 0.0
+        col_delay = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         if self.sram:
@@ -147,7 +144,7 @@ class Sigmoid(Circuit):
             r_cell = self.res_col / self.num_row
             elmore = (self.res_cell_access + r_pd) * c_cell * self.num_row \
                 + c_cell * r_cell * self.num_row * (self.num_row + 1) / 2
-            out_col_delay = elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
+            col_delay = elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
             t = float(wl_decoder.latency) + float(sense_amp.latency)
         else:
             wl_decoder = self.wl_decoder.calculate_latency(1e20, 0.0, self.cap_cell_access, self.res_row,
@@ -156,12 +153,10 @@ class Sigmoid(Circuit):
             t = float(wl_decoder.latency) + float(vsa.latency)
         if self.param.synchronous:
             t = math.ceil(t * self.clk_freq)
-        out_read_latency = as_result(t * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency, parts={"col_delay": out_col_delay})
+        read_latency = as_result(t * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency, parts={"col_delay": col_delay})
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         wl_decoder = self.wl_decoder.calculate_power(1, 1)
@@ -176,6 +171,6 @@ class Sigmoid(Circuit):
             vsa = self.voltage_sense_amp.calculate_power(1)
             e = float(vsa.dynamic_energy) + float(wl_decoder.dynamic_energy)
             leak = vsa.leakage + wl_decoder.leakage
-        out_leakage = leak
-        out_read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float) * self.num_function)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        leakage = leak
+        read_dynamic_energy = as_result(e * np.asarray(num_read, dtype=float) * self.num_function)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -6,8 +6,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, Cost, Layout, modify_layout
 from peripherals.row_decoder import as_result, is_given
 
 __all__ = ["SRAMWriteDriver"]
@@ -23,7 +22,8 @@ class SRAMWriteDriver(Circuit):
     Figures: area m^2, height/width m; write_latency s (two inverter stages, the second
     driving the bit line); write_dynamic_energy J; leakage W; no read figures (0).
 
-    Attributes a parent reads: cap_inv_input, cap_inv_output F; ramp_output 1/s.
+    Sizing attributes a parent reads: cap_inv_input, cap_inv_output F (the latency
+    Cost carries ramp_output 1/s).
     """
 
     def initialize(self, num_col: int, activity_col_write: float, num_write_cell_per_operation_neuro: int) -> None:
@@ -37,54 +37,45 @@ class SRAMWriteDriver(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         _, h_inv, w_inv = fb.gate_area(INV, 1, self.width_inv_n, self.width_inv_p, tech, R.CELL_HEIGHT * tech.featureSize)
         h_unit, w_unit = h_inv * 3, w_inv
         if is_given(new_width) and mode == AreaModify.NONE:
             rows, _ = fold_gates(self.num_col, new_width, w_unit, "SRAMWriteDriver", "unit")
-            out_width = new_width
-            out_height = rows * h_unit
+            width = new_width
+            height = rows * h_unit
         else:
-            out_width = self.num_col * w_unit
-            out_height = h_unit
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            width = self.num_col * w_unit
+            height = h_unit
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_inv_input, self.cap_inv_output = fb.gate_capacitance(
             INV, 1, self.width_inv_n, self.width_inv_p, tech, h_inv)
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, res_load, num_write) -> Cost:
         """ramp_input 1/s; cap_load F / res_load ohm of the bit line; num_write writes."""
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
-        out_res_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         r_up = fb.on_resistance(self.width_inv_p, PMOS, tech)
         d1, ramp = horowitz(r_up * (self.cap_inv_output + self.cap_inv_input), ramp_input)
         r_down = fb.on_resistance(self.width_inv_n, NMOS, tech)
-        d2, out_ramp_output = horowitz(r_down * (cap_load + self.cap_inv_output) + res_load * cap_load / 2, ramp)
-        out_write_latency = as_result((d1 + d2) * np.asarray(num_write, dtype=float))
-        return Cost(write_latency=out_write_latency, ramp_output=out_ramp_output)
+        d2, ramp_output = horowitz(r_down * (cap_load + self.cap_inv_output) + res_load * cap_load / 2, ramp)
+        write_latency = as_result((d1 + d2) * np.asarray(num_write, dtype=float))
+        return Cost(write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_write) -> Cost:
         """Leakage (W) of the 3 inverters per column; write energy (J) of the driver
         internals (the bit-line swing is the precharger's), num_write times."""
-        out_leakage = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
-        out_leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * 3 * self.num_col
+        leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * 3 * self.num_col
         sel = np.minimum(self.num_write_cell_per_operation_neuro,
                          self.num_col * np.asarray(self.activity_col_write, dtype=float))
         e = (self.cap_inv_output + self.cap_inv_input) * tech.vdd * tech.vdd * sel
-        out_write_dynamic_energy = as_result(e * np.asarray(num_write, dtype=float))
-        return Cost(leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        write_dynamic_energy = as_result(e * np.asarray(num_write, dtype=float))
+        return Cost(leakage=leakage, write_dynamic_energy=write_dynamic_energy)

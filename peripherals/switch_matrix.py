@@ -11,8 +11,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates
+from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, Cost, Layout, modify_layout
 from peripherals.mux import snap_tg_widths, tg_resistance, tg_widths_for_resistance
 from peripherals.row_decoder import (COL_MODE, ROW_MODE, as_result,
                                      is_given, min_cell_height, min_cell_width)
@@ -34,7 +33,7 @@ class SwitchMatrix(Circuit):
     broadcast; includes the DFF clocking energy); leakage W (the DFFs only);
     write_latency s, write_dynamic_energy J.
 
-    Attributes a parent reads:
+    Sizing attributes a parent reads:
       res_tg          ohm, on-resistance of one gate pair member (N || P)
       cap_tg_gate_n, cap_tg_gate_p, cap_tg_drain   F (after calculate_area)
       dff             the DFF column (peripherals.dff.DFF)
@@ -66,9 +65,8 @@ class SwitchMatrix(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         n = self.num_output
@@ -79,13 +77,13 @@ class SwitchMatrix(Circuit):
                                                                   "gate")
                 _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, self.tg_height)
                 dff = self.dff.calculate_area(new_height, None, AreaModify.NONE)
-                out_height = new_height
-                out_width = (w_tg * 2) * self.num_col_tg_pair + dff.width
+                height = new_height
+                width = (w_tg * 2) * self.num_col_tg_pair + dff.width
             else:
                 _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, min_h)
-                out_height = h_tg * n
-                dff = self.dff.calculate_area(out_height, None, AreaModify.NONE)
-                out_width = (w_tg * 2) + dff.width
+                height = h_tg * n
+                dff = self.dff.calculate_area(height, None, AreaModify.NONE)
+                width = (w_tg * 2) + dff.width
         else:
             if is_given(new_width) and mode == AreaModify.NONE:
                 min_w = min_cell_width(tech)
@@ -96,20 +94,20 @@ class SwitchMatrix(Circuit):
                 # a gate narrower than one fold cannot fold less than once
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, max(num_fold, 1), tech)
                 dff = self.dff.calculate_area(None, new_width, AreaModify.NONE)
-                out_width = new_width
-                out_height = h_tg * self.num_row_tg_pair + dff.height
+                width = new_width
+                height = h_tg * self.num_row_tg_pair + dff.height
             else:
                 _, h_tg, w_tg = fb.pass_gate_area(self.width_tg_n, self.width_tg_p, 1, tech)
-                out_width = w_tg * 2 * n
-                dff = self.dff.calculate_area(None, out_width, AreaModify.NONE)
-                out_height = h_tg + dff.height
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+                width = w_tg * 2 * n
+                dff = self.dff.calculate_area(None, width, AreaModify.NONE)
+                height = h_tg + dff.height
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write, *,
                           unit_cap: float, unit_res: float, drive_cap_in: float = 0.0) -> Cost:
@@ -121,14 +119,7 @@ class SwitchMatrix(Circuit):
         its global parameters (unitcap, unitres, drivecapin); the sub-array must pass
         them. `cap_load` / `res_load` are kept for reference but do not enter the delay.
         num_read / num_write: operations (arrays broadcast); the DFFs are assumed ideal."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
-        out_res_load = 0.0
         self._require_initialized()
-        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         p = self.param
         dff = self.dff.calculate_latency(1e20, num_read)
         cap_output = self.cap_tg_drain * 2 + self.cap_tg_gate_n * 0.5 + self.cap_tg_gate_p * 0.5
@@ -137,18 +128,15 @@ class SwitchMatrix(Circuit):
               + unit_cap * section * (0.69 * self.res_tg + 0.38 * unit_res * section))
         if p.buffernumber != 0:
             tr += (unit_cap * section * 0.69 + 0.69 * self.res_tg) * drive_cap_in
-        out_read_latency = as_result(tr * np.asarray(num_read, dtype=float))
-        d, out_ramp_output = horowitz(tr, ramp_input)
-        out_write_latency = as_result(d * np.asarray(num_write, dtype=float) + dff.latency)
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        read_latency = as_result(tr * np.asarray(num_read, dtype=float))
+        d, ramp_output = horowitz(tr, ramp_input)
+        write_latency = as_result(d * np.asarray(num_write, dtype=float) + dff.latency)
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_write, activity_row_read, activity_col_write) -> Cost:
         """Leakage (W) and read/write dynamic energy (J). In ROW_MODE with neuro=True the
         read energy scales with `activity_row_read` (fraction of rows driven); num_read,
         num_write and the activities may be arrays (they broadcast)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -164,7 +152,7 @@ class SwitchMatrix(Circuit):
         act_w = np.asarray(activity_col_write, dtype=float)
 
         dff = self.dff.calculate_power(num_read, n, False)
-        out_leakage = dff.leakage
+        leakage = dff.leakage
 
         if not self.neuro:
             e = cd3 * vr2 + cg * vdd2
@@ -172,7 +160,7 @@ class SwitchMatrix(Circuit):
             e = (cd3 * vr2 + cg * vdd2) * n * act_r
         else:
             e = 0.0   # columns are not switched during a read
-        out_read_dynamic_energy = as_result(e * num_read + dff.dynamic_energy)
+        read_dynamic_energy = as_result(e * num_read + dff.dynamic_energy)
 
         mem_sel = min(self.num_write_cell_per_operation_memory, n)
         neuro_sel = np.minimum(self.num_write_cell_per_operation_neuro, n * act_w)
@@ -198,5 +186,6 @@ class SwitchMatrix(Circuit):
                 w = cd3 * vw2 * pulses * n * act_w + cg * vdd2 * n
             else:
                 w = (cd3 * vw2 * pulses * neuro_sel / 2 * 2 + cd3 * half2 * n + cg * vdd2 * n)
-        out_write_dynamic_energy = as_result(w * num_write + dff.dynamic_energy)
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        write_dynamic_energy = as_result(w * num_write + dff.dynamic_energy)
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

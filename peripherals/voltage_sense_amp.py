@@ -13,8 +13,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import Circuit
+from .base import Circuit, Cost, Layout
 from .dff import INV, MIN_W, NAND, PMOS, as_result
 
 __all__ = ["VoltageSenseAmp"]
@@ -59,9 +58,6 @@ class VoltageSenseAmp(Circuit):
         """Sense amps side by side, each at most `width_voltage_sense_amp` wide and no wider
         than the aspect-ratio limit allows. Without a width the limit width is used (the
         reference would divide by a zero width)."""
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         if not self.area_unit:
             self.calculate_unit_area()
@@ -69,28 +65,25 @@ class VoltageSenseAmp(Circuit):
         w = width_voltage_sense_amp if width_voltage_sense_amp else x
         w = min(w, x)
         self.width_voltage_sense_amp = w
-        out_area = self.area_unit * self.num_read_col
-        out_width = w * self.num_read_col
-        out_height = self.area_unit / w
-        return Layout(height=out_height, width=out_width, area=out_area)
+        area = self.area_unit * self.num_read_col
+        width = w * self.num_read_col
+        height = self.area_unit / w
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, cap_input_load, num_read) -> Cost:
-        out_read_latency = 0.0
         self._require_initialized()
         v = self.cell.read_voltage
         di = v / self.res_mem_cell_on - v / self.res_mem_cell_off
         t = 2.3 * self.res_precharge * self.cap_s1 \
             + self.voltage_sense_diff * (self.cap_s1 + self.cap_nmos_drain + cap_input_load) / di
-        out_read_latency = as_result(t * np.asarray(num_read, dtype=float))
-        return Cost(latency=out_read_latency)
+        read_latency = as_result(t * np.asarray(num_read, dtype=float))
+        return Cost(latency=read_latency)
 
     def calculate_power(self, num_read) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
         self._require_initialized()
         tech = self.tech
         # the sense amp leaks roughly like two NAND2 (the cell side floats)
-        out_leakage = fb.gate_leakage(NAND, 2, self.width_nmos, self.width_pmos, tech) * tech.vdd * 2
+        leakage = fb.gate_leakage(NAND, 2, self.width_nmos, self.width_pmos, tech) * tech.vdd * 2
         e = 9.845e-15 * (tech.vdd / 1.1) * (tech.vdd / 1.1)
-        out_read_dynamic_energy = as_result(e * self.num_read_col * np.asarray(num_read, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage)
+        read_dynamic_energy = as_result(e * self.num_read_col * np.asarray(num_read, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage)

@@ -8,8 +8,8 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, dense_row_gate_height
+from peripherals.base import (AreaModify, Circuit, horowitz, fold_gates, dense_row_gate_height,
+                              Cost, Layout, modify_layout)
 from peripherals.row_decoder import as_result, is_given, min_cell_height
 
 __all__ = ["WLDecoderOutput"]
@@ -27,7 +27,8 @@ class WLDecoderOutput(Circuit):
     (memory mode of a multifunctional array: one row switches; otherwise all rows open);
     leakage W.
 
-    Attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain F, ramp_output 1/s.
+    Sizing attributes a parent reads: res_tg ohm, cap_tg_gate_n/p, cap_tg_drain F (the latency
+    Cost carries ramp_output 1/s).
     """
 
     def initialize(self, num_wl_row: int, multifunctional: bool, neuro: bool) -> None:
@@ -47,9 +48,8 @@ class WLDecoderOutput(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         n = self.num_wl_row
@@ -63,14 +63,14 @@ class WLDecoderOutput(Circuit):
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, tg_height)
             h_unit = max(h_inv, h_nor, h_nmos, h_tg)
             num_col_unit, _ = fold_gates(n, new_height, h_unit, "WLDecoderOutput", "driver")
-            out_height = new_height
-            out_width = (w_nor + w_inv + w_nmos + w_tg) * num_col_unit
+            height = new_height
+            width = (w_nor + w_inv + w_nmos + w_tg) * num_col_unit
         else:
-            out_height = max(h_inv, h_nor, h_tg, h_nmos) * n
-            out_width = w_nor + w_inv + w_tg + w_nmos
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            height = max(h_inv, h_nor, h_tg, h_nmos) * n
+            width = w_nor + w_inv + w_tg + w_nmos
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
         self.res_tg = 1.0 / (1.0 / fb.on_resistance(self.width_tg_n, NMOS, tech)
                              + 1.0 / fb.on_resistance(self.width_tg_p, PMOS, tech))
         self.cap_nor_input, self.cap_nor_output = fb.gate_capacitance(
@@ -81,40 +81,30 @@ class WLDecoderOutput(Circuit):
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
         self.cap_nmos_gate, self.cap_nmos_drain = fb.gate_capacitance(INV, 1, self.width_nmos, 0.0, tech, h_nmos)
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> Cost:
         """ramp_input 1/s into the NOR; cap_load F / res_load ohm of the word line;
         num_read / num_write operations (arrays broadcast)."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
-        out_res_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         r_up = fb.on_resistance(self.width_nor_p, PMOS, tech) * 2
         d1, _ = horowitz(r_up * (self.cap_nor_output + self.cap_inv_input + self.cap_tg_gate_p + self.cap_nmos_gate),
                          ramp_input)
         tr = self.res_tg * (self.cap_tg_drain + self.cap_nmos_drain + cap_load) + res_load * cap_load / 2
-        d2, out_ramp_output = horowitz(tr, 1e20)
+        d2, ramp_output = horowitz(tr, 1e20)
         d = d1 + d2
-        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
-        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_write) -> Cost:
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
         va2 = cell.access_voltage * cell.access_voltage
         n = self.num_wl_row
-        out_leakage = (fb.gate_leakage(NOR, 2, self.width_nor_n, self.width_nor_p, tech)
+        leakage = (fb.gate_leakage(NOR, 2, self.width_nor_n, self.width_nor_p, tech)
                         + fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech)
                         + fb.gate_leakage(INV, 1, self.width_nmos, 0.0, tech)) * tech.vdd * n
         one_row = (self.cap_nor_input * vdd2 + (self.cap_inv_output + self.cap_tg_gate_n) * vdd2
@@ -124,6 +114,7 @@ class WLDecoderOutput(Circuit):
         else:
             read = (self.cap_nor_input * vdd2 * n + (self.cap_inv_output + self.cap_tg_gate_n) * vdd2 * (n - 1)
                     + self.cap_tg_drain * va2 * (n - 1))
-        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
-        out_write_dynamic_energy = as_result(one_row * np.asarray(num_write, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write_dynamic_energy = as_result(one_row * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

@@ -10,8 +10,8 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from peripherals.base import AreaModify, Circuit, horowitz, fold_gates, dense_row_gate_height
+from peripherals.base import (AreaModify, Circuit, horowitz, fold_gates, dense_row_gate_height,
+                              Cost, Layout, modify_layout)
 from peripherals.row_decoder import as_result, is_given, min_cell_height
 
 __all__ = ["WLNewDecoderDriver"]
@@ -30,10 +30,9 @@ class WLNewDecoderDriver(Circuit):
     line; times num_read / num_write); read/write dynamic energy J (one row switches per
     operation; arrays broadcast); leakage W (two NAND2 + two INV per row).
 
-    Attributes a parent reads:
+    Sizing attributes a parent reads:
       res_tg          ohm, gate on-resistance (linear region)
       cap_tg_gate_n, cap_tg_gate_p, cap_tg_drain   F
-      ramp_output     1/s (after calculate_latency)
     """
 
     def initialize(self, num_wl_row: int) -> None:
@@ -48,9 +47,8 @@ class WLNewDecoderDriver(Circuit):
         self.initialized = True
 
     def calculate_area(self, new_height=None, new_width=None, mode: AreaModify = AreaModify.NONE) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
+        height = 0.0
+        width = 0.0
         self._require_initialized()
         tech = self.tech
         n = self.num_wl_row
@@ -63,14 +61,14 @@ class WLNewDecoderDriver(Circuit):
             _, h_tg, w_tg = fb.gate_area(INV, 1, self.width_tg_n, self.width_tg_p, tech, tg_height)
             h_unit = max(h_inv, h_nand, h_tg)
             num_col_unit, _ = fold_gates(n, new_height, h_unit, "WLNewDecoderDriver", "driver")
-            out_height = new_height
-            out_width = (3 * w_nand + w_inv + 2 * w_tg) * num_col_unit
+            height = new_height
+            width = (3 * w_nand + w_inv + 2 * w_tg) * num_col_unit
         else:
-            out_height = max(h_inv, h_nand, h_tg) * n
-            out_width = 3 * w_nand + w_inv + 2 * w_tg
-        out_area = out_height * out_width
-        layout = modify_layout(self, out_height, out_width, out_area, new_height, new_width, mode)
-        out_height, out_width, out_area = layout.height, layout.width, layout.area
+            height = max(h_inv, h_nand, h_tg) * n
+            width = 3 * w_nand + w_inv + 2 * w_tg
+        area = height * width
+        layout = modify_layout(self, height, width, area, new_height, new_width, mode)
+        height, width, area = layout.height, layout.width, layout.area
 
         r_n = fb.on_resistance(self.width_tg_n, NMOS, tech, include_multiplier=False) * R.LINEAR_REGION_RATIO
         r_p = fb.on_resistance(self.width_tg_p, PMOS, tech, include_multiplier=False) * R.LINEAR_REGION_RATIO
@@ -82,50 +80,41 @@ class WLNewDecoderDriver(Circuit):
         self.cap_tg_gate_n = fb.gate_cap(self.width_tg_n, tech)
         self.cap_tg_gate_p = fb.gate_cap(self.width_tg_p, tech)
         self.cap_tg_drain = fb.gate_capacitance(INV, 1, self.width_tg_n, self.width_tg_p, tech, h_tg)[1]
-        return Layout(height=out_height, width=out_width, area=out_area)
+        return Layout(height=height, width=width, area=area)
 
     def calculate_latency(self, ramp_input, cap_load, res_load, num_read, num_write) -> Cost:
         """ramp_input 1/s (the decoder's output slope; every logic stage sees it, as in the
         reference); cap_load F and res_load ohm of the word line; num_read / num_write
         operations (arrays broadcast)."""
-        out_read_latency = 0.0
-        out_write_latency = 0.0
-        out_ramp_output = 1e20
-        out_ramp_input = 0.0
-        out_cap_load = 0.0
-        out_res_load = 0.0
         self._require_initialized()
         tech = self.tech
-        out_ramp_input, out_cap_load, out_res_load = ramp_input, cap_load, res_load
         r_nand = fb.on_resistance(self.width_nand_n, NMOS, tech) * 2
         r_inv = fb.on_resistance(self.width_inv_p, PMOS, tech)
         d1, _ = horowitz(r_nand * (self.cap_nand_output + self.cap_inv_input), ramp_input)
         d2, _ = horowitz(r_inv * (self.cap_inv_output + 2 * self.cap_nand_input), ramp_input)
         d3, _ = horowitz(r_nand * (self.cap_nand_output + self.cap_tg_gate_p + self.cap_tg_gate_n), ramp_input)
         tr_tg = self.res_tg * (2 * self.cap_tg_drain + cap_load) + res_load * cap_load / 2
-        d4, out_ramp_output = horowitz(tr_tg, 1e20)
+        d4, ramp_output = horowitz(tr_tg, 1e20)
         d = d1 + d2 + d3 + d4
-        out_read_latency = as_result(d * np.asarray(num_read, dtype=float))
-        out_write_latency = as_result(d * np.asarray(num_write, dtype=float))
-        return Cost(latency=out_read_latency, write_latency=out_write_latency, ramp_output=out_ramp_output)
+        read_latency = as_result(d * np.asarray(num_read, dtype=float))
+        write_latency = as_result(d * np.asarray(num_write, dtype=float))
+        return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
     def calculate_power(self, num_read, num_write) -> Cost:
         """Leakage (W) and dynamic energy (J) of num_read / num_write row selections
         (arrays broadcast)."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_write_dynamic_energy = 0.0
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
         n = self.num_wl_row
-        out_leakage = (fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech) * tech.vdd * n * 2
+        leakage = (fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech) * tech.vdd * n * 2
                         + fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n * 2)
         logic = (self.cap_nand_input * vdd2
                  + (self.cap_inv_output + self.cap_tg_gate_n) * vdd2
                  + (self.cap_nand_output + self.cap_tg_gate_n + self.cap_tg_gate_p) * vdd2)
         read = logic + self.cap_tg_drain * cell.read_voltage * cell.read_voltage
         write = logic + self.cap_tg_drain * cell.write_voltage * cell.write_voltage
-        out_read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
-        out_write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, write_dynamic_energy=out_write_dynamic_energy)
+        read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
+        write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    write_dynamic_energy=write_dynamic_energy)

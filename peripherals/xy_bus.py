@@ -17,8 +17,7 @@ import numpy as np
 
 import FormulaBindings as fb
 
-from peripherals.base import Cost, Layout, modify_layout
-from .base import Circuit
+from .base import Circuit, Cost, Layout
 from .bus import _RepeatedWireMixin, _scalar_or_array, size_repeaters
 
 __all__ = ["XYBus"]
@@ -52,9 +51,6 @@ class XYBus(_RepeatedWireMixin, Circuit):
         return width_nm * 1e-9, res
 
     def calculate_area(self, unit_height: float, unit_width: float, folded_ratio: float) -> Layout:
-        out_area = 0.0
-        out_height = 0.0
-        out_width = 0.0
         self._require_initialized()
         length_v = unit_height * self.num_row     # Y bus
         length_h = unit_width * self.num_col      # X bus
@@ -71,9 +67,9 @@ class XYBus(_RepeatedWireMixin, Circuit):
             bundle_h = self.bus_width * self.h_inv / folded_ratio
         else:
             bundle_h = self.bus_width * wire_w_h / folded_ratio
-        out_area = bundle_v * length_v + bundle_h * length_h
-        out_height = out_width = 0.0
-        return Layout(height=out_height, width=out_width, area=out_area)
+        area = bundle_v * length_v + bundle_h * length_h
+        height = width = 0.0
+        return Layout(height=height, width=width, area=area)
 
     def _lengths(self, x_end: int, y_init: int, unit_height: float, unit_width: float):
         # From the chip's input corner to tile column x_end (X bus) and from tile row
@@ -88,9 +84,6 @@ class XYBus(_RepeatedWireMixin, Circuit):
         """`num_read_input`/`num_read_output`: transfers over the X and Y buses. In
         synchronous mode each transfer takes ceil(delay x clk_freq) cycles, and
         `read_latency` is in cycles."""
-        out_read_latency = 0.0
-        out_read_latency_input = 0.0
-        out_read_latency_output = 0.0
         self._require_initialized()
         if self.unit_length_wire_resistance_h is None:
             raise RuntimeError("XYBus: call calculate_area() before calculate_latency()")
@@ -100,28 +93,29 @@ class XYBus(_RepeatedWireMixin, Circuit):
         if self.param.synchronous:
             lat_in = math.ceil(lat_in * self.clk_freq)
             lat_out = math.ceil(lat_out * self.clk_freq)
-        out_read_latency_input, out_read_latency_output = lat_in, lat_out
-        out_read_latency = _scalar_or_array(lat_in * np.asarray(num_read_input, float)
+        read_latency_input, read_latency_output = lat_in, lat_out
+        read_latency = _scalar_or_array(lat_in * np.asarray(num_read_input, float)
                                              + lat_out * np.asarray(num_read_output, float))
-        return Cost(latency=out_read_latency, parts={"read_latency_input": out_read_latency_input, "read_latency_output": out_read_latency_output})
+        return Cost(latency=read_latency,
+                    parts={"read_latency_input": read_latency_input,
+                           "read_latency_output": read_latency_output})
 
     def calculate_power(self, x_end: int, y_init: int, unit_height: float, unit_width: float,
                         num_bit_input, num_bit_output) -> Cost:
         """`num_bit_input`/`num_bit_output`: bit transfers over the X and Y buses (the
         callers fold the toggle rates in); each is charged at half swing. Leakage: the
         repeaters of both bus segments, `bus_width` bits wide."""
-        out_leakage = 0.0
-        out_read_dynamic_energy = 0.0
-        out_unit_length_energy_rep = 0.0
-        out_unit_length_energy_wire = 0.0
         self._require_initialized()
         length_v, length_h = self._lengths(x_end, y_init, unit_height, unit_width)
         total_wire_length = length_h + length_v
-        out_leakage = self.unit_length_leakage * total_wire_length * self.bus_width
-        out_unit_length_energy_rep = self._energy_rep_full * 0.5
-        out_unit_length_energy_wire = self._energy_wire_full * 0.5
-        e_in = self._segment_energy(length_h, out_unit_length_energy_rep, out_unit_length_energy_wire)
-        e_out = self._segment_energy(length_v, out_unit_length_energy_rep, out_unit_length_energy_wire)
-        out_read_dynamic_energy = _scalar_or_array(e_in * np.asarray(num_bit_input, float)
+        leakage = self.unit_length_leakage * total_wire_length * self.bus_width
+        unit_length_energy_rep = self._energy_rep_full * 0.5
+        unit_length_energy_wire = self._energy_wire_full * 0.5
+        e_in = self._segment_energy(length_h, unit_length_energy_rep, unit_length_energy_wire)
+        e_out = self._segment_energy(length_v, unit_length_energy_rep, unit_length_energy_wire)
+        read_dynamic_energy = _scalar_or_array(e_in * np.asarray(num_bit_input, float)
                                                     + e_out * np.asarray(num_bit_output, float))
-        return Cost(dynamic_energy=out_read_dynamic_energy, leakage=out_leakage, parts={"unit_length_energy_rep": out_unit_length_energy_rep, "unit_length_energy_wire": out_unit_length_energy_wire, "total_wire_length": total_wire_length})
+        return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
+                    parts={"unit_length_energy_rep": unit_length_energy_rep,
+                           "unit_length_energy_wire": unit_length_energy_wire,
+                           "total_wire_length": total_wire_length})
