@@ -211,13 +211,6 @@ class Chip:
                 throughput *= L + 1
             self.accumulation.initialize(int(max_tile_added), nbi, math.ceil(throughput / ncm), clk)
 
-    def set_clock(self, clk_freq: float) -> None:
-        self.tile.set_clock(clk_freq)
-        for obj in (self.global_buffer, self.htree, self.xybus, self.accumulation, self.relu,
-                    self.max_pool, self._sigmoid):
-            if obj is not None:
-                obj.clk_freq = clk_freq
-
     # ---- ChipCalculateArea -----------------------------------------------------------
     def calculate_area(self) -> dict[str, Any]:
         from peripherals.base import AreaModify
@@ -283,9 +276,11 @@ class Chip:
         }
 
     # ---- ChipCalculatePerformance ----------------------------------------------------
-    def layer_performance(self, layer: int, data, clock: bool, last_use: dict | None = None):
+    def layer_performance(self, layer: int, data, clock: bool, last_use: dict | None = None,
+                          clk_freq: float | None = None):
         """One layer (clock pass or performance pass). Latencies in cycles in synchronous
         mode. Returns a Tile.Perf whose leakage fields are one tile's leakage."""
+        clk = float(self.param.clkFreq) if clk_freq is None else float(clk_freq)   # working clock, Hz
         from Tile import Perf
         p, fp = self.param, self.fp
         net = self.network
@@ -314,7 +309,7 @@ class Chip:
                     rows = np.arange(int(i * tile), int(i * tile) + nr)
                     tile_perf = self.tile.calculate_performance(
                         data, rows, int(j * tile), False, num_pe, fp.pe_size_cm, sp_r, sp_c,
-                        nr, nc, n_vec, clock, last_use)
+                        nr, nc, n_vec, clock, last_use, clk)
                     out.add_parallel(tile_perf)
             unit_h, unit_w = self.cm_tile_hw
         else:
@@ -328,7 +323,8 @@ class Chip:
                     rows = (np.arange(int(num_pe))[:, None] * c_in + int(i * pe)
                             + np.arange(per_pe)[None, :]).ravel()
                     tile_perf = self.tile.calculate_performance(
-                        data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock, last_use)
+                        data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock, last_use,
+                        clk)
                     out.add_parallel(tile_perf)
             unit_h, unit_w = self.nm_tile_hw
         if clock:
@@ -337,10 +333,10 @@ class Chip:
         if p.chipActivation:
             if p.reLu:
                 reads = math.ceil(num_in_vector * float(row[5]) / self.relu.num_unit)
-                unit = self.relu.calculate_latency(reads) + self.relu.calculate_power(reads)
+                unit = self.relu.calculate_latency(reads, clk_freq=clk) + self.relu.calculate_power(reads)
             else:
                 reads = math.ceil(num_in_vector * float(row[5]) / self.sigmoid.num_entry)
-                unit = self.sigmoid.calculate_latency(reads) + self.sigmoid.calculate_power(reads)
+                unit = self.sigmoid.calculate_latency(reads, clk_freq=clk) + self.sigmoid.calculate_power(reads)
             out.read_latency += float(unit.latency)
             out.latency_other += float(unit.latency)
             out.read_dynamic_energy += float(unit.dynamic_energy)
@@ -350,7 +346,8 @@ class Chip:
         if tiles_r > 1:
             acc = self.accumulation
             reads = math.ceil(wmc // cps * (num_in_vector / acc.num_adder_tree))
-            acc_c = acc.calculate_latency(reads, int(tiles_r), 0) + acc.calculate_power(reads, int(tiles_r))
+            acc_c = (acc.calculate_latency(reads, int(tiles_r), 0, clk_freq=clk)
+                     + acc.calculate_power(reads, int(tiles_r)))
             out.read_latency += float(acc_c.latency)
             out.latency_accum += float(acc_c.latency)
             out.read_dynamic_energy += float(acc_c.dynamic_energy)
@@ -358,7 +355,7 @@ class Chip:
         if row[6]:
             mp = self.max_pool
             reads = math.ceil((num_in_vector * wmc // cps / float(mp.window)) / mp.num_max_pooling)
-            mp_c = mp.calculate_latency(1e20, 0, reads) + mp.calculate_power(reads)
+            mp_c = mp.calculate_latency(1e20, 0, reads, clk_freq=clk) + mp.calculate_power(reads)
             out.read_latency += float(mp_c.latency)
             out.latency_other += float(mp_c.latency)
             out.read_dynamic_energy += float(mp_c.dynamic_energy)
@@ -373,7 +370,7 @@ class Chip:
             lanes = math.ceil(ht.bus_width * share)
             bus_c = ht.calculate_latency(0, 0, int(fp.tile_loca_each_layer[0][layer]),
                                          int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w,
-                                         math.ceil((bits_out + bits_in) / lanes))
+                                         math.ceil((bits_out + bits_in) / lanes), clk_freq=clk)
             bus_c += ht.calculate_power(0, 0, int(fp.tile_loca_each_layer[0][layer]),
                                int(fp.tile_loca_each_layer[1][layer]), unit_h, unit_w, lanes,
                                math.ceil(bits_out * float(p.inputtoggle) / lanes)
@@ -382,12 +379,12 @@ class Chip:
             xb = self.xybus
             bus_c = xb.calculate_latency(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
                                          math.ceil(bits_out / xb.bus_width * grid_row / tiles_r),
-                                         math.ceil(bits_in / xb.bus_width * grid_col / tiles_c))
+                                         math.ceil(bits_in / xb.bus_width * grid_col / tiles_c), clk_freq=clk)
             bus_c += xb.calculate_power(math.ceil(grid_col / 2), math.ceil(grid_row / 2), unit_h, unit_w,
                                bits_out * float(p.inputtoggle), bits_in * float(p.outputtoggle))
         gb = self.global_buffer
         iw = gb.interface_width
-        gb_c = (gb.calculate_latency(iw, bits_out / iw, iw, bits_in / iw)
+        gb_c = (gb.calculate_latency(iw, bits_out / iw, iw, bits_in / iw, clk_freq=clk)
                 + gb.calculate_power(iw, bits_out / iw, iw, bits_in / iw))
         # multi-core buffer: cores work in parallel up to the global bus width
         div = min(self.num_buffer_core, math.ceil(self.global_bus_width / iw))
@@ -476,11 +473,10 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
             clk_freq = 1.0 / clk_period
 
     def performance_pass(clk_freq):
-        chip.set_clock(clk_freq)
         pe.clock_max = 0.0
         res = []
         for i in range(n_layers):
-            res.append(chip.layer_performance(i, data(i), False, last_use))
+            res.append(chip.layer_performance(i, data(i), False, last_use, clk_freq))
             if progress:
                 progress("layers", i + 1, n_layers)
         return res

@@ -296,7 +296,6 @@ class ProcessingUnit:
         self.bus_output = {"nm": Bus(ctx), "cm": Bus(ctx)}
         self.buffer_input = {"nm": DFF(ctx), "cm": DFF(ctx)}
         self.buffer_output = {"nm": DFF(ctx), "cm": DFF(ctx)}
-        self.clk_freq = float(self.param.clkFreq)
         self.evaluations = 0          # sub-array evaluation calls (one per sub-array)
         self.vector_evaluations = 0   # distinct input vectors evaluated
         self.clock_max = 0.0          # largest sensing cycle seen (s)
@@ -333,13 +332,6 @@ class ProcessingUnit:
             self.bus_output[kind].initialize(BusMode.VERTICAL, nr, nc, 0, self.num_col,
                                              sa_l.height, sa_l.width, clk)
 
-    def set_clock(self, clk_freq: float) -> None:
-        self.clk_freq = clk_freq
-        for d in (self.adder_tree, self.bus_input, self.bus_output, self.buffer_input,
-                  self.buffer_output):
-            for obj in d.values():
-                obj.clk_freq = clk_freq
-
     # ---- area -------------------------------------------------------------------------
     def calculate_area(self, num_sub_row: int, num_sub_col: int, nm: bool) -> dict[str, float]:
         kind = "nm" if nm else "cm"
@@ -374,7 +366,8 @@ class ProcessingUnit:
             self._rowsets[key] = rs
         return rs
 
-    def _evaluate(self, rs: _RowSet, col_res: np.ndarray, sl: slice, clock: bool):
+    def _evaluate(self, rs: _RowSet, col_res: np.ndarray, sl: slice, clock: bool,
+                  clk_freq: float | None = None):
         """One SubArray call for vectors `sl` of a row set and n sub-arrays side by side:
         col_res is (vectors, n, columns). Returns the sensing cycle (clock pass) or, per
         sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n))."""
@@ -389,7 +382,8 @@ class ProcessingUnit:
             if clock:
                 self.probe_done = True
                 return cycle
-        cost = sa.read_cost(activity, col_res, self.clk_freq)
+        clk = float(self.param.clkFreq) if clk_freq is None else clk_freq
+        cost = sa.read_cost(activity, col_res, clk)
         self._last_leakage = (cost.leakage, cost.leakage_sram_in_use)
         w = rs.weights[sl]
         out = np.empty((len(_SUMS), n))
@@ -419,7 +413,7 @@ class ProcessingUnit:
         return self._evaluate(rs, col_res[:, None, :], slice(None), True)
 
     def _subarray_result(self, data: LayerData, rows: np.ndarray, c0: int, j: int, nc: int,
-                         width: int) -> dict[str, float]:
+                         width: int, clk_freq: float | None = None) -> dict[str, float]:
         """Sums over the input vectors of sub-array j (columns c0+j*C .. +nc-1) of the PE
         whose block of layer rows `rows` spans columns c0..c0+width-1. A request not met
         by an earlier evaluation evaluates this sub-array and the block's next ones at once
@@ -438,7 +432,8 @@ class ProcessingUnit:
             # SRAM, nvCap: every column of a vector has the same resistance; the result
             # depends on the rows and the column count only
             r = self._row_count_resistance(rs)[:, None, None]
-            sums = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None), False)
+            sums = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None), False,
+                                  clk_freq)
             self._store(rkey, sums[:, 0], sa)
             return self._results[rkey]
         # RRAM/FeFET: the sub-arrays of this block, extended to the next column blocks of the
@@ -460,7 +455,7 @@ class ProcessingUnit:
             sl = slice(i, min(v, i + step))
             r = _column_resistance(self, rs, inv, sl)
             for (first, n, w), a in zip(groups, acc):
-                a += self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl, False)
+                a += self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl, False, clk_freq)
         for (first, n, w), a in zip(groups, acc):
             for q in range(n):
                 self._store((key, start + first + q * w, w), a[:, q], sa)
@@ -495,12 +490,14 @@ class ProcessingUnit:
                               n_cols: int, array_dup_row: int, array_dup_col: int,
                               num_sub_row: int, num_sub_col: int, weight_matrix_row: int,
                               weight_matrix_col: int, num_in_vector: int, nm: bool,
-                              clock: bool, last_use: dict | None = None) -> Perf:
+                              clock: bool, last_use: dict | None = None,
+                              clk_freq: float | None = None) -> Perf:
         """One PE call. `rows`/`c0`/`n_rows`/`n_cols`: the layer rows and columns the PE
         holds; `weight_matrix_row/col`: the sizes the caller declares (they can differ from
         the held block, see Tile); `num_in_vector`: input vectors (bit-planes); `last_use`:
-        see `LAST_USE`."""
+        see `LAST_USE`; `clk_freq`: the working clock (Hz; default: the parameter's)."""
         last_use = {} if last_use is None else last_use
+        clk = float(self.param.clkFreq) if clk_freq is None else float(clk_freq)
         p = self.param
         kind = "nm" if nm else "cm"
         tree = self.adder_tree[kind]
@@ -524,7 +521,7 @@ class ProcessingUnit:
                 if not self.probe_done:
                     self._probe_cycle(data, block_rows, c0 + j * C, ncol)
                 return {"sensing_cycle": self.clock_max}
-            return self._subarray_result(data, block_rows, c0, j, ncol, wmc)
+            return self._subarray_result(data, block_rows, c0, j, ncol, wmc, clk)
 
         if array_dup_row * array_dup_col > 1:
             if array_dup_row < num_sub_row or array_dup_col < num_sub_col:
@@ -534,7 +531,8 @@ class ProcessingUnit:
                             continue
                         s = sub(i, j)
                         # the adder tree is charged once per sub-array here (as the reference)
-                        tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
+                        tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0,
+                                                        clk_freq=clk)
                         tree_p = tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
                         last_use[("pe_adder_tree", kind)] = tree_p.leakage
                         if clock:
@@ -588,7 +586,7 @@ class ProcessingUnit:
                     out.energy_adc += s["read_dynamic_energy_adc"]
                     out.energy_accum += s["read_dynamic_energy_accum"]
                     out.energy_other += s["read_dynamic_energy_other"]
-            tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0)
+            tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0, clk_freq=clk)
             tree_p = tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
             last_use[("pe_adder_tree", kind)] = tree_p.leakage
             out.read_latency += tree_t.latency
@@ -607,16 +605,16 @@ class ProcessingUnit:
         bus_in, bus_out = self.bus_input[kind], self.bus_output[kind]
         in_reads = weight_matrix_row // rps * num_in_vector // bin_.num_dff
         out_reads = weight_matrix_col // cps * tree.num_adder_bit * num_in_vector // nbi // bout.num_dff
-        bin_t = bin_.calculate_latency(0, in_reads, clk_freq=self.clk_freq)
-        bout_t = bout.calculate_latency(0, out_reads, clk_freq=self.clk_freq)
+        bin_t = bin_.calculate_latency(0, in_reads, clk_freq=clk)
+        bout_t = bout.calculate_latency(0, out_reads, clk_freq=clk)
         bin_p = bin_.calculate_power(in_reads, bin_.num_dff, False)
         bout_p = bout.calculate_power(out_reads, bout.num_dff, False)
         in_bits = weight_matrix_row // rps * num_in_vector
-        bus_in_t = bus_in.calculate_latency(in_bits / bus_in.bus_width)
+        bus_in_t = bus_in.calculate_latency(in_bits / bus_in.bus_width, clk_freq=clk)
         bus_in_p = bus_in.calculate_power(bus_in.bus_width, in_bits / bus_in.bus_width, True)
         out_bits = weight_matrix_col // cps * (tree.num_stage + tree.num_adder_bit) * num_in_vector // nbi
         lanes = bus_out.num_row * bus_out.bus_width
-        bus_out_t = bus_out.calculate_latency(out_bits / lanes)
+        bus_out_t = bus_out.calculate_latency(out_bits / lanes, clk_freq=clk)
         bus_out_p = bus_out.calculate_power(lanes, out_bits / lanes, False)
         out.buffer_latency = float(bin_t.latency) + float(bout_t.latency)
         if not p.synchronous:
@@ -722,13 +720,6 @@ class Tile:
                 self.htree[kind].initialize(int(num_pe), int(num_pe), float(p.localBusDelayTolerance),
                                             num_pe * pe_size, clk)
 
-    def set_clock(self, clk_freq: float) -> None:
-        self.pe.set_clock(clk_freq)
-        for d in (self.input_buffer, self.output_buffer, self.htree, self.accumulation,
-                  self.relu, self.sigmoid):
-            for obj in d.values():
-                obj.clk_freq = clk_freq
-
     # ---- area -------------------------------------------------------------------------
     def pe_grid(self, pe_size: float) -> int:
         p = self.param
@@ -774,19 +765,22 @@ class Tile:
     def calculate_performance(self, data: LayerData, rows: np.ndarray, c0: int, nm: bool,
                               num_pe: float, pe_size: float, speedup_row: int, speedup_col: int,
                               weight_matrix_row: int, weight_matrix_col: int, num_in_vector: int,
-                              clock: bool, last_use: dict | None = None) -> Perf:
+                              clock: bool, last_use: dict | None = None,
+                              clk_freq: float | None = None) -> Perf:
         """One tile call (TileCalculatePerformance). `rows`: the layer rows the tile holds
         in tile order; `c0`: its first layer column; `weight_matrix_row/col`: its size;
-        `num_in_vector`: input vectors (bit-planes); `last_use`: see `LAST_USE`."""
+        `num_in_vector`: input vectors (bit-planes); `last_use`: see `LAST_USE`; `clk_freq`:
+        the working clock (Hz; default: the parameter's)."""
         last_use = {} if last_use is None else last_use
+        clk = float(self.param.clkFreq) if clk_freq is None else float(clk_freq)
         if nm:
             return self._perf_nm(data, rows, c0, num_pe, pe_size, speedup_row, speedup_col,
-                                 weight_matrix_row, weight_matrix_col, num_in_vector, clock, last_use)
+                                 weight_matrix_row, weight_matrix_col, num_in_vector, clock, last_use, clk)
         return self._perf_cm(data, rows, c0, num_pe, pe_size, speedup_row, speedup_col,
-                             weight_matrix_row, weight_matrix_col, num_in_vector, clock, last_use)
+                             weight_matrix_row, weight_matrix_col, num_in_vector, clock, last_use, clk)
 
     def _buffers_and_htree(self, out: Perf, kind: str, nm: bool, num_pe: float, pe_size: float,
-                           bits_out: float, bits_in: float) -> float:
+                           bits_out: float, bits_in: float, clk: float) -> float:
         """Tile input/output buffers and H-tree (performance pass only); returns their
         leakage (W)."""
         p = self.param
@@ -794,7 +788,8 @@ class Tile:
         cost = {}
         for name, buf, bits in (("ib", ib, bits_out), ("ob", ob, bits_in)):
             half = bits / buf.interface_width / 2.0
-            cost[name] = (buf.calculate_latency(buf.interface_width, half, buf.interface_width, half)
+            cost[name] = (buf.calculate_latency(buf.interface_width, half, buf.interface_width, half,
+                                                clk_freq=clk)
                           + buf.calculate_power(buf.interface_width, half, buf.interface_width, half))
         # multi-core buffers work in parallel, up to the H-tree width
         ib_div = min(self.num_in_buffer_core[kind], math.ceil(ht.bus_width / ib.interface_width))
@@ -811,7 +806,8 @@ class Tile:
         transfers = (bits_out + bits_in) / ht.bus_width
         toggled = (bits_out * float(p.inputtoggle) + bits_in * float(p.outputtoggle)) / ht.bus_width
         end = 1 if nm else 0
-        ht_c = (ht.calculate_latency(0, 0, end, end, pe_area["height"], pe_area["width"], transfers)
+        ht_c = (ht.calculate_latency(0, 0, end, end, pe_area["height"], pe_area["width"], transfers,
+                                     clk_freq=clk)
                 + ht.calculate_power(0, 0, end, end, pe_area["height"], pe_area["width"], ht.bus_width, toggled))
         ht_lat = float(ht_c.latency)
         out.read_latency += ht_lat
@@ -826,18 +822,20 @@ class Tile:
         return ib_c.leakage + ob_c.leakage + float(ht_c.leakage)
 
     def _activation_in_tile(self, out: Perf, kind: str, weight_matrix_col: int,
-                            num_in_vector: int, per_pe: float) -> float:
+                            num_in_vector: int, per_pe: float, clk: float) -> float:
         """ReLU/sigmoid inside the tile; returns the output bit count."""
         p = self.param
         nbi, cps, ncm = int(p.numBitInput), int(p.numColPerSynapse), int(p.numColMuxed)
         reads_base = (num_in_vector // nbi) * (ncm // cps)
         if p.reLu:
             unit = self.relu[kind]
-            c = unit.calculate_latency(reads_base / unit.num_unit) + unit.calculate_power(reads_base / unit.num_unit)
+            c = (unit.calculate_latency(reads_base / unit.num_unit, clk_freq=clk)
+                 + unit.calculate_power(reads_base / unit.num_unit))
             width = 1 + unit.num_bit
         else:
             unit = self._sigmoid(kind)
-            c = unit.calculate_latency(reads_base / unit.num_entry) + unit.calculate_power(reads_base / unit.num_entry)
+            c = (unit.calculate_latency(reads_base / unit.num_entry, clk_freq=clk)
+                 + unit.calculate_power(reads_base / unit.num_entry))
             width = 1 + unit.num_ybit
         out.read_latency += float(c.latency)
         out.read_dynamic_energy += float(c.dynamic_energy)
@@ -846,7 +844,7 @@ class Tile:
         return max(math.ceil(weight_matrix_col // cps) * width * num_in_vector / nbi / per_pe, 0.0)
 
     def _perf_cm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
-                 num_in_vector, clock, last_use) -> Perf:
+                 num_in_vector, clock, last_use, clk) -> Perf:
         p = self.param
         pe = self.pe
         grid = self.pe_grid(pe_size)
@@ -861,7 +859,7 @@ class Tile:
                 # every PE holds the whole tile matrix: one PE call, latency shared
                 last = pe.calculate_performance(
                     data, rows, c0, len(rows), wmc, math.ceil(speedup_row / num_pe),
-                    math.ceil(speedup_col / num_pe), grid, grid, wmr, wmc, num_in_vector, False, clock, last_use)
+                    math.ceil(speedup_col / num_pe), grid, grid, wmr, wmc, num_in_vector, False, clock, last_use, clk)
                 out = last.copy()
                 out.leakage = out.leakage_sram_in_use = 0.0
                 if not clock:
@@ -877,12 +875,13 @@ class Tile:
                             r0 = int(i * pe_size)
                             last = pe.calculate_performance(
                                 data, rows[r0:r0 + nr], c0 + int(j * pe_size), nr, nc, 1, 1, grid,
-                                grid, nr, nc, num_in_vector, False, clock, last_use)
+                                grid, nr, nc, num_in_vector, False, clock, last_use, clk)
                             out.add_parallel(last)
                 if not clock:
                     out.divide_latency(speedup_row * speedup_col)
                 if n_i > 1:
-                    acc_c = acc.calculate_latency(acc_reads, n_i, 0) + acc.calculate_power(acc_reads, n_i)
+                    acc_c = (acc.calculate_latency(acc_reads, n_i, 0, clk_freq=clk)
+                             + acc.calculate_power(acc_reads, n_i))
                     last_use[("tile_accumulation", "cm")] = acc_c.leakage
                     if not clock:
                         out.read_latency += float(acc_c.latency)
@@ -901,10 +900,11 @@ class Tile:
                         r0 = int(i * pe_size)
                         last = pe.calculate_performance(
                             data, rows[r0:r0 + nr], c0 + int(j * pe_size), nr, nc, 1, 1, grid, grid,
-                            nr, nc, num_in_vector, False, clock, last_use)
+                            nr, nc, num_in_vector, False, clock, last_use, clk)
                     if last is not None:
                         out.add_parallel(last)
-            acc_c = acc.calculate_latency(acc_reads, num_pe_i, 0) + acc.calculate_power(acc_reads, num_pe_i)
+            acc_c = (acc.calculate_latency(acc_reads, num_pe_i, 0, clk_freq=clk)
+                     + acc.calculate_power(acc_reads, num_pe_i))
             last_use[("tile_accumulation", "cm")] = acc_c.leakage
             out.read_latency += float(acc_c.latency)
             out.latency_accum += float(acc_c.latency)
@@ -914,12 +914,12 @@ class Tile:
             out.read_latency = pe.clock_max
             return out
         if not p.chipActivation:
-            bits_in = self._activation_in_tile(out, "cm", wmc, num_in_vector, 1.0)
+            bits_in = self._activation_in_tile(out, "cm", wmc, num_in_vector, 1.0, clk)
         else:
             bits_in = max(math.ceil(wmc // cps) * (acc.num_stage + acc.num_adder_bit)
                           * num_in_vector / nbi, 0.0)
         bits_out = max(float(wmr * num_in_vector), 0.0)
-        edge_leak = self._buffers_and_htree(out, "cm", False, num_pe, pe_size, bits_out, bits_in)
+        edge_leak = self._buffers_and_htree(out, "cm", False, num_pe, pe_size, bits_out, bits_in, clk)
         pe_leak = last.leakage if last is not None else 0.0
         pe_leak_sram = last.leakage_sram_in_use if last is not None else 0.0
         acc_leak = last_use.get(("tile_accumulation", "cm"), 0.0)
@@ -928,7 +928,7 @@ class Tile:
         return out
 
     def _perf_nm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
-                 num_in_vector, clock, last_use) -> Perf:
+                 num_in_vector, clock, last_use, clk) -> Perf:
         p = self.param
         pe = self.pe
         grid = self.pe_grid(pe_size)
@@ -941,25 +941,25 @@ class Tile:
         for k in range(n_pe):
             r0 = k * per_pe
             last = pe.calculate_performance(data, rows[r0:r0 + per_pe], c0, per_pe, wmc, 1, 1,
-                                            grid, grid, per_pe, wmc, num_in_vector, True, clock, last_use)
+                                            grid, grid, per_pe, wmc, num_in_vector, True, clock, last_use, clk)
             out.add_parallel(last)
         if clock:
             out.read_latency = pe.clock_max
             return out
         out.divide_latency(speedup_row * speedup_col)
         acc_reads = (num_in_vector // nbi) * (ncm // cps)
-        acc_c = acc.calculate_latency(acc_reads, n_pe, 0) + acc.calculate_power(acc_reads, n_pe)
+        acc_c = acc.calculate_latency(acc_reads, n_pe, 0, clk_freq=clk) + acc.calculate_power(acc_reads, n_pe)
         out.read_latency += float(acc_c.latency)
         out.latency_accum += float(acc_c.latency)
         out.read_dynamic_energy += float(acc_c.dynamic_energy)
         out.energy_accum += float(acc_c.dynamic_energy)
         bits_out = max(wmr * num_in_vector / math.sqrt(num_pe), 0.0)
         if not p.chipActivation:
-            bits_in = self._activation_in_tile(out, "nm", wmc, num_in_vector, num_pe)
+            bits_in = self._activation_in_tile(out, "nm", wmc, num_in_vector, num_pe, clk)
         else:
             bits_in = max(math.ceil(wmc // cps) * (acc.num_stage + acc.num_adder_bit)
                           * num_in_vector / nbi, 0.0)
-        edge_leak = self._buffers_and_htree(out, "nm", True, num_pe, pe_size, bits_out, bits_in)
+        edge_leak = self._buffers_and_htree(out, "nm", True, num_pe, pe_size, bits_out, bits_in, clk)
         out.leakage = last.leakage * num_pe + acc_c.leakage + edge_leak
         out.leakage_sram_in_use = last.leakage_sram_in_use * num_pe
         return out

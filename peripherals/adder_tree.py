@@ -34,7 +34,7 @@ class AdderTree(Circuit):
     leakage W (of the stages a calculate_power call exercises), returned as records.
 
     Attributes parents read (sizing): num_subcore_row, num_stage, num_adder_bit,
-    num_adder_tree, clk_freq (parents update it after the clock pass).
+    num_adder_tree, clk_freq (the clock it was sized with; calculate_latency takes the working clock).
     """
 
     def __init__(self, ctx):
@@ -90,9 +90,9 @@ class AdderTree(Circuit):
         n = int(num_unit_add) if num_unit_add else 0
         return n if n else self.num_subcore_row
 
-    def calculate_latency(self, num_read, num_unit_add, cap_load) -> Cost:
+    def calculate_latency(self, num_read, num_unit_add, cap_load, clk_freq: float | None = None) -> Cost:
         """Delay of one tree summing `num_unit_add` operands (0: all num_subcore_row) times
-        `num_read`."""
+        `num_read`. `clk_freq`: the working clock (Hz; default: the one it was initialized with)."""
         self._require_initialized()
         j = self._operands(num_unit_add)
         i = _stages(j)
@@ -105,7 +105,7 @@ class AdderTree(Circuit):
             j //= 2
             i -= 1
         if self.param.synchronous:
-            delay = math.ceil(delay * self.clk_freq)
+            delay = math.ceil(delay * (self.clk_freq if clk_freq is None else clk_freq))
         read_latency = as_result(delay * np.asarray(num_read, dtype=float))
         return Cost(latency=read_latency)
 

@@ -48,9 +48,10 @@ class BitShifter(Circuit):
             width = dff.width
         return modify_layout(self, height, width, area, new_height, new_width, mode)
 
-    def calculate_latency(self, num_read) -> Cost:
+    def calculate_latency(self, num_read, clk_freq: float | None = None) -> Cost:
         self._require_initialized()
-        dff = self.dff.calculate_latency(1e20, 1, clk_freq=self.clk_freq)
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
+        dff = self.dff.calculate_latency(1e20, 1, clk_freq=clk)
         read_latency = as_result(dff.latency * np.asarray(num_read, dtype=float))
         return Cost(latency=read_latency)
 

@@ -45,7 +45,7 @@ _PMOS = fb.TransistorKind.PMOS
 class Buffer(Circuit):
     """Sizing attributes parents read: `num_bit`, `interface_width` (bits per line),
     `num_interface`, `num_row` (lines), `num_col` (= interface_width), `sram` (bool),
-    `clk_freq` (Hz; parents update it after the clock pass).
+    `clk_freq` (Hz, the clock it was sized with; calculate_latency takes the working clock).
 
     calculate_latency returns a Cost with latency and write_latency (cycles in synchronous
     mode, else s) and the parts read_whole_latency / write_whole_latency (the whole buffer
@@ -180,7 +180,7 @@ class Buffer(Circuit):
 
     # ------------------------------------------------------------------ latency
     def calculate_latency(self, num_access_bit_read, num_read, num_access_bit_write,
-                          num_write) -> Cost:
+                          num_write, clk_freq: float | None = None) -> Cost:
         """`num_read`/`num_write`: lines read/written (scalars or arrays). The access
         widths are accepted for symmetry with `calculate_power` and not used."""
         read_latency = 0.0
@@ -191,6 +191,7 @@ class Buffer(Circuit):
         read_whole_latency = 0.0
         write_whole_latency = 0.0
         self._require_initialized()
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         nr = np.asarray(num_read, float)
         nw = np.asarray(num_write, float)
         if self.param.synchronous:
@@ -237,7 +238,7 @@ class Buffer(Circuit):
             wl_decoder = self.wl_decoder.calculate_latency(1e20, length * UNIT_WIRE_CAP, 0,
                                                            length * self.unit_wire_res,
                                                            self.num_col, rows, rows)
-            half_cycle = 1.0 / self.clk_freq / 2   # a DFF is accessed in half a clock cycle
+            half_cycle = 1.0 / clk / 2   # a DFF is accessed in half a clock cycle
             read_whole_latency = wl_decoder.latency + half_cycle * rows
             write_whole_latency = wl_decoder.write_latency + half_cycle * rows
         avg_bit_read_latency = read_whole_latency / rows     # per line

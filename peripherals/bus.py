@@ -168,10 +168,10 @@ class _RepeatedWireMixin:
     def _segment_energy(self, length: float, energy_rep: float, energy_wire: float) -> float:
         return length * (energy_rep if math.ceil(length / self.min_dist) > 0 else energy_wire)
 
-    def _to_cycles(self, latency):
-        """Synchronous designs count whole clock cycles per transfer."""
+    def _to_cycles(self, latency, clk_freq: float):
+        """Synchronous designs count whole clock cycles per transfer (at `clk_freq`, Hz)."""
         if self.param.synchronous:
-            return np.ceil(np.asarray(latency) * self.clk_freq)
+            return np.ceil(np.asarray(latency) * clk_freq)
         return latency
 
 
@@ -185,9 +185,10 @@ class Bus(_RepeatedWireMixin, Circuit):
 
     Sizing attributes parents read: `bus_width` (bits), `num_row`, `num_col`,
     `wire_length` (m), `min_dist` (m), `repeater_size`, `num_repeater`, `clk_freq` (Hz;
-    parents update it after the clock pass). The latency Cost is in clock cycles when
-    `param.synchronous`, else in s. The layout's area is 0 when the bus is laid over the sub-arrays (`over_lap=True`, as every PE
-    does), else num_row x wire length x wire width.
+    the clock it was sized with; calculate_latency takes the working clock). The latency
+    Cost is in clock cycles when `param.synchronous`, else in s. The layout's area is 0
+    when the bus is laid over the sub-arrays (`over_lap=True`, as every PE does), else
+    num_row x wire length x wire width.
     """
 
     def initialize(self, mode, num_row: int, num_col: int, delay_tolerance: float,
@@ -226,11 +227,12 @@ class Bus(_RepeatedWireMixin, Circuit):
         height = width = 0.0
         return Layout(height=height, width=width, area=area)
 
-    def calculate_latency(self, num_read) -> Cost:
+    def calculate_latency(self, num_read, clk_freq: float | None = None) -> Cost:
         """`num_read`: transfers over the bus (scalar or array)."""
         self._require_initialized()
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         one = self._segment_latency(self.wire_length, self.unit_length_wire_resistance)
-        read_latency = _scalar_or_array(self._to_cycles(one) * np.asarray(num_read, float))
+        read_latency = _scalar_or_array(self._to_cycles(one, clk) * np.asarray(num_read, float))
         return Cost(latency=read_latency)
 
     def calculate_power(self, num_bit_access, num_read, input: bool) -> Cost:

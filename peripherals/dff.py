@@ -47,8 +47,8 @@ class DFF(Circuit):
     (= number of reads), seconds otherwise (half a clock period per read); read and
     write dynamic energy J (write = read); leakage W (8 inverters per flip-flop).
 
-    Sizing attributes parents read: num_dff, clk_freq (parents may update it after the clock pass),
-    cap_tg_drain (F, the load a flip-flop presents to the adder driving it), h_dff/w_dff
+    Sizing attributes parents read: num_dff, clk_freq (the clock it was sized with;
+    calculate_latency takes the working clock), cap_tg_drain (F, the load a flip-flop presents to the adder driving it), h_dff/w_dff
     (one flip-flop cell), cap_inv_input/cap_inv_output/cap_tg_gate_n/cap_tg_gate_p (F).
     """
 

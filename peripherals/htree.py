@@ -29,9 +29,9 @@ __all__ = ["HTree"]
 class HTree(_RepeatedWireMixin, Circuit):
     """Sizing attributes parents read: `bus_width` (bits), `num_stage`,
     `num_row`/`num_col` (the power-of-two grid side after initialize), `total_wire_length`
-    (m, set by calculate_area, which lays the tree out), `clk_freq` (Hz; parents update it
-    after the clock pass), `min_dist`, `repeater_size`. The latency Cost has the part
-    `critical_latency` (the latency in clock periods before rounding up, synchronous mode
+    (m, set by calculate_area, which lays the tree out), `clk_freq` (Hz, the clock it
+    was sized with; calculate_latency takes the working clock), `min_dist`,
+    `repeater_size`. The latency Cost has the part `critical_latency` (the latency in clock periods before rounding up, synchronous mode
     only); the power Cost the parts `unit_length_energy_rep` / `unit_length_energy_wire`.
 
     `calculate_area` must be called before `calculate_power` (the leakage uses the
@@ -109,13 +109,15 @@ class HTree(_RepeatedWireMixin, Circuit):
         return fb.interconnect_wire(length, float(self.param.wireWidth), self.tech)[0] * 1e-9
 
     def calculate_latency(self, x_init: int, y_init: int, x_end: int, y_end: int,
-                          unit_height: float, unit_width: float, num_read) -> Cost:
+                          unit_height: float, unit_width: float, num_read,
+                          clk_freq: float | None = None) -> Cost:
         """Latency of `num_read` transfers between two grid positions. A transfer from
         or to the root (x, y) = (0, 0) crosses every level and the main bus (the only
         use in V1.4's tile and chip). In synchronous mode each transfer takes
         ceil(delay x clk_freq) cycles and `read_latency` is in cycles."""
         critical_latency = 0.0
         self._require_initialized()
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         k = self.num_levels
         length_v = unit_height * 2 ** k
         length_h = unit_width * 2 ** k
@@ -134,8 +136,8 @@ class HTree(_RepeatedWireMixin, Circuit):
         else:
             latency = self._leaf_to_leaf_latency(x_init, y_init, x_end, y_end, length_v, length_h)
         if self.param.synchronous:
-            critical_latency = latency * self.clk_freq
-            latency = math.ceil(latency * self.clk_freq)
+            critical_latency = latency * clk
+            latency = math.ceil(latency * clk)
         read_latency = _scalar_or_array(latency * np.asarray(num_read, float))
         return Cost(latency=read_latency, parts={"critical_latency": critical_latency})
 

@@ -90,8 +90,9 @@ class MaxPooling(Circuit):
         height = area / width
         return Layout(height=height, width=width, area=area)
 
-    def calculate_latency(self, ramp_input, cap_load, num_read) -> Cost:
+    def calculate_latency(self, ramp_input, cap_load, num_read, clk_freq: float | None = None) -> Cost:
         self._require_initialized()
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         tech = self.tech
         comparator = self.comparator.calculate_latency(ramp_input, self.cap_inv_output * 2, 1)
         delay = comparator.latency * self.num_bit / 2
@@ -106,7 +107,7 @@ class MaxPooling(Circuit):
         d, _ = horowitz(r_tg * (self.cap_inv_input * 2 + cap_load), ramp_inv)
         delay += d
         if self.param.synchronous:
-            delay = math.ceil(delay * self.clk_freq)
+            delay = math.ceil(delay * clk)
         read_latency = as_result(delay * self.num_stage * np.asarray(num_read, dtype=float))
         return Cost(latency=read_latency)
 

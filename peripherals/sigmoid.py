@@ -130,9 +130,10 @@ class Sigmoid(Circuit):
             height = width = math.sqrt(area)
         return modify_layout(self, height, width, area, new_height, new_width, mode)
 
-    def calculate_latency(self, num_read) -> Cost:
+    def calculate_latency(self, num_read, clk_freq: float | None = None) -> Cost:
         col_delay = 0.0
         self._require_initialized()
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         tech, cell = self.tech, self.cell
         if self.sram:
             wl_decoder = self.wl_decoder.calculate_latency(1e20, 0.0, self.cap_sram_cell, self.res_row,
@@ -152,7 +153,7 @@ class Sigmoid(Circuit):
             vsa = self.voltage_sense_amp.calculate_latency(0.0, 1)
             t = float(wl_decoder.latency) + float(vsa.latency)
         if self.param.synchronous:
-            t = math.ceil(t * self.clk_freq)
+            t = math.ceil(t * clk)
         read_latency = as_result(t * np.asarray(num_read, dtype=float))
         return Cost(latency=read_latency, parts={"col_delay": col_delay})
 

@@ -25,7 +25,7 @@ __all__ = ["XYBus"]
 
 class XYBus(_RepeatedWireMixin, Circuit):
     """Sizing attributes parents read: `bus_width` (bits), `num_row`, `num_col` (tile
-    grid), `clk_freq` (Hz; parents update it after the clock pass), `min_dist`,
+    grid), `clk_freq` (Hz, the clock it was sized with; calculate_latency takes the working clock), `min_dist`,
     `repeater_size`, `unit_length_wire_resistance_h/_v` (ohm/m, set by calculate_area).
     The latency Cost has the parts `read_latency_input` / `read_latency_output` (per
     transfer, cycles in synchronous mode); the power Cost the part `total_wire_length` (m).
@@ -80,19 +80,20 @@ class XYBus(_RepeatedWireMixin, Circuit):
         return length_v, length_h
 
     def calculate_latency(self, x_end: int, y_init: int, unit_height: float, unit_width: float,
-                          num_read_input, num_read_output) -> Cost:
+                          num_read_input, num_read_output, clk_freq: float | None = None) -> Cost:
         """`num_read_input`/`num_read_output`: transfers over the X and Y buses. In
         synchronous mode each transfer takes ceil(delay x clk_freq) cycles, and
         `read_latency` is in cycles."""
         self._require_initialized()
+        clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         if self.unit_length_wire_resistance_h is None:
             raise RuntimeError("XYBus: call calculate_area() before calculate_latency()")
         length_v, length_h = self._lengths(x_end, y_init, unit_height, unit_width)
         lat_in = self._segment_latency(length_h, self.unit_length_wire_resistance_h)
         lat_out = self._segment_latency(length_v, self.unit_length_wire_resistance_v)
         if self.param.synchronous:
-            lat_in = math.ceil(lat_in * self.clk_freq)
-            lat_out = math.ceil(lat_out * self.clk_freq)
+            lat_in = math.ceil(lat_in * clk)
+            lat_out = math.ceil(lat_out * clk)
         read_latency_input, read_latency_output = lat_in, lat_out
         read_latency = _scalar_or_array(lat_in * np.asarray(num_read_input, float)
                                              + lat_out * np.asarray(num_read_output, float))
