@@ -26,7 +26,7 @@ evaluates all input vectors of one sub-array at once:
 
     sa = SubArray(ctx); sa.initialize(param.numRowSubArray, param.numColSubArray,
                                       param.unitLengthWireResistance)
-    sa.calculate_area()
+    layout = sa.calculate_area()                     # SubArrayLayout (m, m^2)
     clock = sa.clock_pass(g_block, x_block)          # sensing cycle of each vector (s)
     res = sa.performance_pass(g_block, x_block, clk_freq)   # per-vector latency/energy
 
@@ -40,14 +40,15 @@ Units: SI. Latencies the reference counts in clock cycles in synchronous mode
 (`read_latency*` of the performance pass) are in cycles there (`latency_unit`), seconds
 otherwise; the clock-pass sensing cycle is in seconds.
 
-The lower-level NeuroSim-style interface is also public: set `activity_row_read` (and
-`clk_freq`) to per-vector arrays, then `calculate_latency(1e20, column_resistance,
-calculate_clk_freq)` / `calculate_power(column_resistance)` fill `read_latency*`,
-`read_dynamic_energy*` (arrays), `leakage`, `leakage_sram_in_use`. The column resistances'
-last axis is the read columns and the leading axes broadcast against the activity: an
-activity of shape (vectors, 1) with resistances (vectors, n, columns) evaluates n
-sub-arrays over the same input vectors in one call (figures of shape (vectors, n), or
-(vectors, 1) where the columns do not enter).
+The lower-level interface is also public and returns records too (nothing is set on the
+sub-array): `sensing_cycle(activity, column_resistance)` (clock pass, s per vector),
+`read_cost(activity, column_resistance, clk_freq)` (performance pass, a ReadCost) and
+`calculate_power(column_resistance, activity)`, with per-vector arrays. The column
+resistances' last axis is the read columns and the leading axes broadcast against the
+activity: an activity of shape (vectors, 1) with resistances (vectors, n, columns)
+evaluates n sub-arrays over the same input vectors in one call (figures of shape
+(vectors, n), or (vectors, 1) where the columns do not enter). The two passes are the same
+functions of their inputs: neither leaves anything for the other.
 
 Reference behaviour kept (it only shifts numbers)
 - Row activity is counted over the sub-array's full row count, also for a partly
@@ -510,9 +511,10 @@ class SubArray(Circuit):
     before initialising it (memory cell, read mode, numColMuxed, levelOutput, cellBit,
     numColPerSynapse, numBitInput, numRowParallel, numAdd, ADC type, validated).
 
-    Figures after `calculate_area()`: area/height/width (bounding box, m^2/m),
-    area_array/height_array/width_array (cells only), used_area, empty_area, area_adc,
-    area_accum, area_other (m^2). Array properties after `initialize()`: length_row,
+    `calculate_area()` sizes the periphery and returns a SubArrayLayout: area/height/width
+    (bounding box, m^2/m), area_array/height_array/width_array (cells only), used_area,
+    empty_area, area_adc, area_accum, area_other (m^2) and each circuit's Layout
+    (`children`). Array properties after `initialize()`: length_row,
     length_col (m), cap_row1, cap_row2, cap_col (F), res_row, res_col (ohm),
     res_cell_access (ohm; SRAM access transistor, 0 otherwise), cap_cell_access (F),
     res_mem_cell_on/off/avg (ohm, RRAM/FeFET), width_access_cmos (access width in F).
