@@ -370,7 +370,8 @@ class ProcessingUnit:
                   clk_freq: float | None = None):
         """One SubArray call for vectors `sl` of a row set and n sub-arrays side by side:
         col_res is (vectors, n, columns). Returns the sensing cycle (clock pass) or, per
-        sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n))."""
+        sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n)) and the
+        sub-array's (leakage, leakage_sram_in_use) in W."""
         sa = self.subarray
         v, n = col_res.shape[0], col_res.shape[1]
         activity = rs.activity[sl][:, None]
@@ -384,12 +385,11 @@ class ProcessingUnit:
                 return cycle
         clk = float(self.param.clkFreq) if clk_freq is None else clk_freq
         cost = sa.read_cost(activity, col_res, clk)
-        self._last_leakage = (cost.leakage, cost.leakage_sram_in_use)
         w = rs.weights[sl]
         out = np.empty((len(_SUMS), n))
         for k, name in enumerate(_SUMS):
             out[k] = w @ np.broadcast_to(getattr(cost, name), (v, n))
-        return out
+        return out, (cost.leakage, cost.leakage_sram_in_use)
 
     def cell_index(self, n: int, width: int, cw: int, levels: int) -> np.ndarray:
         """Position of each cell (rows x width) at level 0 in a (row, column in sub-array,
@@ -432,9 +432,9 @@ class ProcessingUnit:
             # SRAM, nvCap: every column of a vector has the same resistance; the result
             # depends on the rows and the column count only
             r = self._row_count_resistance(rs)[:, None, None]
-            sums = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None), False,
-                                  clk_freq)
-            self._store(rkey, sums[:, 0], sa)
+            sums, leak = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None),
+                                        False, clk_freq)
+            self._store(rkey, sums[:, 0], leak)
             return self._results[rkey]
         # RRAM/FeFET: the sub-arrays of this block, extended to the next column blocks of the
         # layer when the vectors are few (the PEs there hold the same rows)
@@ -455,10 +455,13 @@ class ProcessingUnit:
             sl = slice(i, min(v, i + step))
             r = _column_resistance(self, rs, inv, sl)
             for (first, n, w), a in zip(groups, acc):
-                a += self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl, False, clk_freq)
+                sums, leak = self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl, False,
+                                            clk_freq)
+                a += sums
         for (first, n, w), a in zip(groups, acc):
             for q in range(n):
-                self._store((key, start + first + q * w, w), a[:, q], sa)
+                # the leakage of the sub-array's last read (the same for every read)
+                self._store((key, start + first + q * w, w), a[:, q], leak)
         return self._results[rkey]
 
     def _row_count_resistance(self, rs: _RowSet) -> np.ndarray:
@@ -473,10 +476,9 @@ class ProcessingUnit:
         with np.errstate(divide="ignore"):
             return 1.0 / (rs.counts * per_cell)
 
-    def _store(self, rkey, sums: np.ndarray, sa) -> None:
+    def _store(self, rkey, sums: np.ndarray, leak: tuple[float, float]) -> None:
         out = {name: float(x) for name, x in zip(_SUMS, sums)}
-        # the leakage of the sub-array's last read (the same for every read)
-        out["leakage"], out["leakage_sram_in_use"] = self._last_leakage
+        out["leakage"], out["leakage_sram_in_use"] = leak
         self._results[rkey] = out
 
     def new_layer(self) -> None:
