@@ -215,29 +215,22 @@ class Chip:
     def calculate_area(self) -> dict[str, Any]:
         from peripherals.base import AreaModify
         NONE = AreaModify.NONE
+        from peripherals.base import AREA_CATEGORIES, AreaPart, sum_areas
         p, fp = self.param, self.fp
-        area = ic = adc = accum = other = array = 0.0
         nm_h = nm_w = cm_h = cm_w = 0.0
         nm_tile = None
+        parts = []
+
+        def tiles(name: str, tile: dict, n: int) -> AreaPart:
+            return AreaPart(name, tile["area"] * n, {c: tile[c] * n for c in AREA_CATEGORIES})
+
         if fp.novel_mapping:
             nm_tile = self.tile.calculate_area(fp.num_pe_nm, fp.pe_size_nm, True)
-            n = fp.num_tile_nm
-            area += nm_tile["area"] * n
-            ic += nm_tile["ic"] * n
-            adc += nm_tile["adc"] * n
-            accum += nm_tile["accum"] * n
-            other += nm_tile["other"] * n
-            array += nm_tile["array"] * n
+            parts.append(tiles("nm_tiles", nm_tile, fp.num_tile_nm))
             nm_h, nm_w = nm_tile["height"], nm_tile["width"]
         cm_tile = self.tile.calculate_area(math.ceil(fp.tile_size_cm / fp.pe_size_cm) ** 2,
                                            fp.pe_size_cm, False)
-        n = fp.num_tile_cm
-        area += cm_tile["area"] * n
-        ic += cm_tile["ic"] * n
-        adc += cm_tile["adc"] * n
-        accum += cm_tile["accum"] * n
-        other += cm_tile["other"] * n
-        array += cm_tile["array"] * n
+        parts.append(tiles("cm_tiles", cm_tile, fp.num_tile_cm))
         cm_h, cm_w = cm_tile["height"], cm_tile["width"]
         self.nm_tile_hw = (nm_h, nm_w)
         self.cm_tile_hw = (cm_h, cm_w)
@@ -248,8 +241,6 @@ class Chip:
         gb_width = gb_area / gb_height
         bus_obj = self.htree if p.globalBusType else self.xybus
         bus = bus_obj.calculate_area(max(nm_h, cm_h), max(nm_w, cm_w), float(p.treeFoldedRatio))
-        area += bus.area
-        ic += bus.area
         self.max_pool.calculate_unit_area(NONE)
         max_pool = self.max_pool.calculate_area(gb_width)
         accumulation = self.accumulation.calculate_area(None, gb_height / 3, NONE)
@@ -263,15 +254,18 @@ class Chip:
                 self.sigmoid.calculate_unit_area(NONE)
                 layouts["activation"] = self.sigmoid.calculate_area(None, gb_width / 3, NONE)
             act = layouts["activation"].area
-        area += act + gb_area + max_pool.area + accumulation.area
+        # the chip's declared children
+        out = sum_areas(parts + [
+            AreaPart("global_bus", bus.area, {"ic": bus.area}),
+            AreaPart("activation", act, {"other": act}),
+            AreaPart("global_buffer", gb_area, {"other": gb_area}),
+            AreaPart("max_pool", max_pool.area, {"other": max_pool.area}),
+            AreaPart("global_accumulation", accumulation.area, {"accum": accumulation.area})])
+        area = out["area"]
         return {
-            "area": area, "height": math.sqrt(area), "width": area / math.sqrt(area),
-            "ic": ic, "adc": adc, "accum": accum + accumulation.area,
-            "other": other + gb_area + max_pool.area + act, "array": array,
-            "nm_tile": nm_tile, "cm_tile": cm_tile, "global_buffer": gb_area,
-            "global_buffer_height": gb_height, "global_buffer_width": gb_width,
-            "global_bus": bus.area, "max_pool": max_pool.area,
-            "global_accumulation": accumulation.area, "activation": act, "layouts": layouts,
+            **out, "height": math.sqrt(area), "width": area / math.sqrt(area),
+            "nm_tile": nm_tile, "cm_tile": cm_tile,
+            "global_buffer_height": gb_height, "global_buffer_width": gb_width, "layouts": layouts,
             "global_bus_width": self.global_bus_width, "global_buffer_cores": self.num_buffer_core,
         }
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from Array import ReadCost
 from peripherals.adder_tree import AdderTree
-from peripherals.base import AreaModify, Context
+from peripherals.base import AreaModify, AreaPart, Context, sum_areas
 from peripherals.bit_shifter import BitShifter
 from peripherals.buffer import Buffer
 from peripherals.bus import Bus, BusMode
@@ -342,12 +342,15 @@ class ProcessingUnit:
         self.bus_input[kind].calculate_area(1, True)
         self.bus_output[kind].calculate_area(1, True)
         n = num_sub_row * num_sub_col
-        area = sa.area * n + tree.area + bin_.area + bout.area
-        height = math.sqrt(area)
-        return {"area": area, "height": height, "width": area / height,
-                "adc": sa.area_adc * n, "accum": sa.area_accum * n + tree.area,
-                "other": sa.area_other * n + bin_.area + bout.area, "array": sa.area_array * n,
-                "adder_tree": tree.area, "buffer_input": bin_.area, "buffer_output": bout.area,
+        # the PE's declared children (the buses lie over the sub-arrays: no area)
+        out = sum_areas([
+            AreaPart("subarrays", sa.area * n, {"adc": sa.area_adc * n, "accum": sa.area_accum * n,
+                                               "other": sa.area_other * n, "array": sa.area_array * n}),
+            AreaPart("adder_tree", tree.area, {"accum": tree.area}),
+            AreaPart("buffer_input", bin_.area, {"other": bin_.area}),
+            AreaPart("buffer_output", bout.area, {"other": bout.area})])
+        height = math.sqrt(out["area"])
+        return {**out, "height": height, "width": out["area"] / height,
                 "layouts": {"adder_tree": tree, "input_buffer": bin_, "output_buffer": bout}}
 
     # ---- sub-array evaluation -----------------------------------------------------------
@@ -736,7 +739,6 @@ class Tile:
         pe = self.pe.calculate_area(grid, grid, nm)
         side = math.ceil(math.sqrt(num_pe))
         acc = self.accumulation[kind].calculate_area(None, side * pe["width"], NONE)
-        area = 0.0
         act_area = 0.0
         layouts = {"accumulation": acc}
         if not p.chipActivation:
@@ -747,20 +749,21 @@ class Tile:
                 sg.calculate_unit_area(NONE)
                 layouts["activation"] = sg.calculate_area(None, side * pe["width"], NONE)
             act_area = layouts["activation"].area
-            area += act_area
         ib = self.input_buffer[kind].calculate_area(side * pe["height"], None, NONE)
         ob = self.output_buffer[kind].calculate_area(None, side * pe["width"], NONE)
         ib_area = ib.area * self.num_in_buffer_core[kind]
         ob_area = ob.area * self.num_out_buffer_core[kind]
         ht = self.htree[kind].calculate_area(pe["height"], pe["width"], 16)
-        area += pe["area"] * num_pe + acc.area + ib_area + ob_area + ht.area
-        height = math.sqrt(area)
-        return {"area": area, "height": height, "width": area / height, "ic": ht.area,
-                "adc": pe["adc"] * num_pe, "accum": pe["accum"] * num_pe + acc.area,
-                "other": pe["other"] * num_pe + ib_area + ob_area + act_area,
-                "array": pe["array"] * num_pe, "pe": pe, "accumulation": acc.area,
-                "input_buffer": ib_area, "output_buffer": ob_area, "htree": ht.area,
-                "activation": act_area,
+        # the tile's declared children
+        out = sum_areas([
+            AreaPart("pes", pe["area"] * num_pe, {c: pe[c] * num_pe for c in ("adc", "accum", "other", "array")}),
+            AreaPart("accumulation", acc.area, {"accum": acc.area}),
+            AreaPart("input_buffer", ib_area, {"other": ib_area}),
+            AreaPart("output_buffer", ob_area, {"other": ob_area}),
+            AreaPart("htree", ht.area, {"ic": ht.area}),
+            AreaPart("activation", act_area, {"other": act_area})])
+        height = math.sqrt(out["area"])
+        return {**out, "height": height, "width": out["area"] / height, "pe": pe,
                 "layouts": {**layouts, "input_buffer": ib, "output_buffer": ob, "htree": ht}}
 
     # ---- performance -------------------------------------------------------------------

@@ -40,7 +40,7 @@ import numpy as np
 import FormulaBindings as fb
 
 __all__ = ["AreaModify", "MemoryCell", "Context", "Circuit", "Layout", "Cost", "NO_COST",
-           "total", "horowitz", "BOLTZMANN", "is_given", "as_result", "modify_layout",
+           "total", "AreaPart", "AREA_CATEGORIES", "sum_areas", "horowitz", "BOLTZMANN", "is_given", "as_result", "modify_layout",
            "logic_cell_height", "fold_gates", "dense_row_gate_height"]
 
 BOLTZMANN = 1.380649e-23  # J/K
@@ -192,6 +192,34 @@ def total(costs) -> Cost:
     out = NO_COST
     for c in costs:
         out = out + c
+    return out
+
+
+AREA_CATEGORIES = ("ic", "adc", "accum", "other", "array")
+
+
+@dataclass(frozen=True)
+class AreaPart:
+    """One entry of a parent's declared list of children (PE, tile, chip): its name, the
+    area it adds to the parent's bounding-box sum (m^2) and how much of it each area
+    category gets (`AREA_CATEGORIES`; "array" is the cells' share, inside "adc")."""
+    name: str
+    area: float
+    categories: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+
+
+def sum_areas(parts) -> dict[str, float]:
+    """The parent's area and its area by category, summed over its declared children
+    (`AreaPart`s, in order), plus each child's area under its name."""
+    out = {"area": 0.0, **{c: 0.0 for c in AREA_CATEGORIES}}
+    for part in parts:
+        out["area"] += part.area
+        for cat, a in part.categories.items():
+            if cat not in AREA_CATEGORIES:
+                raise ValueError(f"{part.name}: unknown area category {cat!r}; "
+                                 f"valid: {', '.join(AREA_CATEGORIES)}")
+            out[cat] += a
+        out[part.name] = part.area
     return out
 
 
