@@ -183,27 +183,16 @@ class Buffer(Circuit):
                           num_write, clk_freq: float | None = None) -> Cost:
         """`num_read`/`num_write`: lines read/written (scalars or arrays). The access
         widths are accepted for symmetry with `calculate_power` and not used."""
-        read_latency = 0.0
-        write_latency = 0.0
         col_delay = 0.0
-        avg_bit_read_latency = 0.0
-        avg_bit_write_latency = 0.0
-        read_whole_latency = 0.0
-        write_whole_latency = 0.0
         self._require_initialized()
         clk = self.clk_freq if clk_freq is None else float(clk_freq)   # the working clock (Hz)
         nr = np.asarray(num_read, float)
         nw = np.asarray(num_write, float)
         if self.param.synchronous:
-            # one line per clock cycle
-            read_latency = _scalar_or_array(nr)
-            write_latency = _scalar_or_array(nw)
-            return Cost(latency=read_latency, write_latency=write_latency,
-                        parts={"col_delay": col_delay,
-                               "avg_bit_read_latency": avg_bit_read_latency,
-                               "avg_bit_write_latency": avg_bit_write_latency,
-                               "read_whole_latency": read_whole_latency,
-                               "write_whole_latency": write_whole_latency})
+            # one line per clock cycle (the per-line and whole-buffer parts are not modelled: 0)
+            return Cost(latency=_scalar_or_array(nr), write_latency=_scalar_or_array(nw),
+                        parts=dict.fromkeys(("col_delay", "avg_bit_read_latency", "avg_bit_write_latency",
+                                             "read_whole_latency", "write_whole_latency"), 0.0))
         rows = self.num_row
         if self.sram:
             wl_decoder = self.wl_decoder.calculate_latency(
@@ -223,11 +212,11 @@ class Buffer(Circuit):
             elmore = ((self.res_cell_access + res_pull_down) * c_cell * rows
                       + c_cell * r_cell * rows * (rows + 1) / 2)
             col_delay = (elmore * math.log(tech.vdd / (tech.vdd - cell.min_sense_voltage / 2))
-                              * rows)
+                         * rows)
             read_whole_latency = (wl_decoder.latency + precharger.latency
-                                      + col_delay + sense_amp.latency)
+                                  + col_delay + sense_amp.latency)
             write_whole_latency = (precharger.write_latency
-                                       + max(wl_decoder.write_latency, sram_write_driver.write_latency))
+                                   + max(wl_decoder.write_latency, sram_write_driver.write_latency))
         else:
             # The reference passes this decoder's arguments shifted by one (the line count
             # lands in the resistance slot and the cell count is 0, which makes the
@@ -273,7 +262,7 @@ class Buffer(Circuit):
             write = (wl_decoder.write_dynamic_energy + precharger.write_dynamic_energy
                      + sram_write_driver.write_dynamic_energy)
             leakage = (wl_decoder.leakage + precharger.leakage
-                           + sram_write_driver.leakage + sense_amp.leakage)
+                       + sram_write_driver.leakage + sense_amp.leakage)
             read += self.cap_row1 * vdd2 * rows                  # word lines, one per line
             write += self.cap_sram_cell * vdd2 * self.num_bit     # every cell flips
             write += self.cap_row1 * vdd2 * rows

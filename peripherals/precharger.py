@@ -90,7 +90,7 @@ class Precharger(Circuit):
         read = cap_load * vdd2 * min(self.num_read_cell_per_operation_neuro, self.num_col)
         read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
         write = cap_load * vdd2 * np.minimum(self.num_write_cell_per_operation_neuro,
-                                                  self.num_col * np.asarray(self.activity_col_write, dtype=float))
+                                             self.num_col * np.asarray(self.activity_col_write, dtype=float))
         write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
         return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
                     write_dynamic_energy=write_dynamic_energy)

@@ -171,7 +171,7 @@ class RowDecoder(Circuit):
                 cols_inv = 0
                 height = new_height
                 width = (w_inv * cols_inv + w_nand * cols_nand
-                              + m3 * self.num_metal_connection * F + w_nor * cols_nor)
+                         + m3 * self.num_metal_connection * F + w_nor * cols_nor)
                 if self.mux:
                     width += (w_nand + w_drv * 2) * cols_nor
                 else:
@@ -192,7 +192,7 @@ class RowDecoder(Circuit):
                 rows_inv = math.ceil(num_inv / inv_per_row)
                 width = new_width
                 height = (h_inv * rows_inv + h_nand * rows_nand
-                               + m2 * self.num_metal_connection * F + h_nor * rows_nor)
+                          + m2 * self.num_metal_connection * F + h_nor * rows_nor)
                 if self.mux:
                     height += (h_nand + h_drv * 2) * rows_nor
                 else:

@@ -105,8 +105,8 @@ class WLDecoderOutput(Circuit):
         va2 = cell.access_voltage * cell.access_voltage
         n = self.num_wl_row
         leakage = (fb.gate_leakage(NOR, 2, self.width_nor_n, self.width_nor_p, tech)
-                        + fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech)
-                        + fb.gate_leakage(INV, 1, self.width_nmos, 0.0, tech)) * tech.vdd * n
+                   + fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech)
+                   + fb.gate_leakage(INV, 1, self.width_nmos, 0.0, tech)) * tech.vdd * n
         one_row = (self.cap_nor_input * vdd2 + (self.cap_inv_output + self.cap_tg_gate_n) * vdd2
                    + self.cap_tg_drain * va2)
         if self.multifunctional and not self.neuro:

@@ -108,7 +108,7 @@ class WLNewDecoderDriver(Circuit):
         vdd2 = tech.vdd * tech.vdd
         n = self.num_wl_row
         leakage = (fb.gate_leakage(NAND, 2, self.width_nand_n, self.width_nand_p, tech) * tech.vdd * n * 2
-                        + fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n * 2)
+                   + fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * n * 2)
         logic = (self.cap_nand_input * vdd2
                  + (self.cap_inv_output + self.cap_tg_gate_n) * vdd2
                  + (self.cap_nand_output + self.cap_tg_gate_n + self.cap_tg_gate_p) * vdd2)

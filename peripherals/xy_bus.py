@@ -96,7 +96,7 @@ class XYBus(_RepeatedWireMixin, Circuit):
             lat_out = math.ceil(lat_out * clk)
         read_latency_input, read_latency_output = lat_in, lat_out
         read_latency = _scalar_or_array(lat_in * np.asarray(num_read_input, float)
-                                             + lat_out * np.asarray(num_read_output, float))
+                                        + lat_out * np.asarray(num_read_output, float))
         return Cost(latency=read_latency,
                     parts={"read_latency_input": read_latency_input,
                            "read_latency_output": read_latency_output})
@@ -115,7 +115,7 @@ class XYBus(_RepeatedWireMixin, Circuit):
         e_in = self._segment_energy(length_h, unit_length_energy_rep, unit_length_energy_wire)
         e_out = self._segment_energy(length_v, unit_length_energy_rep, unit_length_energy_wire)
         read_dynamic_energy = _scalar_or_array(e_in * np.asarray(num_bit_input, float)
-                                                    + e_out * np.asarray(num_bit_output, float))
+                                               + e_out * np.asarray(num_bit_output, float))
         return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
                     parts={"unit_length_energy_rep": unit_length_energy_rep,
                            "unit_length_energy_wire": unit_length_energy_wire,
