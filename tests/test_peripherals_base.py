@@ -1,4 +1,5 @@
-"""The shared circuit interface: context construction and the vectorized Horowitz delay."""
+"""The shared circuit interface: context construction, the result records (Layout, Cost,
+sum_areas) and the vectorized Horowitz delay."""
 import numpy as np
 import pytest
 
@@ -41,3 +42,28 @@ def test_circuit_keeps_no_figures_and_needs_initialize():
                                             "read_dynamic_energy", "leakage"))
     with pytest.raises(RuntimeError, match="initialize"):
         c._require_initialized()
+
+
+def test_cost_records_add_and_name_their_parts():
+    from peripherals.base import NO_COST, AreaPart, Cost, Layout, sum_areas, total
+    a = Cost(latency=1e-9, dynamic_energy=2e-12, leakage=3e-6, category="adc",
+             parts={"adder_latency": 4e-10})
+    b = Cost(latency=np.array([1e-9, 2e-9]), dynamic_energy=1e-12, category="adc")
+    s = a + b
+    np.testing.assert_allclose(s.latency, [2e-9, 3e-9])
+    assert s.dynamic_energy == pytest.approx(3e-12) and s.leakage == 3e-6 and s.category == "adc"
+    assert (a + Cost(category="accum")).category == "other"
+    assert total([]) == NO_COST and total([a, a]).leakage == pytest.approx(6e-6)
+    assert a.part("adder_latency") == 4e-10
+    with pytest.raises(KeyError, match="adder_latency"):
+        a.part("missing")
+    with pytest.raises(TypeError):
+        a.parts["x"] = 1.0                      # the record is read-only
+    import dataclasses
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.latency = 0.0
+    assert Layout(1.0, 2.0, 2.0).area == 2.0
+    out = sum_areas([AreaPart("x", 3.0, {"adc": 2.0, "array": 1.0}), AreaPart("y", 1.0, {"ic": 1.0})])
+    assert out["area"] == 4.0 and out["adc"] == 2.0 and out["ic"] == 1.0 and out["x"] == 3.0
+    with pytest.raises(ValueError, match="valid: ic, adc, accum, other, array"):
+        sum_areas([AreaPart("z", 1.0, {"memory": 1.0})])
