@@ -313,7 +313,7 @@ class ProcessingUnit:
         p = self.param
         sa = self.subarray
         sa.initialize(int(p.numRowSubArray), int(p.numColSubArray), float(p.unitLengthWireResistance))
-        self.sa_layout = sa_l = sa.calculate_area()
+        self.sa_layout = sa_l = sa.calculate_area()   # sized once: its Layout is kept
         self.num_row = int(p.numRowSubArray)
         self.num_col = int(p.numColSubArray)
         bits = subarray_output_bits(p)
@@ -335,7 +335,7 @@ class ProcessingUnit:
     # ---- area -------------------------------------------------------------------------
     def calculate_area(self, num_sub_row: int, num_sub_col: int, nm: bool) -> dict[str, float]:
         kind = "nm" if nm else "cm"
-        sa = self.sa_layout = self.subarray.calculate_area()
+        sa = self.sa_layout          # the sub-array was sized (and laid out) once, at initialize
         tree = self.adder_tree[kind].calculate_area(None, sa.width, NONE)
         bin_ = self.buffer_input[kind].calculate_area(num_sub_row * sa.height, None, NONE)
         bout = self.buffer_output[kind].calculate_area(None, num_sub_col * sa.width, NONE)
