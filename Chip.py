@@ -458,16 +458,15 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     pe = chip.tile.pe
     pe.check_clock = bool(verify_clock and param.synchronous)
     if param.synchronous:
+        clk_period = 0.0
         for i in range(n_layers):
-            chip.layer_performance(i, data(i), True, last_use)
+            clk_period = max(clk_period, chip.layer_performance(i, data(i), True, last_use).sensing_cycle)
             if progress:
                 progress("clock", i + 1, n_layers)
-        clk_period = pe.clock_max
         if clk_freq > 1.0 / clk_period:
             clk_freq = 1.0 / clk_period
 
     def performance_pass(clk_freq):
-        pe.clock_max = 0.0
         res = []
         for i in range(n_layers):
             res.append(chip.layer_performance(i, data(i), False, last_use, clk_freq))
@@ -476,10 +475,11 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
         return res
 
     raw = performance_pass(clk_freq)
-    if param.synchronous and pe.clock_max > clk_period * (1 + 1e-12):
+    seen = max((r.sensing_cycle for r in raw), default=0.0)   # with verify_clock, else 0
+    if param.synchronous and seen > clk_period * (1 + 1e-12):
         messages.append("an input vector needs a longer sensing cycle than the clock probe "
                         "found; the performance pass was repeated with that clock")
-        clk_period = pe.clock_max
+        clk_period = seen
         clk_freq = min(float(param.clkFreq), 1.0 / clk_period)
         raw = performance_pass(clk_freq)
 

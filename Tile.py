@@ -20,14 +20,15 @@ GetColumnResistance, a PE-level step there) are formed with matrix products (0/1
 times the cells' inverse series resistance, looked up per cell from a table over cell
 level, row and column in the sub-array), and all sub-arrays of a PE's row block -- when
 the vectors are few, also those of the next PEs over the same rows -- are evaluated in one
-`SubArray.calculate_latency`/`calculate_power` call with a sub-array axis, in slices of
+`SubArray.read_cost` call (`sensing_cycle` in the clock pass) with a sub-array axis, in slices of
 bounded size. For SRAM the weights play no role, so vectors with the same number of
 active rows are grouped and sub-arrays over the same rows share one evaluation.
 
 Clock: the sensing cycle depends on the circuit only in the modelled read modes (it uses
 the ADC's reference resistances, not the data), so the clock pass evaluates a probe (the
 first sub-array of each layer, its emptiest and fullest vectors); `check_clock` makes the
-performance pass check every vector of every sub-array as well.
+performance pass check every vector of every sub-array as well. Both come back in the
+returned records (`Perf.sensing_cycle`), which `Chip.estimate` reduces to the clock.
 
 Latency units: in synchronous mode every latency here is in clock cycles (the chip
 multiplies by the clock period at the end), as in the reference; seconds otherwise.
@@ -80,6 +81,9 @@ class Perf:
     energy_other: float = 0.0
     leakage: float = 0.0
     leakage_sram_in_use: float = 0.0
+    # the largest sensing cycle (s) its sub-arrays showed: the clock probe in the clock pass,
+    # every vector in a performance pass with `check_clock` (0 otherwise)
+    sensing_cycle: float = 0.0
 
     _LATENCIES = ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
                   "latency_accum", "latency_other")
@@ -92,6 +96,7 @@ class Perf:
             setattr(self, k, max(getattr(self, k), getattr(other, k)))
         for k in self._ENERGIES:
             setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.sensing_cycle = max(self.sensing_cycle, other.sensing_cycle)
 
     def divide_latency(self, factor: float) -> None:
         for k in self._LATENCIES:
@@ -298,10 +303,10 @@ class ProcessingUnit:
         self.buffer_output = {"nm": DFF(ctx), "cm": DFF(ctx)}
         self.evaluations = 0          # sub-array evaluation calls (one per sub-array)
         self.vector_evaluations = 0   # distinct input vectors evaluated
-        self.clock_max = 0.0          # largest sensing cycle seen (s)
-        # clock probe and checks (see the module docstring)
+        # clock probe and checks (see the module docstring); the probe's cycle is cached per
+        # layer and returned in Perf.sensing_cycle
         self.check_clock = False
-        self.probe_done = False
+        self._probe: float | None = None
         self.cache_hits = 0           # sub-array results reused (same rows and columns)
         self._rowsets: dict = {}      # per layer: rows -> _RowSet
         self._results: dict = {}      # per layer: (rows, first column, columns) -> sums
@@ -373,18 +378,18 @@ class ProcessingUnit:
                   clk_freq: float | None = None):
         """One SubArray call for vectors `sl` of a row set and n sub-arrays side by side:
         col_res is (vectors, n, columns). Returns the sensing cycle (clock pass) or, per
-        sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n)) and the
-        sub-array's (leakage, leakage_sram_in_use) in W."""
+        sub-array, the count-weighted sums of _SUMS (array (len(_SUMS), n)), the
+        sub-array's (leakage, leakage_sram_in_use) in W and the largest sensing cycle of
+        these vectors (s; with `check_clock`, else 0)."""
         sa = self.subarray
         v, n = col_res.shape[0], col_res.shape[1]
         activity = rs.activity[sl][:, None]
         self.evaluations += n
         self.vector_evaluations += v * n
+        cycle = 0.0
         if clock or self.check_clock:
             cycle = float(np.max(sa.sensing_cycle(activity, col_res)))
-            self.clock_max = max(self.clock_max, cycle)
             if clock:
-                self.probe_done = True
                 return cycle
         clk = float(self.param.clkFreq) if clk_freq is None else clk_freq
         cost = sa.read_cost(activity, col_res, clk)
@@ -392,7 +397,7 @@ class ProcessingUnit:
         out = np.empty((len(_SUMS), n))
         for k, name in enumerate(_SUMS):
             out[k] = w @ np.broadcast_to(getattr(cost, name), (v, n))
-        return out, (cost.leakage, cost.leakage_sram_in_use)
+        return out, (cost.leakage, cost.leakage_sram_in_use), cycle
 
     def cell_index(self, n: int, width: int, cw: int, levels: int) -> np.ndarray:
         """Position of each cell (rows x width) at level 0 in a (row, column in sub-array,
@@ -435,9 +440,9 @@ class ProcessingUnit:
             # SRAM, nvCap: every column of a vector has the same resistance; the result
             # depends on the rows and the column count only
             r = self._row_count_resistance(rs)[:, None, None]
-            sums, leak = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)), slice(None),
-                                        False, clk_freq)
-            self._store(rkey, sums[:, 0], leak)
+            sums, leak, cycle = self._evaluate(rs, np.broadcast_to(r, (rs.num_vectors, 1, nc)),
+                                               slice(None), False, clk_freq)
+            self._store(rkey, sums[:, 0], leak, cycle)
             return self._results[rkey]
         # RRAM/FeFET: the sub-arrays of this block, extended to the next column blocks of the
         # layer when the vectors are few (the PEs there hold the same rows)
@@ -454,17 +459,19 @@ class ProcessingUnit:
         if rem:
             groups.append((n_full * C, 1, rem))
         acc = [np.zeros((len(_SUMS), n)) for _, n, _ in groups]
+        cycles = [0.0] * len(groups)
         for i in range(0, v, step):
             sl = slice(i, min(v, i + step))
             r = _column_resistance(self, rs, inv, sl)
-            for (first, n, w), a in zip(groups, acc):
-                sums, leak = self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl, False,
-                                            clk_freq)
+            for g, ((first, n, w), a) in enumerate(zip(groups, acc)):
+                sums, leak, cycle = self._evaluate(rs, r[:, first:first + n * w].reshape(-1, n, w), sl,
+                                                   False, clk_freq)
                 a += sums
-        for (first, n, w), a in zip(groups, acc):
+                cycles[g] = max(cycles[g], cycle)
+        for g, ((first, n, w), a) in enumerate(zip(groups, acc)):
             for q in range(n):
                 # the leakage of the sub-array's last read (the same for every read)
-                self._store((key, start + first + q * w, w), a[:, q], leak)
+                self._store((key, start + first + q * w, w), a[:, q], leak, cycles[g])
         return self._results[rkey]
 
     def _row_count_resistance(self, rs: _RowSet) -> np.ndarray:
@@ -479,16 +486,17 @@ class ProcessingUnit:
         with np.errstate(divide="ignore"):
             return 1.0 / (rs.counts * per_cell)
 
-    def _store(self, rkey, sums: np.ndarray, leak: tuple[float, float]) -> None:
+    def _store(self, rkey, sums: np.ndarray, leak: tuple[float, float], cycle: float) -> None:
         out = {name: float(x) for name, x in zip(_SUMS, sums)}
         out["leakage"], out["leakage_sram_in_use"] = leak
+        out["sensing_cycle"] = cycle
         self._results[rkey] = out
 
     def new_layer(self) -> None:
         """Forget per-layer state: the row sets, the sub-array results and the clock probe."""
         self._rowsets = {}
         self._results = {}
-        self.probe_done = False
+        self._probe = None
 
     # ---- performance -------------------------------------------------------------------
     def calculate_performance(self, data: LayerData, rows: np.ndarray, c0: int, n_rows: int,
@@ -517,16 +525,20 @@ class ProcessingUnit:
         sub_leak = 0.0
         sub_leak_sram = 0.0
         clock_max = 0.0
+        seen = [0.0]        # the largest sensing cycle of the sub-arrays asked (s)
 
         def sub(i: int, j: int) -> dict[str, float]:
             nr = min(R, wmr - i * R)
             ncol = min(C, wmc - j * C)
             block_rows = rows[i * R:i * R + nr]
             if clock:
-                if not self.probe_done:
-                    self._probe_cycle(data, block_rows, c0 + j * C, ncol)
-                return {"sensing_cycle": self.clock_max}
-            return self._subarray_result(data, block_rows, c0, j, ncol, wmc, clk)
+                if self._probe is None:      # one probe per layer (a cache; new_layer clears it)
+                    self._probe = self._probe_cycle(data, block_rows, c0 + j * C, ncol)
+                s = {"sensing_cycle": self._probe}
+            else:
+                s = self._subarray_result(data, block_rows, c0, j, ncol, wmc, clk)
+            seen[0] = max(seen[0], s["sensing_cycle"])
+            return s
 
         if array_dup_row * array_dup_col > 1:
             if array_dup_row < num_sub_row or array_dup_col < num_sub_col:
@@ -598,6 +610,7 @@ class ProcessingUnit:
             out.latency_accum += tree_t.latency
             out.read_dynamic_energy += tree_p.dynamic_energy
             out.energy_accum += tree_p.dynamic_energy
+        out.sensing_cycle = seen[0]
         if clock:
             out.read_latency = clock_max     # the caller reads the sensing cycle here
             return out
@@ -916,7 +929,7 @@ class Tile:
             out.read_dynamic_energy += float(acc_c.dynamic_energy)
             out.energy_accum += float(acc_c.dynamic_energy)
         if clock:
-            out.read_latency = pe.clock_max
+            out.read_latency = out.sensing_cycle
             return out
         if not p.chipActivation:
             bits_in = self._activation_in_tile(out, "cm", wmc, num_in_vector, 1.0, clk)
@@ -949,7 +962,7 @@ class Tile:
                                             grid, grid, per_pe, wmc, num_in_vector, True, clock, last_use, clk)
             out.add_parallel(last)
         if clock:
-            out.read_latency = pe.clock_max
+            out.read_latency = out.sensing_cycle
             return out
         out.divide_latency(speedup_row * speedup_col)
         acc_reads = (num_in_vector // nbi) * (ncm // cps)

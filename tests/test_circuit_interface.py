@@ -190,3 +190,26 @@ def test_clock_and_performance_pass_are_pure(trace_cache):  # noqa: F811
     for name in ("read_latency", "read_dynamic_energy", "read_dynamic_energy_adc"):
         np.testing.assert_array_equal(getattr(perf_a, name), getattr(perf_b, name))
     assert perf_a.leakage == perf_b.leakage
+
+
+def test_clock_travels_in_records(trace_cache, monkeypatch):  # noqa: F811
+    """The clock pass's result and the performance pass's clock check come back in the
+    returned records (Perf.sensing_cycle), not through a PE attribute: a probe that
+    underestimates the cycle is caught by `verify_clock` and the clock corrected to the
+    true one."""
+    import inferenceConfig as ic
+    from chip_traces import load_traces
+    from Chip import estimate
+    import Tile
+    case_dir = DATA / "neurosim14" / "small_rram"
+    param = ic.load_config("neurosim-1.4", None, ["memcelltype=2"]).to_param()
+    tr = load_traces(trace_cache(case_dir), case_dir / "network.csv", 8, 8)
+    true = estimate(param, tr)
+    probe = Tile.ProcessingUnit._probe_cycle
+    monkeypatch.setattr(Tile.ProcessingUnit, "_probe_cycle", lambda self, *a: 0.5 * probe(self, *a))
+    low = estimate(param, tr)
+    assert low.clk_period == pytest.approx(0.5 * true.clk_period, rel=1e-12)
+    checked = estimate(param, tr, verify_clock=True)
+    assert checked.clk_period == true.clk_period
+    assert any("longer sensing cycle" in m for m in checked.messages)
+    assert checked.chip["read_dynamic_energy"] == pytest.approx(true.chip["read_dynamic_energy"], rel=1e-12)
