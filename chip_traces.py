@@ -44,6 +44,7 @@ Any problem raises `TraceError` with one message naming the file and the layer.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -54,6 +55,7 @@ from typing import Any, Sequence
 import numpy as np
 
 import cells
+import parallel
 from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
                         check_readable_file, load_json_text, read_text, short)
 
@@ -457,15 +459,24 @@ def _parse_weight_csv(path: Path, layer: int, synapse_bit: int, wmin: float,
         line_len, nrow, chunks = lines
         out = None
         r0 = 0
-        for block in chunks:
-            part = _quantised_grid_levels(block, synapse_bit, wmin, wmax)
-            if part is None:
+        # a few chunks at a time (memory stays bounded), parsed on all threads
+        group = parallel.threads()
+        pending = list(itertools.islice(chunks, group))
+        while pending:
+            parts: list = [None] * len(pending)
+
+            def parse(j: int) -> None:
+                parts[j] = _quantised_grid_levels(pending[j], synapse_bit, wmin, wmax)
+            parallel.run_blocks(parse, len(pending))
+            if any(part is None for part in parts):
                 out = None
                 break
-            if out is None:
-                out = np.empty((nrow, part.shape[1]), dtype=np.int16)
-            out[r0:r0 + part.shape[0]] = part
-            r0 += part.shape[0]
+            for part in parts:
+                if out is None:
+                    out = np.empty((nrow, part.shape[1]), dtype=np.int16)
+                out[r0:r0 + part.shape[0]] = part
+                r0 += part.shape[0]
+            pending = list(itertools.islice(chunks, group))
         if out is not None and r0 == nrow:
             return out
     data = _read_bytes(path, "weight", layer)
@@ -589,11 +600,36 @@ def _load_csv_folder(folder: Path, network: list[list[int]], synapse_bit: int,
                          f"network has {len(network)}; wrong --network file?")
     layers = []
     seen = None
+    paths = [pairs[k - 1] if pairs is not None else
+             (folder / f"weight{k}.csv", folder / f"input{k}.csv")
+             for k in range(1, len(network) + 1)]
+    # the files are parsed on all threads (numpy releases the GIL), the largest first;
+    # each layer's result or error is then taken in layer order, as a sequential read
+    # would meet them
+    parsed: list = [None] * len(network)
+
+    def parse(k: int) -> None:
+        wpath, xpath = paths[k]
+        try:
+            levels = _parse_weight_csv(wpath, k + 1, synapse_bit, wmin, wmax)
+            parsed[k] = (levels, *_input_matrix(xpath, k + 1, network[k], input_bits,
+                                                trace_format))
+        except (TraceError, InputError, OSError, ValueError, MemoryError) as exc:
+            parsed[k] = exc
+
+    def size(k: int) -> int:
+        try:
+            return sum(p.stat().st_size for p in paths[k])
+        except OSError:
+            return 0
+    order = sorted(range(len(network)), key=size, reverse=True)
+    parallel.run_blocks(lambda j: parse(order[j]), len(order))
     for k, row in enumerate(network, start=1):
-        wpath, xpath = pairs[k - 1] if pairs is not None else (
-            folder / f"weight{k}.csv", folder / f"input{k}.csv")
-        levels = _parse_weight_csv(wpath, k, synapse_bit, wmin, wmax)
-        bits, fmt = _input_matrix(xpath, k, row, input_bits, trace_format)
+        wpath, xpath = paths[k - 1]
+        if isinstance(parsed[k - 1], BaseException):
+            raise parsed[k - 1]
+        levels, bits, fmt = parsed[k - 1]
+        parsed[k - 1] = None
         if trace_format == "auto" and k > 1 and fmt != seen:
             raise TraceError(f"{xpath}: layer {k} is in {fmt} input format, layer 1 in {seen}; "
                              f"a trace folder must use one format")

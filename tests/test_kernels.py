@@ -73,3 +73,15 @@ def test_thread_count_setting(monkeypatch):
     monkeypatch.delenv(parallel.THREADS_ENV)
     assert parallel.threads() >= 1
     parallel.threads.cache_clear()
+
+
+def test_run_blocks_nested_calls_do_not_wait_for_the_busy_pool(monkeypatch):
+    monkeypatch.setattr(parallel, "threads", lambda: 2)
+    out = np.zeros((6, 5), int)
+
+    def outer(i):
+        def inner(j):
+            out[i, j] += 1
+        parallel.run_blocks(inner, 5)
+    parallel.run_blocks(outer, 6)
+    assert (out == 1).all()

@@ -13,10 +13,12 @@
 // are too few for the tables to pay off, each vector adds its active rows directly. Both are exact sums of the same terms
 // in float64; only the order of the additions differs from a matrix product (results
 // agree to a few ulp). Column blocks are shared out over `threads` threads.
+// Results do not depend on the thread count (every column is summed the same way).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -71,16 +73,15 @@ static inline __attribute__((always_inline)) void store8(double *p, V8 v) {
 // columns [c0, c1) of every vector, through the subset-sum tables: vectors in chunks (the
 // output rows being written stay few), columns in blocks whose tables stay in cache
 KERNEL_CLONES
-void tables_range(const RowSums &k, int64_t c0, int64_t c1) {
+void tables_range(const RowSums &k, int64_t c0, int64_t c1, double *table) {
     constexpr int kEntries = 1 << kBits;
-    std::vector<double> table(static_cast<size_t>(k.groups) * kEntries * kBlock);
     double padded[kBlock];
     for (int64_t i0 = 0; i0 < k.v; i0 += kChunk) {
         const int64_t i1 = std::min<int64_t>(k.v, i0 + kChunk);
         for (int64_t b0 = c0; b0 < c1; b0 += kBlock) {
             const int64_t w = std::min<int64_t>(kBlock, c1 - b0);
             for (int64_t g = 0; g < k.groups; ++g) {
-                double *t = table.data() + g * kEntries * kBlock;
+                double *t = table + g * kEntries * kBlock;
                 std::fill(t, t + kBlock, 0.0);
                 const int64_t rows = std::min<int64_t>(kBits, k.n - kBits * g);
                 const int top = 1 << rows;
@@ -100,7 +101,7 @@ void tables_range(const RowSums &k, int64_t c0, int64_t c1) {
                         store8(dst + 8 * q, load8(prev + 8 * q) + load8(row + 8 * q));
                 }
             }
-            const double *tab = table.data();
+            const double *tab = table;
             for (int64_t i = i0; i < i1; ++i) {
                 // the table entries of this vector's non-zero groups (offsets in doubles)
                 const int32_t *off = k.offsets.data() + k.starts[i];
@@ -139,12 +140,22 @@ void direct_range(const RowSums &k, int64_t c0, int64_t c1) {
     }
 }
 
-void run_range(const RowSums &k, int64_t c0, int64_t c1) {
-    if (c0 >= c1) return;
-    if (k.tables)
-        tables_range(k, c0, c1);
-    else
-        direct_range(k, c0, c1);
+// one thread: takes the next kGrab column blocks not yet taken until none is left (a
+// thread that the system holds up leaves its share to the others)
+constexpr int64_t kGrab = 2;
+
+void worker(const RowSums &k, std::atomic<int64_t> &next, int64_t blocks) {
+    std::vector<double> table(k.tables ? static_cast<size_t>(k.groups) * (1 << kBits) * kBlock : 0);
+    for (;;) {
+        const int64_t b = next.fetch_add(kGrab);
+        if (b >= blocks) return;
+        const int64_t c0 = b * kBlock;
+        const int64_t c1 = std::min(k.cols, (b + kGrab) * kBlock);
+        if (k.tables)
+            tables_range(k, c0, c1, table.data());
+        else
+            direct_range(k, c0, c1);
+    }
 }
 
 void binary_row_sums(py::array_t<uint8_t, py::array::c_style> x,
@@ -196,14 +207,12 @@ void binary_row_sums(py::array_t<uint8_t, py::array::c_style> x,
         const int64_t nonzero = static_cast<int64_t>(k.offsets.size());
         k.tables = k.groups * (1 << kBits) * (k.v + kChunk - 1) / kChunk + nonzero < active;
         const int64_t blocks = (k.cols + kBlock - 1) / kBlock;
-        const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(threads, blocks));
+        const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(threads, (blocks + kGrab - 1) / kGrab));
+        std::atomic<int64_t> next{0};
         std::vector<std::thread> pool;
-        for (int64_t t = 1; t < nt; ++t) {
-            const int64_t c0 = std::min(k.cols, blocks * t / nt * kBlock);
-            const int64_t c1 = std::min(k.cols, blocks * (t + 1) / nt * kBlock);
-            pool.emplace_back(run_range, std::cref(k), c0, c1);
-        }
-        run_range(k, 0, std::min(k.cols, blocks / nt * kBlock));
+        for (int64_t t = 1; t < nt; ++t)
+            pool.emplace_back(worker, std::cref(k), std::ref(next), blocks);
+        worker(k, next, blocks);
         for (auto &th : pool) th.join();
     }
 }
