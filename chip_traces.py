@@ -495,8 +495,12 @@ _GRID_CACHE: dict[tuple[int, int, int, float, float], tuple] = {}
 
 def _grid_table(width: int, decimals: int, synapse_bit: int, wmin: float, wmax: float):
     """The strings '%{width}.{decimals}f' of every b-bit weight q/2^(b-1) (what the NeuroSim
-    wrapper writes), as 8-byte keys, with a collision-free modulo hash and the NeuroSim level
-    of each string (computed from the string's own value, as NeuroSim parses it)."""
+    wrapper writes), as 8-byte keys, in an open table indexed by a collision-free
+    multiply-shift hash ((key * mult) >> shift: no integer division per value), with the
+    NeuroSim level of each string (computed from the string's own value, as NeuroSim
+    parses it). Returns (table keys, table levels, mult, shift). An empty slot holds the
+    first key, whose own slot is another one: a field hashed to an empty slot never
+    matches."""
     key = (width, decimals, synapse_bit, wmin, wmax)
     if key not in _GRID_CACHE:
         half = 2 ** (synapse_bit - 1)
@@ -506,12 +510,19 @@ def _grid_table(width: int, decimals: int, synapse_bit: int, wmin: float, wmax: 
         values = np.array([float(t) for t in texts])
         levels = weights_to_levels(values, synapse_bit, wmin, wmax, "", 0).astype(np.int16)
         n = len(keys)
-        mod = n
-        while len(np.unique(keys % np.uint64(mod))) != n:
-            mod += 1
-        slot = np.full(mod, -1, dtype=np.int64)
-        slot[(keys % np.uint64(mod)).astype(np.int64)] = np.arange(n)
-        _GRID_CACHE[key] = (keys, levels, np.uint64(mod), slot)
+        bits = max(8, int(n - 1).bit_length() + 6)          # table 64x the keys or more
+        shift = np.uint64(64 - bits)
+        mult = np.uint64(0x9E3779B97F4A7C15)                # odd constants tried in turn
+        while True:
+            h = (keys * mult) >> shift
+            if len(np.unique(h)) == n:
+                break
+            mult = np.uint64((int(mult) + 0x632BE59BD9B4E019) % (1 << 64) | 1)
+        tab_keys = np.full(1 << bits, keys[0], dtype="<u8")
+        tab_levels = np.zeros(1 << bits, dtype=np.int16)
+        tab_keys[h.astype(np.int64)] = keys
+        tab_levels[h.astype(np.int64)] = levels
+        _GRID_CACHE[key] = (tab_keys, tab_levels, mult, shift)
     return _GRID_CACHE[key]
 
 
@@ -525,7 +536,7 @@ def _quantised_grid_levels(data: bytes, synapse_bit: int, wmin: float, wmax: flo
     dot = data.find(b".", 0, width)
     if dot < 0:
         return None
-    keys, levels, mod, slot = _grid_table(width, width - 1 - dot, synapse_bit, wmin, wmax)
+    tab_keys, tab_levels, mult, shift = _grid_table(width, width - 1 - dot, synapse_bit, wmin, wmax)
     nrow, ncol = len(data) // line_len, line_len // (width + 1)
     buf = np.frombuffer(data, dtype=np.uint8).reshape(nrow, ncol, width + 1)
     seps = buf[:, :, width]
@@ -537,12 +548,13 @@ def _quantised_grid_levels(data: bytes, synapse_bit: int, wmin: float, wmax: flo
                        strides=(line_len, width + 1))
     out = np.empty((nrow, ncol), dtype=np.int16)
     step = max(1, (1 << 18) // ncol)
-    for r0 in range(0, nrow, step):
-        k = np.array(field[r0:r0 + step])
-        idx = slot[(k % mod).astype(np.int64)]
-        if np.any(idx < 0) or not np.array_equal(keys[idx], k):
-            return None
-        out[r0:r0 + step] = levels[idx]
+    with np.errstate(over="ignore"):
+        for r0 in range(0, nrow, step):
+            k = np.array(field[r0:r0 + step])
+            idx = ((k * mult) >> shift).astype(np.intp)
+            if not np.array_equal(tab_keys[idx], k):
+                return None
+            out[r0:r0 + step] = tab_levels[idx]
     return out
 
 

@@ -85,3 +85,23 @@ def test_run_blocks_nested_calls_do_not_wait_for_the_busy_pool(monkeypatch):
         parallel.run_blocks(inner, 5)
     parallel.run_blocks(outer, 6)
     assert (out == 1).all()
+
+
+def test_weight_grid_fast_path_refuses_what_is_not_on_the_grid():
+    """The hashed fast path of the weight reader: grid strings give their levels, any other
+    field (a value off the grid, NUL bytes, a key that hashes to an empty slot) None."""
+    import chip_traces as ct
+    rng = np.random.default_rng(3)
+    q = rng.integers(-128, 129, size=(7, 5))
+    text = "".join(",".join("%10.5f" % (v / 128) for v in row) + "\n" for row in q)
+    got = ct._quantised_grid_levels(text.encode(), 8, -1.0, 1.0)
+    ref = ct.weights_to_levels(q / 128, 8, -1.0, 1.0, "", 0)
+    assert np.array_equal(got, ref)
+    bad = [text.replace("%10.5f" % (q[2, 3] / 128), "%10.5f" % (q[2, 3] / 128 + 1e-5), 1),
+           text[:25] + "\0" * 8 + text[33:]]
+    for b in bad:
+        assert len(b) == len(text)
+        assert ct._quantised_grid_levels(b.encode(), 8, -1.0, 1.0) is None
+    keys, _, mult, shift = ct._grid_table(10, 5, 8, -1.0, 1.0)
+    empty = np.flatnonzero(keys == keys[0])
+    assert len(empty) > 1            # every key but the first is in its own slot only
