@@ -54,6 +54,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+import FormulaBindings as fb
 import cells
 import parallel
 from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
@@ -538,6 +539,12 @@ def _quantised_grid_levels(data: bytes, synapse_bit: int, wmin: float, wmax: flo
         return None
     tab_keys, tab_levels, mult, shift = _grid_table(width, width - 1 - dot, synapse_bit, wmin, wmax)
     nrow, ncol = len(data) // line_len, line_len // (width + 1)
+    kernel = getattr(fb, "grid_levels", None)
+    if kernel is not None:
+        # the same checks and lookups in one pass (C++)
+        out = np.empty((nrow, ncol), dtype=np.int16)
+        ok = kernel(data, nrow, ncol, width, tab_keys, tab_levels, int(mult), int(shift), out)
+        return out if ok else None
     buf = np.frombuffer(data, dtype=np.uint8).reshape(nrow, ncol, width + 1)
     seps = buf[:, :, width]
     if not (np.all(seps[:, :-1] == _COMMA) and np.all(seps[:, -1] == _NL)):

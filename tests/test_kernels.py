@@ -105,3 +105,23 @@ def test_weight_grid_fast_path_refuses_what_is_not_on_the_grid():
     keys, _, mult, shift = ct._grid_table(10, 5, 8, -1.0, 1.0)
     empty = np.flatnonzero(keys == keys[0])
     assert len(empty) > 1            # every key but the first is in its own slot only
+
+
+def test_weight_grid_kernel_matches_the_numpy_path(monkeypatch):
+    """FormulaBindings.grid_levels and the numpy lookup it replaces accept the same chunks
+    and give the same levels."""
+    import chip_traces as ct
+    rng = np.random.default_rng(4)
+    q = rng.integers(-128, 129, size=(40, 9))
+    text = "".join(",".join("%10.5f" % (v / 128) for v in row) + "\n" for row in q)
+    variants = [text, text.replace(",", ";", 1), text[:-1] + ",",
+                text.replace("  ", " x", 1), text.replace("0.", "9.", 1)]
+    for t in variants:
+        fast = ct._quantised_grid_levels(t.encode(), 8, -1.0, 1.0)
+        monkeypatch.delattr(ct.fb, "grid_levels")
+        slow = ct._quantised_grid_levels(t.encode(), 8, -1.0, 1.0)
+        monkeypatch.undo()
+        assert (fast is None) == (slow is None)
+        if fast is not None:
+            assert np.array_equal(fast, slow)
+    assert ct._quantised_grid_levels(text.encode(), 8, -1.0, 1.0) is not None

@@ -217,6 +217,47 @@ void binary_row_sums(py::array_t<uint8_t, py::array::c_style> x,
     }
 }
 
+
+// grid_levels: the NeuroSim level of every field of a weight CSV chunk written as fixed-width
+// numbers ('%10.5f'), looked up by the field's last 8 bytes in an open table indexed by
+// (key * mult) >> shift. False (out partly written) as soon as a field is not in the table,
+// a separator is not ',' (or '\n' at the end of a line) or a leading byte is not a space.
+bool grid_levels(py::buffer data, int64_t nrow, int64_t ncol, int64_t width,
+                 py::array_t<uint64_t, py::array::c_style> tab_keys,
+                 py::array_t<int16_t, py::array::c_style> tab_levels, uint64_t mult, int shift,
+                 py::array_t<int16_t, py::array::c_style> out) {
+    py::buffer_info info = data.request();
+    const int64_t line = ncol * (width + 1);
+    if (width < 8 || nrow < 0 || ncol < 1 || info.size * info.itemsize < nrow * line ||
+        out.ndim() != 2 || out.shape(0) != nrow || out.shape(1) != ncol ||
+        tab_keys.ndim() != 1 || tab_levels.ndim() != 1 || tab_keys.shape(0) != tab_levels.shape(0) ||
+        shift < 1 || shift > 63 || (uint64_t(tab_keys.shape(0)) >> (64 - shift)) != 1)
+        throw std::invalid_argument("grid_levels: inconsistent arguments");
+    const auto *bytes = static_cast<const unsigned char *>(info.ptr);
+    const uint64_t *keys = tab_keys.data();
+    const int16_t *levels = tab_levels.data();
+    int16_t *o = out.mutable_data();
+    py::gil_scoped_release release;
+    for (int64_t r = 0; r < nrow; ++r) {
+        const unsigned char *row = bytes + r * line;
+        for (int64_t c = 0; c < ncol; ++c) {
+            const unsigned char *f = row + c * (width + 1);
+            if (f[width] != (c + 1 < ncol ? ',' : '\n')) return false;
+            for (int64_t j = 0; j < width - 8; ++j)
+                if (f[j] != ' ') return false;
+            uint64_t key;
+            std::memcpy(&key, f + width - 8, 8);      // as numpy's '<u8' (little-endian)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            key = __builtin_bswap64(key);
+#endif
+            const uint64_t h = (key * mult) >> shift;
+            if (keys[h] != key) return false;
+            o[r * ncol + c] = levels[h];
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 void bind_kernels(py::module_ &m) {
@@ -226,4 +267,10 @@ void bind_kernels(py::module_ &m) {
           "out[i, :] = sum of the rows r of s with x[i, r] != 0 (out = x @ s for a 0/1 uint8 "
           "matrix x), in float64, over `threads` threads; with `numerators` (one per vector), "
           "out[i, :] = numerators[i] / that sum. All arrays C-contiguous.");
+    m.def("grid_levels", &grid_levels, py::arg("data"), py::arg("nrow"), py::arg("ncol"),
+          py::arg("width"), py::arg("tab_keys").noconvert(), py::arg("tab_levels").noconvert(),
+          py::arg("mult"), py::arg("shift"), py::arg("out").noconvert(),
+          "Levels (int16, nrow x ncol, into out) of the fixed-width fields of a weight CSV "
+          "chunk, looked up by their last 8 bytes in an open multiply-shift table; False when "
+          "a field or separator does not fit (the caller then reads the chunk another way).");
 }
