@@ -443,6 +443,14 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     chip.initialize()
     area = chip.calculate_area()
     n_layers = len(traces.network)
+    programming_job = None
+    if write_cost or old_traces is not None:
+        # priced on another core while the chip is estimated (it reads the traces and the
+        # settings only, with circuits of its own)
+        from parallel import Background
+        from programming import program_network
+        programming_job = Background(
+            lambda: program_network(param, fp, traces, old_traces, ctx=chip.ctx))
     messages = list(fp.messages) + list(traces.notes)
 
     def data(i):
@@ -541,10 +549,7 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     perf["mode"] = "pipelined" if fp.pipeline else "layer-by-layer"
     stats = {"subarray_calls": pe.evaluations, "vector_evaluations": pe.vector_evaluations,
              "cache_hits": pe.cache_hits}
-    programming = None
-    if write_cost or old_traces is not None:
-        from programming import program_network
-        programming = program_network(param, fp, traces, old_traces, ctx=chip.ctx)
+    programming = programming_job.result() if programming_job is not None else None
     return ChipEstimate(floorplan=fp, area=area, clk_period=clk_period, layers=layers,
                         chip=tot, performance=perf, num_ops=n_ops, messages=messages,
                         runtime_s=time.perf_counter() - t0, stats=stats,
@@ -644,6 +649,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     inputs = [folder, args.network, args.old_traces, args.config]
     update, close = _progress_bar(args.quiet)
+    # the provenance (git commit, hash of the trace files) is formed on another core
+    # while the traces are read and the chip estimated
+    from parallel import Background
+    from resolve import git_commit, trace_content_hash
+    traces_hash = Background(lambda: (git_commit(), trace_content_hash(folder, args.network))[1])
     try:
         with RunOutputs(inputs) as out:
             # every output is reserved (checked writable, not an input) before the run
@@ -668,8 +678,8 @@ def main(argv: list[str] | None = None) -> int:
             close()
             result.messages.extend(notes)
             result.config = cfg.to_dict()
-            result.provenance = provenance(folder, network_file=args.network,
-                                           old_traces=args.old_traces)
+            result.provenance = provenance(folder, traces_sha256=traces_hash.result(),
+                                           network_file=args.network, old_traces=args.old_traces)
             text = report.text_report(result, param, cfg, traces)
             if staged_json:
                 report.write_json(result, staged_json)

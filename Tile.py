@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+import FormulaBindings as fb
+import parallel
 from Array import ReadCost
 from peripherals.adder_tree import AdderTree
 from peripherals.base import AreaModify, AreaPart, Context, sum_areas
@@ -254,12 +256,20 @@ def _column_resistance(pe: "ProcessingUnit", rs: _RowSet, inv_series: np.ndarray
         num = np.full(v, float(pe.param.numAdd))
     else:
         num = rs.counts[sl]
-    step = max(1, _SLICE // max(width, 1))
+    kernel = getattr(fb, "binary_row_sums", None)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for i in range(0, v, step):
-            o = out[i:i + step]
-            np.matmul(xt[i:i + step].astype(float), inv_series, out=o)
-            np.divide(num[i:i + step, None], o, out=o)
+        if kernel is not None and v:
+            # the C++ kernel: sums of the active rows (subset-sum tables of 8-row groups),
+            # the same terms as the product below in another order, over the threads
+            x8 = xt.view(np.uint8) if xt.dtype == np.bool_ else xt.astype(np.uint8)
+            kernel(np.ascontiguousarray(x8), np.ascontiguousarray(inv_series, dtype=float), out,
+                   parallel.threads(), np.ascontiguousarray(num, dtype=float))
+        else:
+            step = max(1, _SLICE // max(width, 1))
+            for i in range(0, v, step):
+                o = out[i:i + step]
+                np.matmul(xt[i:i + step].astype(float), inv_series, out=o)
+                np.divide(num[i:i + step, None], o, out=o)
     if not pe.param.parallelRead:
         out[num == 0] = np.inf
     return out

@@ -44,6 +44,7 @@ Any problem raises `TraceError` with one message naming the file and the layer.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -53,7 +54,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+import FormulaBindings as fb
 import cells
+import parallel
 from validation import (Budget, InputError, NpzReader, check_array, check_packed_bits,
                         check_readable_file, load_json_text, read_text, short)
 
@@ -457,15 +460,24 @@ def _parse_weight_csv(path: Path, layer: int, synapse_bit: int, wmin: float,
         line_len, nrow, chunks = lines
         out = None
         r0 = 0
-        for block in chunks:
-            part = _quantised_grid_levels(block, synapse_bit, wmin, wmax)
-            if part is None:
+        # a few chunks at a time (memory stays bounded), parsed on all threads
+        group = parallel.threads()
+        pending = list(itertools.islice(chunks, group))
+        while pending:
+            parts: list = [None] * len(pending)
+
+            def parse(j: int) -> None:
+                parts[j] = _quantised_grid_levels(pending[j], synapse_bit, wmin, wmax)
+            parallel.run_blocks(parse, len(pending))
+            if any(part is None for part in parts):
                 out = None
                 break
-            if out is None:
-                out = np.empty((nrow, part.shape[1]), dtype=np.int16)
-            out[r0:r0 + part.shape[0]] = part
-            r0 += part.shape[0]
+            for part in parts:
+                if out is None:
+                    out = np.empty((nrow, part.shape[1]), dtype=np.int16)
+                out[r0:r0 + part.shape[0]] = part
+                r0 += part.shape[0]
+            pending = list(itertools.islice(chunks, group))
         if out is not None and r0 == nrow:
             return out
     data = _read_bytes(path, "weight", layer)
@@ -484,8 +496,12 @@ _GRID_CACHE: dict[tuple[int, int, int, float, float], tuple] = {}
 
 def _grid_table(width: int, decimals: int, synapse_bit: int, wmin: float, wmax: float):
     """The strings '%{width}.{decimals}f' of every b-bit weight q/2^(b-1) (what the NeuroSim
-    wrapper writes), as 8-byte keys, with a collision-free modulo hash and the NeuroSim level
-    of each string (computed from the string's own value, as NeuroSim parses it)."""
+    wrapper writes), as 8-byte keys, in an open table indexed by a collision-free
+    multiply-shift hash ((key * mult) >> shift: no integer division per value), with the
+    NeuroSim level of each string (computed from the string's own value, as NeuroSim
+    parses it). Returns (table keys, table levels, mult, shift). An empty slot holds the
+    first key, whose own slot is another one: a field hashed to an empty slot never
+    matches."""
     key = (width, decimals, synapse_bit, wmin, wmax)
     if key not in _GRID_CACHE:
         half = 2 ** (synapse_bit - 1)
@@ -495,12 +511,19 @@ def _grid_table(width: int, decimals: int, synapse_bit: int, wmin: float, wmax: 
         values = np.array([float(t) for t in texts])
         levels = weights_to_levels(values, synapse_bit, wmin, wmax, "", 0).astype(np.int16)
         n = len(keys)
-        mod = n
-        while len(np.unique(keys % np.uint64(mod))) != n:
-            mod += 1
-        slot = np.full(mod, -1, dtype=np.int64)
-        slot[(keys % np.uint64(mod)).astype(np.int64)] = np.arange(n)
-        _GRID_CACHE[key] = (keys, levels, np.uint64(mod), slot)
+        bits = max(8, int(n - 1).bit_length() + 6)          # table 64x the keys or more
+        shift = np.uint64(64 - bits)
+        mult = np.uint64(0x9E3779B97F4A7C15)                # odd constants tried in turn
+        while True:
+            h = (keys * mult) >> shift
+            if len(np.unique(h)) == n:
+                break
+            mult = np.uint64((int(mult) + 0x632BE59BD9B4E019) % (1 << 64) | 1)
+        tab_keys = np.full(1 << bits, keys[0], dtype="<u8")
+        tab_levels = np.zeros(1 << bits, dtype=np.int16)
+        tab_keys[h.astype(np.int64)] = keys
+        tab_levels[h.astype(np.int64)] = levels
+        _GRID_CACHE[key] = (tab_keys, tab_levels, mult, shift)
     return _GRID_CACHE[key]
 
 
@@ -514,8 +537,14 @@ def _quantised_grid_levels(data: bytes, synapse_bit: int, wmin: float, wmax: flo
     dot = data.find(b".", 0, width)
     if dot < 0:
         return None
-    keys, levels, mod, slot = _grid_table(width, width - 1 - dot, synapse_bit, wmin, wmax)
+    tab_keys, tab_levels, mult, shift = _grid_table(width, width - 1 - dot, synapse_bit, wmin, wmax)
     nrow, ncol = len(data) // line_len, line_len // (width + 1)
+    kernel = getattr(fb, "grid_levels", None)
+    if kernel is not None:
+        # the same checks and lookups in one pass (C++)
+        out = np.empty((nrow, ncol), dtype=np.int16)
+        ok = kernel(data, nrow, ncol, width, tab_keys, tab_levels, int(mult), int(shift), out)
+        return out if ok else None
     buf = np.frombuffer(data, dtype=np.uint8).reshape(nrow, ncol, width + 1)
     seps = buf[:, :, width]
     if not (np.all(seps[:, :-1] == _COMMA) and np.all(seps[:, -1] == _NL)):
@@ -526,12 +555,13 @@ def _quantised_grid_levels(data: bytes, synapse_bit: int, wmin: float, wmax: flo
                        strides=(line_len, width + 1))
     out = np.empty((nrow, ncol), dtype=np.int16)
     step = max(1, (1 << 18) // ncol)
-    for r0 in range(0, nrow, step):
-        k = np.array(field[r0:r0 + step])
-        idx = slot[(k % mod).astype(np.int64)]
-        if np.any(idx < 0) or not np.array_equal(keys[idx], k):
-            return None
-        out[r0:r0 + step] = levels[idx]
+    with np.errstate(over="ignore"):
+        for r0 in range(0, nrow, step):
+            k = np.array(field[r0:r0 + step])
+            idx = ((k * mult) >> shift).astype(np.intp)
+            if not np.array_equal(tab_keys[idx], k):
+                return None
+            out[r0:r0 + step] = tab_levels[idx]
     return out
 
 
@@ -589,11 +619,36 @@ def _load_csv_folder(folder: Path, network: list[list[int]], synapse_bit: int,
                          f"network has {len(network)}; wrong --network file?")
     layers = []
     seen = None
+    paths = [pairs[k - 1] if pairs is not None else
+             (folder / f"weight{k}.csv", folder / f"input{k}.csv")
+             for k in range(1, len(network) + 1)]
+    # the files are parsed on all threads (numpy releases the GIL), the largest first;
+    # each layer's result or error is then taken in layer order, as a sequential read
+    # would meet them
+    parsed: list = [None] * len(network)
+
+    def parse(k: int) -> None:
+        wpath, xpath = paths[k]
+        try:
+            levels = _parse_weight_csv(wpath, k + 1, synapse_bit, wmin, wmax)
+            parsed[k] = (levels, *_input_matrix(xpath, k + 1, network[k], input_bits,
+                                                trace_format))
+        except (TraceError, InputError, OSError, ValueError, MemoryError) as exc:
+            parsed[k] = exc
+
+    def size(k: int) -> int:
+        try:
+            return sum(p.stat().st_size for p in paths[k])
+        except OSError:
+            return 0
+    order = sorted(range(len(network)), key=size, reverse=True)
+    parallel.run_blocks(lambda j: parse(order[j]), len(order))
     for k, row in enumerate(network, start=1):
-        wpath, xpath = pairs[k - 1] if pairs is not None else (
-            folder / f"weight{k}.csv", folder / f"input{k}.csv")
-        levels = _parse_weight_csv(wpath, k, synapse_bit, wmin, wmax)
-        bits, fmt = _input_matrix(xpath, k, row, input_bits, trace_format)
+        wpath, xpath = paths[k - 1]
+        if isinstance(parsed[k - 1], BaseException):
+            raise parsed[k - 1]
+        levels, bits, fmt = parsed[k - 1]
+        parsed[k - 1] = None
         if trace_format == "auto" and k > 1 and fmt != seen:
             raise TraceError(f"{xpath}: layer {k} is in {fmt} input format, layer 1 in {seen}; "
                              f"a trace folder must use one format")

@@ -394,6 +394,8 @@ _WORKER: dict[str, Any] = {}
 
 def _pool_init(traces_specs: list[tuple[str, str | None, int, str | None]]) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # the pool's processes share the cores: one thread each for stage 2's kernels
+    os.environ.setdefault("CIMSIM_THREADS", "1")
     from api import Traces
     _WORKER["traces"] = {folder: Traces(folder, net, image, sha)
                          for folder, net, image, sha in traces_specs}
@@ -432,7 +434,7 @@ def _run_pool(tasks, traces_map, workers: int):
 
 def _ray_runtime_env() -> dict[str, Any]:
     path = os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return {"env_vars": {"PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1"}}
+    return {"env_vars": {"PYTHONPATH": path, "OPENBLAS_NUM_THREADS": "1", "CIMSIM_THREADS": "1"}}
 
 
 def _run_ray(tasks, traces_map, address: str | None, workers: int | None,

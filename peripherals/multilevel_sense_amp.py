@@ -50,10 +50,12 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 
 import numpy as np
 
 import FormulaBindings as fb
+import parallel
 
 from .base import AreaModify, Circuit, Cost, Layout, modify_layout
 from .dff import (GAA_INV, GAA_NAND2, INV, MIN_W, NAND, as_result, gaa_layout,
@@ -224,8 +226,18 @@ def column_static_energy(res, ctx, level_output: int, current_mode: bool, ref_po
     out = np.empty(rows.shape[0])
     step = max(1, _BLOCK // n)
     args = (ctx, int(level_output), bool(current_mode), float(ref_power), float(sensing_time))
-    work = (np.empty((min(step, rows.shape[0]), n)), np.empty((min(step, rows.shape[0]), n), bool))
-    for i in range(0, rows.shape[0], step):
+    blocks = range(0, rows.shape[0], step)
+    # the blocks are independent: shared out over the threads (numpy releases the GIL),
+    # each with its own scratch buffers
+    buffers: dict = {}
+
+    def block(k: int) -> None:
+        i = blocks[k]
+        key = threading.get_ident()
+        work = buffers.get(key)
+        if work is None:
+            m = min(step, rows.shape[0])
+            work = buffers[key] = (np.empty((m, n)), np.empty((m, n), bool))
         blk = rows[i:i + step]
         lo, hi = float(blk.min()), float(blk.max())
         val = None
@@ -242,6 +254,8 @@ def column_static_energy(res, ctx, level_output: int, current_mode: bool, ref_po
                     val[clean] = fast
                     val[~clean] = _static_energy_direct(blk[~clean], *args)
         out[i:i + step] = _static_energy_direct(blk, *args) if val is None else val
+
+    parallel.run_blocks(block, len(blocks), min_blocks=4)
     return out.reshape(r.shape[:-1])
 
 

@@ -7,6 +7,7 @@ namespace py = pybind11;
 void bind_technology(py::module_ &m);
 void bind_formulas(py::module_ &m);
 void bind_params(py::module_ &m);
+void bind_kernels(py::module_ &m);
 
 PYBIND11_MODULE(FormulaBindings, m) {
     m.doc() = "Technology tables, gate-level circuit formulas and design parameters "
@@ -14,4 +15,5 @@ PYBIND11_MODULE(FormulaBindings, m) {
     bind_technology(m);
     bind_formulas(m);
     bind_params(m);
+    bind_kernels(m);
 }
