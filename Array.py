@@ -88,6 +88,7 @@ import numpy as np
 import FormulaBindings as fb
 
 import cells
+import figures
 
 from peripherals.base import AreaModify, Circuit, Context, Layout, horowitz
 
@@ -256,6 +257,7 @@ class SubArrayLayout(Layout):
         return {k: float(getattr(self, k)) for k in self.FIGURES}
 
 
+@figures.carried_by(figures.subarray_names(), extra=("leakage", "leakage_sram_in_use"))
 @dataclass(frozen=True)
 class ReadCost:
     """What reading input vectors through a sub-array costs, as `SubArray.read_cost`
@@ -272,9 +274,8 @@ class ReadCost:
     leakage: float
     leakage_sram_in_use: float
 
-    FIGURES = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
-               "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
-               "read_dynamic_energy_other")
+    # the per-vector figures (figures.FIGURES' `subarray` fields)
+    FIGURES = figures.subarray_names()
 
 
 @dataclass(frozen=True)
@@ -336,9 +337,7 @@ class SubArrayResult(ReadCost):
     def totals(self) -> dict[str, float]:
         """Sums over the input vectors (what the reference accumulates per sub-array)."""
         out = {}
-        for name in ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
-                     "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
-                     "read_dynamic_energy_other"):
+        for name in ReadCost.FIGURES:
             out[name] = float(np.sum(getattr(self, name)))
         for k, v in self.components.items():
             out["energy_" + k] = float(np.sum(v))
