@@ -80,7 +80,7 @@ Where the reference breaks, this model does the physically sensible thing
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -249,12 +249,14 @@ class SubArrayLayout(Layout):
     width_array: float = 0.0
     children: Any = None
 
-    FIGURES = ("area", "height", "width", "used_area", "empty_area", "area_adc", "area_accum",
-               "area_other", "area_array", "height_array", "width_array")
-
     def figures(self) -> dict[str, float]:
         """Area results in m^2 / m (names as the reference's members, snake_case)."""
         return {k: float(getattr(self, k)) for k in self.FIGURES}
+
+
+# its figures: every field but the children, the area first
+SubArrayLayout.FIGURES = ("area",) + tuple(f.name for f in fields(SubArrayLayout)
+                                           if f.name not in ("area", "children"))
 
 
 @figures.carried_by(figures.subarray_names(), extra=("leakage", "leakage_sram_in_use"))

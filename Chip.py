@@ -236,8 +236,6 @@ class Chip:
                                            fp.pe_size_cm, False)
         parts.append(tiles("cm_tiles", cm_tile, fp.num_tile_cm))
         cm_h, cm_w = cm_tile["height"], cm_tile["width"]
-        self.nm_tile_hw = (nm_h, nm_w)
-        self.cm_tile_hw = (cm_h, cm_w)
 
         gb_height = fp.num_tile_row * max(nm_h, cm_h)
         gb = self.global_buffer.calculate_area(gb_height, None, NONE)
@@ -269,15 +267,22 @@ class Chip:
         return {
             **out, "height": math.sqrt(area), "width": area / math.sqrt(area),
             "nm_tile": nm_tile, "cm_tile": cm_tile,
+            # (height, width) m of each tile kind, for the performance pass (layer_performance)
+            "tile_hw": {"nm": (nm_h, nm_w), "cm": (cm_h, cm_w)},
             "global_buffer_height": gb_height, "global_buffer_width": gb_width, "layouts": layouts,
             "global_bus_width": self.global_bus_width, "global_buffer_cores": self.num_buffer_core,
         }
 
     # ---- ChipCalculatePerformance ----------------------------------------------------
     def layer_performance(self, layer: int, data, clock: bool, last_use: dict | None = None,
-                          clk_freq: float | None = None):
+                          clk_freq: float | None = None, tile_hw: dict | None = None):
         """One layer (clock pass or performance pass). Latencies in cycles in synchronous
-        mode. Returns a Tile.Perf whose leakage fields are one tile's leakage."""
+        mode. Returns a Tile.Perf whose leakage fields are one tile's leakage. `tile_hw`:
+        the tiles' (height, width) by kind ("nm", "cm"), as `calculate_area()["tile_hw"]`
+        returns them (the performance pass needs them for the global bus)."""
+        if not clock and tile_hw is None:
+            raise TypeError("Chip.layer_performance: the performance pass needs "
+                            "tile_hw=calculate_area()['tile_hw']")
         clk = float(self.param.clkFreq) if clk_freq is None else float(clk_freq)   # working clock, Hz
         from Tile import Perf
         p, fp = self.param, self.fp
@@ -309,7 +314,7 @@ class Chip:
                         data, rows, int(j * tile), False, num_pe, fp.pe_size_cm, sp_r, sp_c,
                         nr, nc, n_vec, clock, last_use, clk)
                     out.add_parallel(tile_perf)
-            unit_h, unit_w = self.cm_tile_hw
+            unit_h, unit_w = tile_hw["cm"] if tile_hw else (0.0, 0.0)
         else:
             pe, num_pe = fp.pe_size_nm, fp.num_pe_nm
             c_in = row[2] * rps
@@ -324,7 +329,7 @@ class Chip:
                         data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock, last_use,
                         clk)
                     out.add_parallel(tile_perf)
-            unit_h, unit_w = self.nm_tile_hw
+            unit_h, unit_w = tile_hw["nm"] if tile_hw else (0.0, 0.0)
         if clock:
             return out
 
@@ -464,7 +469,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     def performance_pass(clk_freq):
         res = []
         for i in range(n_layers):
-            res.append(chip.layer_performance(i, data(i), False, last_use, clk_freq))
+            res.append(chip.layer_performance(i, data(i), False, last_use, clk_freq,
+                                              tile_hw=area["tile_hw"]))
             if progress:
                 progress("layers", i + 1, n_layers)
         return res
