@@ -1642,7 +1642,7 @@ class SubArray(Circuit):
         # categories and leakage summed over the recipe
         recipe = self.recipe()
         by_cat = {cat: tuple(p.energy[0] for p in recipe if p.energy and p.energy[1] == cat)
-                  for cat in ("adc", "accum", "other")}
+                  for cat in figures.BREAKDOWN}
         return _Power(leakage=extra_leak + leak(*(p.name for p in recipe if p.leaks)),
                       leakage_sram_in_use=leakage_sram_in_use,
                       read_dynamic_energy=total(e.keys()),

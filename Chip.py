@@ -348,7 +348,7 @@ class Chip:
             reads = math.ceil(wmc // cps * (num_in_vector / acc.num_adder_tree))
             acc_c = (acc.calculate_latency(reads, int(tiles_r), 0, clk_freq=clk)
                      + acc.calculate_power(reads, int(tiles_r)))
-            out.charge("accumulation", float(acc_c.latency), float(acc_c.dynamic_energy))
+            out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         if row[6]:
             mp = self.max_pool
             reads = math.ceil((num_in_vector * wmc // cps / float(mp.window)) / mp.num_max_pooling)

@@ -112,7 +112,7 @@ class Perf:
 
     def charge(self, category: str, latency=0.0, energy=0.0) -> None:
         """A circuit's latency and dynamic energy, working after the unit's other parts,
-        into the unit's totals and its category's figures ("adc", "accumulation", "other")."""
+        into the unit's totals and its category's figures ("adc", "accum", "other": figures.BREAKDOWN)."""
         for quantity, value in (("latency", latency), ("energy", energy)):
             for cat in ("all", category):
                 name = figures.figure_for(quantity, cat).name
@@ -612,7 +612,7 @@ class ProcessingUnit:
             tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0, clk_freq=clk)
             tree_p = tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
             last_use[("pe_adder_tree", kind)] = tree_p.leakage
-            out.charge("accumulation", tree_t.latency, tree_p.dynamic_energy)
+            out.charge("accum", tree_t.latency, tree_p.dynamic_energy)
         out.sensing_cycle = seen[0]
         if clock:
             out.read_latency = clock_max     # the caller reads the sensing cycle here
@@ -902,7 +902,7 @@ class Tile:
                              + acc.calculate_power(acc_reads, n_i))
                     last_use[("tile_accumulation", "cm")] = acc_c.leakage
                     if not clock:
-                        out.charge("accumulation", float(acc_c.latency), float(acc_c.dynamic_energy))
+                        out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         else:
             # no duplication: the PEs share the tile matrix, each PE declared with its own
             # block. The reference adds the most recent PE's results again for PE slots
@@ -921,7 +921,7 @@ class Tile:
             acc_c = (acc.calculate_latency(acc_reads, num_pe_i, 0, clk_freq=clk)
                      + acc.calculate_power(acc_reads, num_pe_i))
             last_use[("tile_accumulation", "cm")] = acc_c.leakage
-            out.charge("accumulation", float(acc_c.latency), float(acc_c.dynamic_energy))
+            out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         if clock:
             out.read_latency = out.sensing_cycle
             return out
@@ -961,7 +961,7 @@ class Tile:
         out.divide_latency(speedup_row * speedup_col)
         acc_reads = (num_in_vector // nbi) * (ncm // cps)
         acc_c = acc.calculate_latency(acc_reads, n_pe, 0, clk_freq=clk) + acc.calculate_power(acc_reads, n_pe)
-        out.charge("accumulation", float(acc_c.latency), float(acc_c.dynamic_energy))
+        out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         bits_out = max(wmr * num_in_vector / math.sqrt(num_pe), 0.0)
         if not p.chipActivation:
             bits_in = self._activation_in_tile(out, "nm", wmc, num_in_vector, num_pe, clk)

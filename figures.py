@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 __all__ = ["Figure", "FIGURES", "CHIP_FIGURES", "CIRCUIT_FIGURES", "AREA_FIGURES",
-           "QUANTITIES", "CATEGORIES", "BREAKDOWN", "FIGURE", "combine", "figure_for",
+           "QUANTITIES", "CATEGORIES", "PART_OF", "BREAKDOWN", "FIGURE", "combine", "figure_for",
            "carried_by", "subarray_names"]
 
 # quantity -> (SI unit, reported unit, scale from the SI unit to the reported one)
@@ -35,20 +35,21 @@ QUANTITIES = {
     "area": ("m^2", "um^2", 1e12),
 }
 
-# category -> label (the report's and the plots' words); "all" is a unit's whole figure,
-# "buffer" and "interconnect" are parts of "other"
+# category -> label (the report's and the plots' words); the names are those of the circuit
+# recipes and area parts (peripherals.base.AREA_CATEGORIES); "all" is a unit's whole figure,
+# "buffer" and "ic" (interconnect) are parts of "other"
 CATEGORIES = {
     "all": "total",
     "adc": "ADC",
-    "accumulation": "accumulation",
+    "accum": "accumulation",
     "other": "other",
     "buffer": "buffer",
-    "interconnect": "interconnect",
+    "ic": "interconnect",
     "array": "CIM arrays",
 }
-PART_OF = {"buffer": "other", "interconnect": "other"}
+PART_OF = {"buffer": "other", "ic": "other"}
 # the split every latency and energy is broken into (report tables and plots)
-BREAKDOWN = ("adc", "accumulation", "other")
+BREAKDOWN = ("adc", "accum", "other")
 
 
 @dataclass(frozen=True)
@@ -95,18 +96,18 @@ FIGURES: tuple[Figure, ...] = (
     Figure("buffer_latency", "latency", "buffer", "buffer_latency_ns", "buffer_read_latency_ns"),
     Figure("buffer_dynamic_energy", "energy", "buffer", "buffer_read_dynamic_energy_pJ",
            "buffer_read_dynamic_energy_pJ"),
-    Figure("ic_latency", "latency", "interconnect", "ic_latency_ns", "ic_read_latency_ns"),
-    Figure("ic_dynamic_energy", "energy", "interconnect", "ic_read_dynamic_energy_pJ",
+    Figure("ic_latency", "latency", "ic", "ic_latency_ns", "ic_read_latency_ns"),
+    Figure("ic_dynamic_energy", "energy", "ic", "ic_read_dynamic_energy_pJ",
            "ic_read_dynamic_energy_pJ"),
     Figure("latency_adc", "latency", "adc", "adc_read_latency_ns", "adc_read_latency_ns",
            subarray="read_latency_adc"),
-    Figure("latency_accum", "latency", "accumulation", "accum_read_latency_ns",
+    Figure("latency_accum", "latency", "accum", "accum_read_latency_ns",
            "accum_read_latency_ns", subarray="read_latency_accum"),
     Figure("latency_other", "latency", "other", "other_read_latency_ns", "other_read_latency_ns",
            subarray="read_latency_other"),
     Figure("energy_adc", "energy", "adc", "adc_read_dynamic_energy_pJ",
            "adc_read_dynamic_energy_pJ", subarray="read_dynamic_energy_adc"),
-    Figure("energy_accum", "energy", "accumulation", "accum_read_dynamic_energy_pJ",
+    Figure("energy_accum", "energy", "accum", "accum_read_dynamic_energy_pJ",
            "accum_read_dynamic_energy_pJ", subarray="read_dynamic_energy_accum"),
     Figure("energy_other", "energy", "other", "other_read_dynamic_energy_pJ",
            "other_read_dynamic_energy_pJ", subarray="read_dynamic_energy_other"),
@@ -129,9 +130,9 @@ CIRCUIT_FIGURES: tuple[Figure, ...] = tuple(f for f in FIGURES if f.summed)
 AREA_FIGURES: tuple[Figure, ...] = (
     Figure("area", "area", "all", None, "area_um2"),
     Figure("array", "area", "array", None, "cim_array_area_um2"),
-    Figure("ic", "area", "interconnect", None, "ic_area_um2"),
+    Figure("ic", "area", "ic", None, "ic_area_um2"),
     Figure("adc", "area", "adc", None, "adc_area_um2"),
-    Figure("accum", "area", "accumulation", None, "accum_area_um2"),
+    Figure("accum", "area", "accum", None, "accum_area_um2"),
     Figure("other", "area", "other", None, "other_area_um2"),
 )
 

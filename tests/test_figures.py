@@ -58,7 +58,7 @@ def test_perf_combines_side_by_side_and_charges_categories():
         Perf(read_latency=3.0, energy_adc=0.5, read_dynamic_energy=0.5, latency_adc=1.0)
     a.add_parallel(b)
     assert (a.read_latency, a.latency_adc, a.energy_adc, a.read_dynamic_energy) == (3.0, 2.0, 1.5, 1.5)
-    a.charge("accumulation", 0.25, 4.0)
+    a.charge("accum", 0.25, 4.0)
     assert (a.read_latency, a.latency_accum, a.read_dynamic_energy, a.energy_accum) == (3.25, 0.25, 5.5, 4.0)
     assert a.latency_adc == 2.0 and a.energy_other == 0.0
     s = {"read_latency": 5.0, "read_latency_adc": 1.0, "read_latency_accum": 0.0,
@@ -88,3 +88,19 @@ def test_chip_totals_combine_the_layers(case, trace_cache):  # noqa: F811
             for v in values:
                 want += v
         assert est.chip[f.name] == want, f.name
+
+
+@pytest.mark.parametrize("case", ["small_default", "small_rram_sequential_cb2", "small_sar_adc"])
+def test_breakdown_adds_up(case, trace_cache):  # noqa: F811
+    """Each layer's dynamic energy is the sum of its ADC / accumulation / other split, and
+    the buffer and interconnect energies lie inside "other" (figures.PART_OF)."""
+    case_dir = DATA / "neurosim14" / case
+    _, est = run_case(case_dir, trace_cache(case_dir))
+    total = figures.figure_for("energy", "all").name
+    for lf in est.layers:
+        split = [getattr(lf, figures.figure_for("energy", c).name) for c in figures.BREAKDOWN]
+        assert sum(split) == pytest.approx(getattr(lf, total), rel=1e-12)
+        for parent in set(figures.PART_OF.values()):
+            inside = sum(getattr(lf, figures.figure_for("energy", c).name)
+                         for c, p in figures.PART_OF.items() if p == parent)
+            assert 0 < inside <= getattr(lf, figures.figure_for("energy", parent).name) * (1 + 1e-12)
