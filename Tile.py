@@ -112,9 +112,11 @@ class Perf:
 
     def charge(self, category: str, latency=0.0, energy=0.0) -> None:
         """A circuit's latency and dynamic energy, working after the unit's other parts,
-        into the unit's totals and its category's figures ("adc", "accum", "other": figures.BREAKDOWN)."""
+        into the unit's totals and its category's figures (figures.BREAKDOWN: "adc",
+        "accum", "other"; "buffer" and "ic" also go into the category they are part of)."""
+        cats = ("all", category) + ((figures.PART_OF[category],) if category in figures.PART_OF else ())
         for quantity, value in (("latency", latency), ("energy", energy)):
-            for cat in ("all", category):
+            for cat in cats:
                 name = figures.figure_for(quantity, cat).name
                 setattr(self, name, getattr(self, name) + value)
 

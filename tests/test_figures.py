@@ -61,6 +61,9 @@ def test_perf_combines_side_by_side_and_charges_categories():
     a.charge("accum", 0.25, 4.0)
     assert (a.read_latency, a.latency_accum, a.read_dynamic_energy, a.energy_accum) == (3.25, 0.25, 5.5, 4.0)
     assert a.latency_adc == 2.0 and a.energy_other == 0.0
+    a.charge("buffer", 1.0, 2.0)        # a part of "other"
+    assert (a.buffer_latency, a.latency_other, a.read_latency) == (1.0, 1.0, 4.25)
+    assert (a.buffer_dynamic_energy, a.energy_other, a.read_dynamic_energy) == (2.0, 2.0, 7.5)
     s = {"read_latency": 5.0, "read_latency_adc": 1.0, "read_latency_accum": 0.0,
          "read_latency_other": 4.0, "read_dynamic_energy": 2.0, "read_dynamic_energy_adc": 1.0,
          "read_dynamic_energy_accum": 0.5, "read_dynamic_energy_other": 0.5}
