@@ -80,7 +80,7 @@ Where the reference breaks, this model does the physically sensible thing
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -88,6 +88,7 @@ import numpy as np
 import FormulaBindings as fb
 
 import cells
+import figures
 
 from peripherals.base import AreaModify, Circuit, Context, Layout, horowitz
 
@@ -248,14 +249,17 @@ class SubArrayLayout(Layout):
     width_array: float = 0.0
     children: Any = None
 
-    FIGURES = ("area", "height", "width", "used_area", "empty_area", "area_adc", "area_accum",
-               "area_other", "area_array", "height_array", "width_array")
-
     def figures(self) -> dict[str, float]:
         """Area results in m^2 / m (names as the reference's members, snake_case)."""
         return {k: float(getattr(self, k)) for k in self.FIGURES}
 
 
+# its figures: every field but the children, the area first
+SubArrayLayout.FIGURES = ("area",) + tuple(f.name for f in fields(SubArrayLayout)
+                                           if f.name not in ("area", "children"))
+
+
+@figures.carried_by(figures.subarray_names(), extra=("leakage", "leakage_sram_in_use"))
 @dataclass(frozen=True)
 class ReadCost:
     """What reading input vectors through a sub-array costs, as `SubArray.read_cost`
@@ -272,9 +276,8 @@ class ReadCost:
     leakage: float
     leakage_sram_in_use: float
 
-    FIGURES = ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
-               "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
-               "read_dynamic_energy_other")
+    # the per-vector figures (figures.FIGURES' `subarray` fields)
+    FIGURES = figures.subarray_names()
 
 
 @dataclass(frozen=True)
@@ -336,9 +339,7 @@ class SubArrayResult(ReadCost):
     def totals(self) -> dict[str, float]:
         """Sums over the input vectors (what the reference accumulates per sub-array)."""
         out = {}
-        for name in ("read_latency", "read_latency_adc", "read_latency_accum", "read_latency_other",
-                     "read_dynamic_energy", "read_dynamic_energy_adc", "read_dynamic_energy_accum",
-                     "read_dynamic_energy_other"):
+        for name in ReadCost.FIGURES:
             out[name] = float(np.sum(getattr(self, name)))
         for k, v in self.components.items():
             out["energy_" + k] = float(np.sum(v))
@@ -1641,7 +1642,7 @@ class SubArray(Circuit):
         # categories and leakage summed over the recipe
         recipe = self.recipe()
         by_cat = {cat: tuple(p.energy[0] for p in recipe if p.energy and p.energy[1] == cat)
-                  for cat in ("adc", "accum", "other")}
+                  for cat in figures.BREAKDOWN}
         return _Power(leakage=extra_leak + leak(*(p.name for p in recipe if p.leaks)),
                       leakage_sram_in_use=leakage_sram_in_use,
                       read_dynamic_energy=total(e.keys()),

@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+import figures
 from inferenceConfig import ConfigError, add_config_arguments, load_config
 
 __all__ = ["Chip", "ChipEstimate", "estimate", "main"]
@@ -55,9 +56,12 @@ __all__ = ["Chip", "ChipEstimate", "estimate", "main"]
 # The chip
 # ------------------------------------------------------------------------------------------
 
+@figures.carried_by((f.name for f in figures.FIGURES),
+                    extra=("tile_leakage", "tile_leakage_sram_in_use"))
 @dataclass
 class LayerFigures:
-    """Per-layer results in SI units (s, J, W) after the clock is applied."""
+    """Per-layer results in SI units (s, J, W) after the clock is applied: the figures of
+    figures.FIGURES, and one tile's leakage (W) they are derived from."""
     read_latency: float
     read_dynamic_energy: float
     leakage_power: float
@@ -232,8 +236,6 @@ class Chip:
                                            fp.pe_size_cm, False)
         parts.append(tiles("cm_tiles", cm_tile, fp.num_tile_cm))
         cm_h, cm_w = cm_tile["height"], cm_tile["width"]
-        self.nm_tile_hw = (nm_h, nm_w)
-        self.cm_tile_hw = (cm_h, cm_w)
 
         gb_height = fp.num_tile_row * max(nm_h, cm_h)
         gb = self.global_buffer.calculate_area(gb_height, None, NONE)
@@ -265,15 +267,22 @@ class Chip:
         return {
             **out, "height": math.sqrt(area), "width": area / math.sqrt(area),
             "nm_tile": nm_tile, "cm_tile": cm_tile,
+            # (height, width) m of each tile kind, for the performance pass (layer_performance)
+            "tile_hw": {"nm": (nm_h, nm_w), "cm": (cm_h, cm_w)},
             "global_buffer_height": gb_height, "global_buffer_width": gb_width, "layouts": layouts,
             "global_bus_width": self.global_bus_width, "global_buffer_cores": self.num_buffer_core,
         }
 
     # ---- ChipCalculatePerformance ----------------------------------------------------
     def layer_performance(self, layer: int, data, clock: bool, last_use: dict | None = None,
-                          clk_freq: float | None = None):
+                          clk_freq: float | None = None, tile_hw: dict | None = None):
         """One layer (clock pass or performance pass). Latencies in cycles in synchronous
-        mode. Returns a Tile.Perf whose leakage fields are one tile's leakage."""
+        mode. Returns a Tile.Perf whose leakage fields are one tile's leakage. `tile_hw`:
+        the tiles' (height, width) by kind ("nm", "cm"), as `calculate_area()["tile_hw"]`
+        returns them (the performance pass needs them for the global bus)."""
+        if not clock and tile_hw is None:
+            raise TypeError("Chip.layer_performance: the performance pass needs "
+                            "tile_hw=calculate_area()['tile_hw']")
         clk = float(self.param.clkFreq) if clk_freq is None else float(clk_freq)   # working clock, Hz
         from Tile import Perf
         p, fp = self.param, self.fp
@@ -305,7 +314,7 @@ class Chip:
                         data, rows, int(j * tile), False, num_pe, fp.pe_size_cm, sp_r, sp_c,
                         nr, nc, n_vec, clock, last_use, clk)
                     out.add_parallel(tile_perf)
-            unit_h, unit_w = self.cm_tile_hw
+            unit_h, unit_w = tile_hw["cm"] if tile_hw else (0.0, 0.0)
         else:
             pe, num_pe = fp.pe_size_nm, fp.num_pe_nm
             c_in = row[2] * rps
@@ -320,7 +329,7 @@ class Chip:
                         data, rows, int(j * pe), True, num_pe, pe, sp_r, sp_c, nr, nc, n_vec, clock, last_use,
                         clk)
                     out.add_parallel(tile_perf)
-            unit_h, unit_w = self.nm_tile_hw
+            unit_h, unit_w = tile_hw["nm"] if tile_hw else (0.0, 0.0)
         if clock:
             return out
 
@@ -331,10 +340,7 @@ class Chip:
             else:
                 reads = math.ceil(num_in_vector * float(row[5]) / self.sigmoid.num_entry)
                 unit = self.sigmoid.calculate_latency(reads, clk_freq=clk) + self.sigmoid.calculate_power(reads)
-            out.read_latency += float(unit.latency)
-            out.latency_other += float(unit.latency)
-            out.read_dynamic_energy += float(unit.dynamic_energy)
-            out.energy_other += float(unit.dynamic_energy)
+            out.charge("other", float(unit.latency), float(unit.dynamic_energy))
         tiles_r = fp.num_tile_each_layer[0][layer]
         tiles_c = fp.num_tile_each_layer[1][layer]
         if tiles_r > 1:
@@ -342,18 +348,12 @@ class Chip:
             reads = math.ceil(wmc // cps * (num_in_vector / acc.num_adder_tree))
             acc_c = (acc.calculate_latency(reads, int(tiles_r), 0, clk_freq=clk)
                      + acc.calculate_power(reads, int(tiles_r)))
-            out.read_latency += float(acc_c.latency)
-            out.latency_accum += float(acc_c.latency)
-            out.read_dynamic_energy += float(acc_c.dynamic_energy)
-            out.energy_accum += float(acc_c.dynamic_energy)
+            out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         if row[6]:
             mp = self.max_pool
             reads = math.ceil((num_in_vector * wmc // cps / float(mp.window)) / mp.num_max_pooling)
             mp_c = mp.calculate_latency(1e20, 0, reads, clk_freq=clk) + mp.calculate_power(reads)
-            out.read_latency += float(mp_c.latency)
-            out.latency_other += float(mp_c.latency)
-            out.read_dynamic_energy += float(mp_c.dynamic_energy)
-            out.energy_other += float(mp_c.dynamic_energy)
+            out.charge("other", float(mp_c.latency), float(mp_c.dynamic_energy))
         bits_out = float(wmr * nbi * num_in_vector)
         if fp.mark_nm[layer]:
             bits_out /= row[3]
@@ -477,7 +477,8 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     def performance_pass(clk_freq):
         res = []
         for i in range(n_layers):
-            res.append(chip.layer_performance(i, data(i), False, last_use, clk_freq))
+            res.append(chip.layer_performance(i, data(i), False, last_use, clk_freq,
+                                              tile_hw=area["tile_hw"]))
             if progress:
                 progress("layers", i + 1, n_layers)
         return res
@@ -495,20 +496,13 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
     tiles = [fp.num_tile_each_layer[0][i] * fp.num_tile_each_layer[1][i] for i in range(n_layers)]
     layers: list[LayerFigures] = []
     for i, r in enumerate(raw):
+        # latencies from clock cycles to s; the leakage figures follow below
         layers.append(LayerFigures(
-            read_latency=r.read_latency * scale, read_dynamic_energy=r.read_dynamic_energy,
+            **{f.name: getattr(r, f.name) * scale if f.quantity == "latency" else getattr(r, f.name)
+               for f in figures.CIRCUIT_FIGURES},
             leakage_power=0.0, leakage_energy=0.0,
-            buffer_latency=r.buffer_latency * scale, buffer_dynamic_energy=r.buffer_dynamic_energy,
-            ic_latency=r.ic_latency * scale, ic_dynamic_energy=r.ic_dynamic_energy,
-            latency_adc=r.latency_adc * scale, latency_accum=r.latency_accum * scale,
-            latency_other=r.latency_other * scale, energy_adc=r.energy_adc,
-            energy_accum=r.energy_accum, energy_other=r.energy_other,
             tile_leakage=r.leakage, tile_leakage_sram_in_use=r.leakage_sram_in_use))
 
-    tot = {k: 0.0 for k in ("read_latency", "read_dynamic_energy", "leakage_energy", "leakage_power",
-                            "buffer_latency", "buffer_dynamic_energy", "ic_latency",
-                            "ic_dynamic_energy", "latency_adc", "latency_accum", "latency_other",
-                            "energy_adc", "energy_accum", "energy_other")}
     if not fp.pipeline:
         all_tiles = sum(tiles)
         for i, lf in enumerate(layers):
@@ -516,11 +510,6 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
             lf.leakage_power = tiles[i] * lf.tile_leakage
             lf.leakage_energy = (others * lf.tile_leakage
                                  + tiles[i] * lf.tile_leakage_sram_in_use) * lf.read_latency
-            for k in ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
-                      "latency_accum", "latency_other"):
-                tot[k] += getattr(lf, k)
-            tot["leakage_power"] += lf.leakage_power
-            tot["leakage_energy"] += lf.leakage_energy
     else:
         system = 0.0
         for i, lf in enumerate(layers):
@@ -532,15 +521,12 @@ def estimate(param, traces, progress: Callable[[str, int, int], None] | None = N
                 + lf.tile_leakage_sram_in_use * lf.read_latency, system)
         for lf in layers:
             lf.leakage_energy = lf.leakage_power * system
-            tot["leakage_power"] += lf.leakage_power
-            tot["leakage_energy"] += lf.leakage_energy
-            for k in ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
-                      "latency_accum", "latency_other"):
-                tot[k] = max(tot[k], getattr(lf, k))
+    # chip totals: the layers of a pipeline work side by side, otherwise one after another
+    tot = {f.name: 0.0 for f in figures.CHIP_FIGURES}
     for lf in layers:
-        for k in ("read_dynamic_energy", "buffer_dynamic_energy", "ic_dynamic_energy",
-                  "energy_adc", "energy_accum", "energy_other"):
-            tot[k] += getattr(lf, k)
+        for f in figures.CHIP_FIGURES:
+            tot[f.name] = figures.combine(f.quantity, tot[f.name], getattr(lf, f.name),
+                                          side_by_side=fp.pipeline)
 
     n_ops = num_computation(traces.network)
     perf = performance_figures(n_ops, tot["read_latency"], tot["read_dynamic_energy"],

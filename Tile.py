@@ -43,6 +43,7 @@ import numpy as np
 
 import FormulaBindings as fb
 import parallel
+import figures
 from Array import ReadCost
 from peripherals.adder_tree import AdderTree
 from peripherals.base import AreaModify, AreaPart, Context, sum_areas
@@ -66,9 +67,13 @@ def _sigmoid_class():
 # Results
 # ------------------------------------------------------------------------------------------
 
+@figures.carried_by((f.name for f in figures.CIRCUIT_FIGURES),
+                    extra=("leakage", "leakage_sram_in_use", "sensing_cycle"))
 @dataclass
 class Perf:
-    """Latency (cycles or s), dynamic energy (J) and leakage (W) of one unit."""
+    """Latency (cycles or s), dynamic energy (J) and leakage (W) of one unit: the summed
+    figures of figures.FIGURES (`CIRCUIT_FIGURES`), one tile's leakage and the sensing
+    cycle seen."""
     read_latency: float = 0.0
     read_dynamic_energy: float = 0.0
     buffer_latency: float = 0.0
@@ -87,18 +92,35 @@ class Perf:
     # every vector in a performance pass with `check_clock` (0 otherwise)
     sensing_cycle: float = 0.0
 
-    _LATENCIES = ("read_latency", "buffer_latency", "ic_latency", "latency_adc",
-                  "latency_accum", "latency_other")
-    _ENERGIES = ("read_dynamic_energy", "buffer_dynamic_energy", "ic_dynamic_energy",
-                 "energy_adc", "energy_accum", "energy_other")
+    _LATENCIES = tuple(f.name for f in figures.CIRCUIT_FIGURES if f.quantity == "latency")
 
     def add_parallel(self, other: "Perf") -> None:
         """Units working side by side: latencies take the maximum, energies add."""
-        for k in self._LATENCIES:
-            setattr(self, k, max(getattr(self, k), getattr(other, k)))
-        for k in self._ENERGIES:
-            setattr(self, k, getattr(self, k) + getattr(other, k))
+        for f in figures.CIRCUIT_FIGURES:
+            setattr(self, f.name, figures.combine(f.quantity, getattr(self, f.name),
+                                                  getattr(other, f.name), side_by_side=True))
         self.sensing_cycle = max(self.sensing_cycle, other.sensing_cycle)
+
+    def add_subarray(self, s, side_by_side: bool = True) -> None:
+        """A sub-array's summed figures (`s`: ReadCost field -> value) into this unit's,
+        side by side (latencies: the larger, energies add) or, with side_by_side=False,
+        taken as they are (the unit's first and only sub-array)."""
+        for f in figures.CIRCUIT_FIGURES:
+            if f.subarray is None:
+                continue
+            value = s[f.subarray]
+            setattr(self, f.name, figures.combine(f.quantity, value, getattr(self, f.name),
+                                                  side_by_side=True) if side_by_side else value)
+
+    def charge(self, category: str, latency=0.0, energy=0.0) -> None:
+        """A circuit's latency and dynamic energy, working after the unit's other parts,
+        into the unit's totals and its category's figures (figures.BREAKDOWN: "adc",
+        "accum", "other"; "buffer" and "ic" also go into the category they are part of)."""
+        cats = ("all", category) + ((figures.PART_OF[category],) if category in figures.PART_OF else ())
+        for quantity, value in (("latency", latency), ("energy", energy)):
+            for cat in cats:
+                name = figures.figure_for(quantity, cat).name
+                setattr(self, name, getattr(self, name) + value)
 
     def divide_latency(self, factor: float) -> None:
         for k in self._LATENCIES:
@@ -582,14 +604,7 @@ class ProcessingUnit:
                         clock_max = s["sensing_cycle"]
                     else:
                         sub_leak, sub_leak_sram = s["leakage"], s["leakage_sram_in_use"]
-                        out.read_latency = s["read_latency"]
-                        out.latency_adc = s["read_latency_adc"]
-                        out.latency_accum = s["read_latency_accum"]
-                        out.latency_other = s["read_latency_other"]
-                        out.read_dynamic_energy = s["read_dynamic_energy"]
-                        out.energy_adc = s["read_dynamic_energy_adc"]
-                        out.energy_accum = s["read_dynamic_energy_accum"]
-                        out.energy_other = s["read_dynamic_energy_other"]
+                        out.add_subarray(s, side_by_side=False)
             dup = array_dup_row * array_dup_col
             out.read_latency /= dup
             out.latency_adc /= dup
@@ -605,21 +620,11 @@ class ProcessingUnit:
                         clock_max = max(clock_max, s["sensing_cycle"])
                         continue
                     sub_leak, sub_leak_sram = s["leakage"], s["leakage_sram_in_use"]
-                    out.read_latency = max(s["read_latency"], out.read_latency)
-                    out.latency_adc = max(s["read_latency_adc"], out.latency_adc)
-                    out.latency_accum = max(s["read_latency_accum"], out.latency_accum)
-                    out.latency_other = max(s["read_latency_other"], out.latency_other)
-                    out.read_dynamic_energy += s["read_dynamic_energy"]
-                    out.energy_adc += s["read_dynamic_energy_adc"]
-                    out.energy_accum += s["read_dynamic_energy_accum"]
-                    out.energy_other += s["read_dynamic_energy_other"]
+                    out.add_subarray(s)
             tree_t = tree.calculate_latency(tree_reads, math.ceil(weight_matrix_row / R), 0, clk_freq=clk)
             tree_p = tree.calculate_power(tree_reads, math.ceil(weight_matrix_row / R))
             last_use[("pe_adder_tree", kind)] = tree_p.leakage
-            out.read_latency += tree_t.latency
-            out.latency_accum += tree_t.latency
-            out.read_dynamic_energy += tree_p.dynamic_energy
-            out.energy_accum += tree_p.dynamic_energy
+            out.charge("accum", tree_t.latency, tree_p.dynamic_energy)
         out.sensing_cycle = seen[0]
         if clock:
             out.read_latency = clock_max     # the caller reads the sensing cycle here
@@ -865,10 +870,7 @@ class Tile:
             c = (unit.calculate_latency(reads_base / unit.num_entry, clk_freq=clk)
                  + unit.calculate_power(reads_base / unit.num_entry))
             width = 1 + unit.num_ybit
-        out.read_latency += float(c.latency)
-        out.read_dynamic_energy += float(c.dynamic_energy)
-        out.latency_other += float(c.latency)
-        out.energy_other += float(c.dynamic_energy)
+        out.charge("other", float(c.latency), float(c.dynamic_energy))
         return max(math.ceil(weight_matrix_col // cps) * width * num_in_vector / nbi / per_pe, 0.0)
 
     def _perf_cm(self, data, rows, c0, num_pe, pe_size, speedup_row, speedup_col, wmr, wmc,
@@ -912,10 +914,7 @@ class Tile:
                              + acc.calculate_power(acc_reads, n_i))
                     last_use[("tile_accumulation", "cm")] = acc_c.leakage
                     if not clock:
-                        out.read_latency += float(acc_c.latency)
-                        out.latency_accum += float(acc_c.latency)
-                        out.read_dynamic_energy += float(acc_c.dynamic_energy)
-                        out.energy_accum += float(acc_c.dynamic_energy)
+                        out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         else:
             # no duplication: the PEs share the tile matrix, each PE declared with its own
             # block. The reference adds the most recent PE's results again for PE slots
@@ -934,10 +933,7 @@ class Tile:
             acc_c = (acc.calculate_latency(acc_reads, num_pe_i, 0, clk_freq=clk)
                      + acc.calculate_power(acc_reads, num_pe_i))
             last_use[("tile_accumulation", "cm")] = acc_c.leakage
-            out.read_latency += float(acc_c.latency)
-            out.latency_accum += float(acc_c.latency)
-            out.read_dynamic_energy += float(acc_c.dynamic_energy)
-            out.energy_accum += float(acc_c.dynamic_energy)
+            out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         if clock:
             out.read_latency = out.sensing_cycle
             return out
@@ -977,10 +973,7 @@ class Tile:
         out.divide_latency(speedup_row * speedup_col)
         acc_reads = (num_in_vector // nbi) * (ncm // cps)
         acc_c = acc.calculate_latency(acc_reads, n_pe, 0, clk_freq=clk) + acc.calculate_power(acc_reads, n_pe)
-        out.read_latency += float(acc_c.latency)
-        out.latency_accum += float(acc_c.latency)
-        out.read_dynamic_energy += float(acc_c.dynamic_energy)
-        out.energy_accum += float(acc_c.dynamic_energy)
+        out.charge("accum", float(acc_c.latency), float(acc_c.dynamic_energy))
         bits_out = max(wmr * num_in_vector / math.sqrt(num_pe), 0.0)
         if not p.chipActivation:
             bits_in = self._activation_in_tile(out, "nm", wmc, num_in_vector, num_pe, clk)

@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+import figures
 from inferenceConfig import NEUROSIM_NAMES, Config, ConfigError, _resolve_name
 
 ROOT = Path(__file__).resolve().parent
@@ -52,13 +53,10 @@ class SweepSpecError(ValueError):
 
 
 STAGE2_COLUMNS = (
-    "area_mm2", "latency_ns", "energy_pJ", "area_um2", "cim_array_area_um2", "ic_area_um2",
-    "adc_area_um2", "accum_area_um2", "other_area_um2", "clock_period_ns", "read_latency_ns",
-    "read_dynamic_energy_pJ", "leakage_energy_pJ", "leakage_power_uW", "buffer_read_latency_ns",
-    "buffer_read_dynamic_energy_pJ", "ic_read_latency_ns", "ic_read_dynamic_energy_pJ",
-    "adc_read_latency_ns", "accum_read_latency_ns", "other_read_latency_ns",
-    "adc_read_dynamic_energy_pJ", "accum_read_dynamic_energy_pJ",
-    "other_read_dynamic_energy_pJ", "tops_per_w", "tops", "fps", "tops_per_mm2")
+    ("area_mm2", "latency_ns", "energy_pJ")
+    + tuple(f.chip_key for f in figures.AREA_FIGURES) + ("clock_period_ns",)
+    + tuple(f.chip_key for f in figures.CHIP_FIGURES)
+    + ("tops_per_w", "tops", "fps", "tops_per_mm2"))
 STAGE1_COLUMNS = ("float_accuracy", "quantized_accuracy", "hardware_accuracy")
 DEFAULT_OBJECTIVES = (("tops_per_w", "max"), ("area_mm2", "min"))
 

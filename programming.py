@@ -346,13 +346,8 @@ class WritePeriphery:
         n = float(sm.num_output)
         act = np.divide(selected, ops * n, out=np.zeros_like(ops), where=ops > 0)
         per_sel = np.divide(cell_pulses, selected, out=np.zeros_like(ops), where=selected > 0)
-        saved = sm.num_write_pulse
-        sm.num_write_pulse = per_sel
-        try:
-            c = (sm.calculate_latency(1e20, sa.cap_col, sa.res_col, zero, ops, **self._line_kwargs())
-                 + sm.calculate_power(zero, ops, 0.0, act))
-        finally:
-            sm.num_write_pulse = saved
+        c = (sm.calculate_latency(1e20, sa.cap_col, sa.res_col, zero, ops, **self._line_kwargs())
+             + sm.calculate_power(zero, ops, 0.0, act, num_write_pulse=per_sel))
         e_col, t_col = c.write_dynamic_energy, c.write_latency
 
         # level shifters (write voltage above 1.5 V): one switch per row phase each
@@ -388,13 +383,10 @@ class WritePeriphery:
         act = np.divide(flips, ops * sa.num_col, out=np.zeros_like(ops), where=ops > 0)
         pre = self._child("precharger")
         drv = self._child("sram_write_driver")
-        saved = (pre.activity_col_write, drv.activity_col_write)
-        pre.activity_col_write = drv.activity_col_write = act
-        try:
-            pre_c = pre.calculate_latency(1e20, sa.cap_col, zero, ops) + pre.calculate_power(zero, ops, sa.cap_col)
-            drv_c = drv.calculate_latency(1e20, sa.cap_col, sa.res_col, ops) + drv.calculate_power(ops)
-        finally:
-            pre.activity_col_write, drv.activity_col_write = saved
+        pre_c = (pre.calculate_latency(1e20, sa.cap_col, zero, ops)
+                 + pre.calculate_power(zero, ops, sa.cap_col, activity_col_write=act))
+        drv_c = (drv.calculate_latency(1e20, sa.cap_col, sa.res_col, ops)
+                 + drv.calculate_power(ops, activity_col_write=act))
         # the cell flips through the mean of its pull-up and pull-down resistances
         F = tech.featureSize
         fin = 2 if int(self.ctx.param.technode) <= 14 else 1

@@ -17,45 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import cells
+import figures
 
 __all__ = ["results_dict", "text_report", "write_json", "write_csv", "write_plots",
            "LAYER_COLUMNS"]
 
-# (results.json key, LayerFigures attribute, scale to the key's unit)
-LAYER_COLUMNS = [
-    ("read_latency_ns", "read_latency", 1e9),
-    ("read_dynamic_energy_pJ", "read_dynamic_energy", 1e12),
-    ("leakage_power_uW", "leakage_power", 1e6),
-    ("leakage_energy_pJ", "leakage_energy", 1e12),
-    ("buffer_latency_ns", "buffer_latency", 1e9),
-    ("buffer_read_dynamic_energy_pJ", "buffer_dynamic_energy", 1e12),
-    ("ic_latency_ns", "ic_latency", 1e9),
-    ("ic_read_dynamic_energy_pJ", "ic_dynamic_energy", 1e12),
-    ("adc_read_latency_ns", "latency_adc", 1e9),
-    ("accum_read_latency_ns", "latency_accum", 1e9),
-    ("other_read_latency_ns", "latency_other", 1e9),
-    ("adc_read_dynamic_energy_pJ", "energy_adc", 1e12),
-    ("accum_read_dynamic_energy_pJ", "energy_accum", 1e12),
-    ("other_read_dynamic_energy_pJ", "energy_other", 1e12),
-]
+# (results.json key, LayerFigures attribute, scale to the key's unit), from figures.FIGURES
+LAYER_COLUMNS = [(f.layer_key, f.name, f.scale) for f in figures.FIGURES]
 
 # (results.json chip key, ChipEstimate.chip key, scale)
-CHIP_COLUMNS = [
-    ("read_latency_ns", "read_latency", 1e9),
-    ("read_dynamic_energy_pJ", "read_dynamic_energy", 1e12),
-    ("leakage_energy_pJ", "leakage_energy", 1e12),
-    ("leakage_power_uW", "leakage_power", 1e6),
-    ("buffer_read_latency_ns", "buffer_latency", 1e9),
-    ("buffer_read_dynamic_energy_pJ", "buffer_dynamic_energy", 1e12),
-    ("ic_read_latency_ns", "ic_latency", 1e9),
-    ("ic_read_dynamic_energy_pJ", "ic_dynamic_energy", 1e12),
-    ("adc_read_latency_ns", "latency_adc", 1e9),
-    ("accum_read_latency_ns", "latency_accum", 1e9),
-    ("other_read_latency_ns", "latency_other", 1e9),
-    ("adc_read_dynamic_energy_pJ", "energy_adc", 1e12),
-    ("accum_read_dynamic_energy_pJ", "energy_accum", 1e12),
-    ("other_read_dynamic_energy_pJ", "energy_other", 1e12),
-]
+CHIP_COLUMNS = [(f.chip_key, f.name, f.scale) for f in figures.CHIP_FIGURES]
 
 # Programming (weight write) cost, present when the estimate priced it:
 # (key, programming.WriteCost attribute, scale)
@@ -66,9 +37,7 @@ WRITE_LAYER_COLUMNS = [
     ("reset_pulses", "reset_pulses", None),
 ]
 
-AREA_COLUMNS = [("area_um2", "area"), ("cim_array_area_um2", "array"), ("ic_area_um2", "ic"),
-                ("adc_area_um2", "adc"), ("accum_area_um2", "accum"),
-                ("other_area_um2", "other")]
+AREA_COLUMNS = [(f.chip_key, f.name) for f in figures.AREA_FIGURES]
 
 
 def _num(x: float) -> Any:
@@ -103,7 +72,7 @@ def results_dict(result) -> dict[str, Any]:
         layers.append(row)
     chip: dict[str, Any] = {}
     for key, attr in AREA_COLUMNS:
-        chip[key] = _num(result.area[attr] * 1e12)
+        chip[key] = _num(result.area[attr] * figures.QUANTITIES["area"][2])
     if result.clk_period is not None:
         chip["clock_period_ns"] = _num(result.clk_period * 1e9)
     for key, attr, scale in CHIP_COLUMNS:
@@ -379,8 +348,8 @@ def _plots(result, folder: Path) -> list[str]:
     a = result.area
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    parts = [("CIM arrays", a["array"]), ("interconnect", a["ic"]), ("ADC", a["adc"]),
-             ("accumulation", a["accum"]), ("other", a["other"])]
+    parts = [(figures.CATEGORIES[f.category], a[f.name]) for f in figures.AREA_FIGURES
+             if f.category != "all"]
     ax.bar([p[0] for p in parts], [p[1] * 1e6 for p in parts], color="tab:blue")
     ax.axhline(a["area"] * 1e6, color="k", ls="--", lw=1, label="chip area")
     ax.set_ylabel("area (mm$^2$)")
@@ -392,11 +361,9 @@ def _plots(result, folder: Path) -> list[str]:
     names.append("area_breakdown.png")
 
     prog = _programming(result)
-    for kind, attrs, unit, scale, title in (
-            ("energy", ("energy_adc", "energy_accum", "energy_other"), "pJ", 1e12,
-             "Dynamic energy per layer"),
-            ("latency", ("latency_adc", "latency_accum", "latency_other"), "ns", 1e9,
-             "Latency per layer")):
+    for kind, title in (("energy", "Dynamic energy per layer"), ("latency", "Latency per layer")):
+        _, unit, scale = figures.QUANTITIES[kind]
+        split = [figures.figure_for(kind, c) for c in figures.BREAKDOWN]
         if prog is None:
             fig, ax = plt.subplots(figsize=(7, 4))
         else:
@@ -412,8 +379,9 @@ def _plots(result, folder: Path) -> list[str]:
             ax_w.set_title(f"Programming the weights: {kind} per layer")
             ax_w.legend()
         bottom = [0.0] * n
-        for attr, label in zip(attrs, ("ADC", "accumulation", "other")):
-            vals = [getattr(lf, attr) * scale for lf in result.layers]
+        for f in split:
+            label = figures.CATEGORIES[f.category]
+            vals = [getattr(lf, f.name) * scale for lf in result.layers]
             vals = [v if math.isfinite(v) else 0.0 for v in vals]
             ax.bar(idx, vals, bottom=bottom, label=label)
             bottom = [b + v for b, v in zip(bottom, vals)]

@@ -78,11 +78,12 @@ class Precharger(Circuit):
         write_latency = as_result(d * np.asarray(num_write, dtype=float))
         return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
-    def calculate_power(self, num_read, num_write, cap_load: float) -> Cost:
+    def calculate_power(self, num_read, num_write, cap_load: float, activity_col_write=None) -> Cost:
         """Leakage (W) of the precharge devices; energy (J) of recharging the read
         (write) columns of load `cap_load` (F, the bit line; NeuroSim takes the load its
         latency step was given, so a parent that never times it passes 0), num_read /
-        num_write times (arrays broadcast)."""
+        num_write times (arrays broadcast); `activity_col_write`: the fraction of columns
+        written in this call (default: the one it was sized with; arrays broadcast)."""
         self._require_initialized()
         tech = self.tech
         vdd2 = tech.vdd * tech.vdd
@@ -90,7 +91,9 @@ class Precharger(Circuit):
         read = cap_load * vdd2 * min(self.num_read_cell_per_operation_neuro, self.num_col)
         read_dynamic_energy = as_result(read * np.asarray(num_read, dtype=float))
         write = cap_load * vdd2 * np.minimum(self.num_write_cell_per_operation_neuro,
-                                             self.num_col * np.asarray(self.activity_col_write, dtype=float))
+                                             self.num_col * np.asarray(
+                                                 self.activity_col_write if activity_col_write is None
+                                                 else activity_col_write, dtype=float))
         write_dynamic_energy = as_result(write * np.asarray(num_write, dtype=float))
         return Cost(dynamic_energy=read_dynamic_energy, leakage=leakage,
                     write_dynamic_energy=write_dynamic_energy)

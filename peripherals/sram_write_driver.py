@@ -68,14 +68,17 @@ class SRAMWriteDriver(Circuit):
         write_latency = as_result((d1 + d2) * np.asarray(num_write, dtype=float))
         return Cost(write_latency=write_latency, ramp_output=ramp_output)
 
-    def calculate_power(self, num_write) -> Cost:
+    def calculate_power(self, num_write, activity_col_write=None) -> Cost:
         """Leakage (W) of the 3 inverters per column; write energy (J) of the driver
-        internals (the bit-line swing is the precharger's), num_write times."""
+        internals (the bit-line swing is the precharger's), num_write times;
+        `activity_col_write`: the fraction of columns written in this call (default: the one
+        it was sized with; arrays broadcast)."""
         self._require_initialized()
         tech = self.tech
         leakage = fb.gate_leakage(INV, 1, self.width_inv_n, self.width_inv_p, tech) * tech.vdd * 3 * self.num_col
         sel = np.minimum(self.num_write_cell_per_operation_neuro,
-                         self.num_col * np.asarray(self.activity_col_write, dtype=float))
+                         self.num_col * np.asarray(self.activity_col_write if activity_col_write is None
+                                                   else activity_col_write, dtype=float))
         e = (self.cap_inv_output + self.cap_inv_input) * tech.vdd * tech.vdd * sel
         write_dynamic_energy = as_result(e * np.asarray(num_write, dtype=float))
         return Cost(leakage=leakage, write_dynamic_energy=write_dynamic_energy)

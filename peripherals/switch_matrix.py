@@ -133,10 +133,13 @@ class SwitchMatrix(Circuit):
         write_latency = as_result(d * np.asarray(num_write, dtype=float) + dff.latency)
         return Cost(latency=read_latency, write_latency=write_latency, ramp_output=ramp_output)
 
-    def calculate_power(self, num_read, num_write, activity_row_read, activity_col_write) -> Cost:
+    def calculate_power(self, num_read, num_write, activity_row_read, activity_col_write,
+                        num_write_pulse=None) -> Cost:
         """Leakage (W) and read/write dynamic energy (J). In ROW_MODE with neuro=True the
         read energy scales with `activity_row_read` (fraction of rows driven); num_read,
-        num_write and the activities may be arrays (they broadcast)."""
+        num_write and the activities may be arrays (they broadcast). `num_write_pulse`:
+        the write pulses per selected cell of this call (default: the one it was sized
+        with; an array broadcasts, e.g. per sub-array when programming the weights)."""
         self._require_initialized()
         tech, cell = self.tech, self.cell
         vdd2 = tech.vdd * tech.vdd
@@ -164,7 +167,7 @@ class SwitchMatrix(Circuit):
 
         mem_sel = min(self.num_write_cell_per_operation_memory, n)
         neuro_sel = np.minimum(self.num_write_cell_per_operation_neuro, n * act_w)
-        pulses = self.num_write_pulse
+        pulses = self.num_write_pulse if num_write_pulse is None else np.asarray(num_write_pulse, dtype=float)
         if cell.access == "CMOS":
             if self.mode == ROW_MODE:
                 w = cg * vdd2 * 2

@@ -118,8 +118,8 @@ def test_chip_area_and_global_units(built):
     assert lay["activation"].height * UM == approx(c["relu"]["height_um"])
     assert lay["max_pool"].area * UM2 == approx(c["max_pooling"]["area_um2"])
     assert lay["max_pool"].height * UM == approx(c["max_pooling"]["height_um"])
-    nm_h, nm_w = chip.nm_tile_hw
-    cm_h, cm_w = chip.cm_tile_hw
+    nm_h, nm_w = area["tile_hw"]["nm"]
+    cm_h, cm_w = area["tile_hw"]["cm"]
     assert cm_h * UM == approx(ref["cm_tile_height_um"])
     if fp.novel_mapping:
         assert nm_h * UM == approx(ref["nm_tile_height_um"])

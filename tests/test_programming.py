@@ -348,3 +348,53 @@ def test_estimate_without_write_cost_keeps_neurosims_keys():
     for a, b in zip(plain["layers"], priced["layers"]):
         assert set(b) - set(a) == KEYS_LAYER
         assert all(a[k] == b[k] for k in a)                   # the read figures unchanged
+
+
+def test_write_activity_and_pulses_are_call_arguments():
+    """programming.py prices a write with the call's column activity and pulse count, given
+    as arguments: the same figures as circuits sized with those values, and the circuits
+    are left as they were sized."""
+    import FormulaBindings as fb_
+    from peripherals.base import Context
+    from peripherals.precharger import Precharger
+    from peripherals.sram_write_driver import SRAMWriteDriver
+    from peripherals.switch_matrix import COL_MODE, SwitchMatrix
+    ctx = Context.from_param(fb_.Param())
+    act = np.array([0.0, 0.25, 1.0])
+    pulses = np.array([1.0, 3.0, 7.0])
+    ops = np.array([2.0, 5.0, 1.0])
+
+    def precharger(a):
+        c = Precharger(ctx)
+        c.initialize(128, 1e3, a, 128, 128)
+        c.calculate_area(None, 1e-5)
+        return c
+
+    def driver(a):
+        c = SRAMWriteDriver(ctx)
+        c.initialize(128, a, 128)
+        c.calculate_area(None, 1e-5)
+        return c
+
+    def switch(p):
+        c = SwitchMatrix(ctx)
+        c.initialize(COL_MODE, 128, 1e4, True, False, 0, 0, 16, 128, p, 1e9)
+        c.calculate_area(None, 1e-5)
+        return c
+
+    pre, drv, sm = precharger(0.5), driver(0.5), switch(2.0)
+    got = pre.calculate_power(0, ops, 1e-13, activity_col_write=act).write_dynamic_energy
+    want = [precharger(a).calculate_power(0, o, 1e-13).write_dynamic_energy for a, o in zip(act, ops)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    got = drv.calculate_power(ops, activity_col_write=act).write_dynamic_energy
+    want = [driver(a).calculate_power(o).write_dynamic_energy for a, o in zip(act, ops)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    got = sm.calculate_power(0, ops, 0.0, act, num_write_pulse=pulses).write_dynamic_energy
+    want = [switch(p).calculate_power(0, o, 0.0, a).write_dynamic_energy
+            for p, a, o in zip(pulses, act, ops)]
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    assert pre.activity_col_write == drv.activity_col_write == 0.5 and sm.num_write_pulse == 2.0
+    # the arguments matter
+    assert not np.allclose(got, sm.calculate_power(0, ops, 0.0, act).write_dynamic_energy, atol=0)
+    assert not np.allclose(drv.calculate_power(ops, activity_col_write=act).write_dynamic_energy,
+                           drv.calculate_power(ops).write_dynamic_energy, atol=0)
