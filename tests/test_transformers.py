@@ -261,6 +261,10 @@ def test_vit_checkpoint_accuracy_on_a_subset(tmp_path):
     assert abs(res["hardware"] - res["quantized"]) <= 0.005
     m = json.loads((tmp_path / "vit" / "manifest.json").read_text())
     assert sum(o["kind"] == "dynamic_matmul" for o in m["operations"]) == 6
+    # patch 7: 4 x 4 = 16 tokens; Q.K^T per head [16 x 16] . [16 x 16]
+    assert m["layers"][1]["ifm"] == [16, 1]
+    qk = next(o for o in m["operations"] if o["kind"] == "dynamic_matmul")
+    assert (qk["m"], qk["k"], qk["n"], qk["groups"]) == (16, 16, 16, 4)
 
 
 def _vit_cfg(tmp_path):
