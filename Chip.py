@@ -662,8 +662,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if picked:
-        print(f"note: {picked}", file=sys.stderr)
-        notes.insert(0, picked)
+        notes.insert(0, picked)                 # in the report's notes
+        if not args.quiet and sys.stderr.isatty():
+            print(f"note: {picked}", file=sys.stderr)   # at once, before a long estimate
     inputs = [folder, args.network, args.old_traces, args.config]
     update, close = _progress_bar(args.quiet)
     try:

@@ -383,21 +383,25 @@ def test_plain_chip_reads_the_stage1_folder_written_last(toy, tmp_path, monkeypa
     stamp("notes", 2_100_000_000)
     stamp("broken", 2_100_000_000)
     rc, out, err = plain()
-    assert rc == 0
-    note = [l for l in err.splitlines() if "written last" in l]
+    assert rc == 0 and err == ""
+    note = [l for l in out.splitlines() if "written last" in l]
     assert len(note) == 1 and "layer_record_a/" in note[0] and "2033-05-18" in note[0]
     assert "traces: layer_record_a " in out and "Operations" in out
     stamp("layer_record_b", 2_050_000_000)
     rc, out, err = plain()
-    assert rc == 0 and "layer_record_b/" in err and "traces: layer_record_b " in out
+    assert rc == 0 and "reading layer_record_b/" in out and "traces: layer_record_b " in out
     # an explicit folder or model setting wins over the newest folder
     rc, out, err = plain("--traces", "layer_record_a")
-    assert rc == 0 and "written last" not in err and "traces: layer_record_a " in out
+    assert rc == 0 and "written last" not in out and "traces: layer_record_a " in out
     rc, out, err = plain("--set", "output_dir=layer_record_a")
-    assert rc == 0 and "written last" not in err and "traces: layer_record_a " in out
+    assert rc == 0 and "written last" not in out and "traces: layer_record_a " in out
     rc, out, err = plain("--set", "model=gpt2_tiny")       # its folder is not here
-    assert rc == 2 and "layer_record_gpt2_tiny" in err and "written last" not in err
+    assert rc == 2 and "layer_record_gpt2_tiny" in err and out == ""
     assert err.count("\n") == 1
+    # the folder written last is broken: one error line naming it
+    (tmp_path / "layer_record_b" / "layer1.npz").write_bytes(b"not a zip")
+    rc, out, err = plain()
+    assert rc == 2 and "layer_record_b" in err and err.count("\n") == 1 and out == ""
     # nothing from stage 1 here: the default model's folder, as before
     for name in ("layer_record_a", "layer_record_b"):
         shutil.rmtree(tmp_path / name)
