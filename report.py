@@ -405,6 +405,8 @@ def _plots(result, folder: Path) -> list[str]:
     parts += [(label, a[key]) for key, label in (("digital_units", "digital units"),
                                                  ("dynamic_cells", "dynamic cells")) if key in a]
     ax.bar([p[0] for p in parts], [p[1] * 1e6 for p in parts], color="tab:blue")
+    if len(parts) > 5:
+        ax.tick_params(axis="x", labelrotation=20)
     ax.axhline(a["area"] * 1e6, color="k", ls="--", lw=1, label="chip area")
     ax.set_ylabel("area (mm$^2$)")
     ax.set_title("Chip area breakdown")
