@@ -21,6 +21,11 @@ operands (crossbar: the largest dynamic product's cells, at the chip's average a
 stored cell, periphery included) go to dynamic_matmul; the special-function unit's area is
 split among the functions by the cycles each uses.
 
+The units come from the registry of `peripherals.digital_units` (`unit_for`): the one that
+`architecture.dynamic_matmul` names for dynamic products, `special_function` for the rest.
+The units the network uses join the chip totals (`add_units_to_chip`): their area (the
+written cells' area for `crossbar`) and leakage.
+
 Manifests without "operations" (older stage-1 folders, NeuroSim CSV traces) give no
 operations section: the report is unchanged.
 """
