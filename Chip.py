@@ -2,7 +2,7 @@
 per-layer traces of stage 1 (or a DNN+NeuroSim V1.4 trace folder), with the numbers of
 DNN+NeuroSim V1.4's estimator.
 
-    python Chip.py                                   # traces of the configured model
+    python Chip.py                                   # the stage-1 traces written last here
     python Chip.py --traces DIR [--network FILE] [--preset NAME] [--config FILE]
                    [--set NAME=VALUE ...] [--json OUT] [--csv OUT] [--plots DIR]
                    [--old-traces DIR]
@@ -11,6 +11,11 @@ The command line also prices programming the weights (programming.py): from the 
 state, or from the weights of `--old-traces` (same network) to those of `--traces`.
 On stage-1 traces it starts from the configuration recorded with them (resolve.py), and
 its notes list the hardware settings `--preset`/`--config`/`--set` change from it.
+
+Which traces: `--traces DIR`; else, when the settings name a model or an output folder
+(`--set model=NAME`, `run.output_dir`), that model's `layer_record_<model>/`; else the
+stage-1 trace folder in the working directory whose manifest.json was written last, i.e.
+what the last `python inference_sim.py` run here wrote (named in one note line).
 
 Flow (as the reference's main()): floor plan (floorplan.py) -> initialise the chip's
 circuits -> area -> clock pass (synchronous mode: the slowest sensing cycle sets the
@@ -555,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
                "claim; bad input gets one error line and exit status 2.")
     parser.add_argument("--traces", metavar="DIR", default=None,
                         help="trace folder: stage 1's layer_record_<model>/ (default: the "
-                             "configured model's), a DNN+NeuroSim folder (weight<k>.csv, "
+                             "model set with --set model=NAME / --config, else the stage-1 "
+                             "folder here written last), a DNN+NeuroSim folder (weight<k>.csv, "
                              "input<k>.csv), a DNN+NeuroSim V1.4 wrapper folder "
                              "(trace_command.sh + weightConv0_.csv ...) or a traces.npz")
     parser.add_argument("--network", metavar="FILE", default=None,
@@ -609,12 +615,12 @@ def _progress_bar(quiet: bool):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from chip_traces import TraceError, default_trace_folder, load_traces
+    from chip_traces import TraceError, load_traces
     from outputs import RunOutputs, failure_exit
     from validation import InputError
     import report
 
-    from resolve import provenance, resolve_config
+    from resolve import choose_trace_folder, provenance, resolve_config
 
     try:
         cfg = load_config(args.preset, args.config, args.settings)
@@ -624,8 +630,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_settings:
         from inferenceConfig import config_from_args
         config_from_args(args)     # prints and exits
-    folder = args.traces or str(default_trace_folder(cfg))
     try:
+        # no --traces and no model/output folder set: the stage-1 folder written last here
+        folder, picked = choose_trace_folder(args.traces, cfg, args.preset, args.config,
+                                             args.settings)
         # stage 1's traces record their hardware: start from it (see resolve.py)
         cfg, notes = resolve_config(args.preset, args.config, args.settings, traces=folder)
         param = cfg.to_param()
@@ -633,6 +641,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if picked:
+        notes.insert(0, picked)                 # in the report's notes
+        if not args.quiet and sys.stderr.isatty():
+            print(f"note: {picked}", file=sys.stderr)   # at once, before a long estimate
     inputs = [folder, args.network, args.old_traces, args.config]
     update, close = _progress_bar(args.quiet)
     # the provenance (git commit, hash of the trace files) is formed on another core
@@ -684,16 +696,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _price_operations(param, cfg, result, folder, image):
     """Every operation of a stage-1 folder (operations.py), or None for traces without an
-    operation list."""
-    from operations import price_operations, read_operations
+    operation list. The units those operations use join the chip's area and leakage."""
+    from operations import add_units_to_chip, price_operations, read_operations
     from chip_traces import TraceError
     ops = read_operations(folder) if os.path.isdir(folder) else None
     if not ops:
         return None
     try:
-        return price_operations(param, cfg, result, folder, ops, image)
+        oc = price_operations(param, cfg, result, folder, ops, image)
     except ValueError as exc:
         raise TraceError(f"{folder}: {exc}") from None
+    add_units_to_chip(result, oc)       # their area and leakage in the chip totals
+    return oc
 
 
 def _estimate_checked(param, traces, update, old):

@@ -21,6 +21,11 @@ operands (crossbar: the largest dynamic product's cells, at the chip's average a
 stored cell, periphery included) go to dynamic_matmul; the special-function unit's area is
 split among the functions by the cycles each uses.
 
+The units come from the registry of `peripherals.digital_units` (`unit_for`): the one that
+`architecture.dynamic_matmul` names for dynamic products, `special_function` for the rest.
+The units the network uses join the chip totals (`add_units_to_chip`): their area (the
+written cells' area for `crossbar`) and leakage.
+
 Manifests without "operations" (older stage-1 folders, NeuroSim CSV traces) give no
 operations section: the report is unchanged.
 """
@@ -34,7 +39,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["OperationRow", "OperationsCost", "read_operations", "price_operations",
-           "operations_dict", "KINDS"]
+           "operations_dict", "add_units_to_chip", "KINDS"]
 
 KINDS = ("conv", "linear", "dynamic_matmul", "softmax", "layernorm", "gelu", "add")
 SFU_KINDS = ("softmax", "layernorm", "gelu", "add")
@@ -59,6 +64,9 @@ class OperationsCost:
     units: dict[str, float]                  # unit areas, energy per MAC, ...
     totals: dict[str, float]
     messages: tuple[str, ...] = field(default_factory=tuple)
+    # units the chip holds for these operations, by registry name (digital_units.DIGITAL_UNITS):
+    # area_m2, leakage_w, what ("logic" or "cells")
+    chip_units: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def read_operations(folder) -> list[dict[str, Any]] | None:
@@ -120,15 +128,16 @@ def price_operations(param, cfg, result, folder, ops: list[dict[str, Any]],
                      image: int = 0) -> OperationsCost:
     """Price every operation of `ops` next to the weight layers of `result` (ChipEstimate)."""
     from peripherals.base import Context
-    from peripherals.digital_units import (CrossbarDynamicUnit, DigitalMACUnit, DigitalSettings,
-                                           SpecialFunctionUnit)
+    from peripherals.digital_units import DigitalSettings, unit_for
     folder = Path(folder)
     ctx = Context.from_param(param)
     clock = 1.0 / result.clk_period if result.clk_period else float(param.clkFreq)
     clock = min(clock, float(param.clkFreq))
     s = DigitalSettings.from_config(cfg, clock)
     mode = cfg.architecture.dynamic_matmul
-    sfu = SpecialFunctionUnit(ctx, s)
+    sfu_kind = unit_for("softmax")
+    sfu = sfu_kind.build(ctx, s)
+    dyn_kind = unit_for("dynamic_matmul", mode)
     fp = result.floorplan
     messages: list[str] = []
 
@@ -141,11 +150,13 @@ def price_operations(param, cfg, result, folder, ops: list[dict[str, Any]],
     tiles = [float(t) for t in fp.tiles_per_layer]
     tile_total = sum(tiles) or 1.0
 
-    mac = DigitalMACUnit(ctx, s) if mode == "digital" else None
-    xbar = None
-    if mode == "crossbar":
-        xbar = CrossbarDynamicUnit(ctx, param, e_w / macs_w if macs_w else 0.0,
-                                   t_w / vectors_w if vectors_w else 0.0)
+    mac = xbar = None
+    if dyn_kind.in_chip_area:              # a logic unit (the digital MAC unit)
+        mac = dyn_kind.build(ctx, s)
+    else:                                  # cells written for every input
+        xbar = dyn_kind.build(ctx, s, param=param,
+                              read_energy_per_mac=e_w / macs_w if macs_w else 0.0,
+                              read_latency_per_vector=t_w / vectors_w if vectors_w else 0.0)
     rows: list[OperationRow] = []
     sfu_cycles: dict[str, float] = {}
     written_cells = 0
@@ -182,22 +193,33 @@ def price_operations(param, cfg, result, folder, ops: list[dict[str, Any]],
                                "sfu_bits": s.sfu_bits, "sfu_lanes": s.sfu_lanes,
                                "clock_hz": clock}
     has_dyn = any(r.kind == "dynamic_matmul" for r in rows)
+    # what the chip holds besides its weight tiles: {name: area_m2, leakage_w, what}
+    chip_units: dict[str, dict[str, Any]] = {}
     if mac is not None and has_dyn:
         area["dynamic_matmul"] = mac.area
         units.update({"mac_area_m2": mac.area, "mac_energy_per_mac_j": mac.energy_per_mac_j,
                       "mac_cycle_s": mac.cycle_s, "mac_lanes": s.mac_lanes,
                       "mac_leakage_w": mac.leakage_w})
+        chip_units[dyn_kind.name] = {"area_m2": mac.area, "leakage_w": mac.leakage_w,
+                                     "what": "logic"}
     elif xbar is not None and has_dyn:
         cells_w = sum(op.get("macs", 0) // max(op.get("positions", 1), 1) for op in layer_ops)
         cells_w *= int(param.numColPerSynapse)
         per_cell = result.area["area"] / cells_w if cells_w else 0.0
+        leak_per_cell = result.chip["leakage_power"] / cells_w if cells_w else 0.0
         area["dynamic_matmul"] = written_cells * per_cell
         units.update({"crossbar_written_cells": written_cells,
                       "crossbar_read_energy_per_mac_j": xbar.read_energy_per_mac,
                       "crossbar_read_latency_per_vector_s": xbar.read_latency_per_vector})
+        chip_units[dyn_kind.name] = {"area_m2": area["dynamic_matmul"],
+                                     "leakage_w": written_cells * leak_per_cell,
+                                     "what": "cells"}
     used = {k: v for k, v in sfu_cycles.items() if v > 0}
     for k, v in used.items():
         area[k] = sfu.area * v / sum(used.values())
+    if used:
+        chip_units[sfu_kind.name] = {"area_m2": sfu.area, "leakage_w": sfu.leakage_w,
+                                     "what": "logic"}
 
     by_kind: dict[str, dict[str, float]] = {}
     for kind in KINDS:
@@ -214,7 +236,27 @@ def price_operations(param, cfg, result, folder, ops: list[dict[str, Any]],
         for k, share in (("area_m2", "area_share"), ("energy_j", "energy_share"),
                          ("latency_s", "latency_share")):
             v[share] = v[k] / tot[k] if tot[k] > 0 else 0.0
-    return OperationsCost(mode, tuple(rows), by_kind, units, tot, tuple(messages))
+    return OperationsCost(mode, tuple(rows), by_kind, units, tot, tuple(messages), chip_units)
+
+
+def add_units_to_chip(result, oc: OperationsCost) -> None:
+    """Put the units the network uses (`oc.chip_units`: the digital MAC unit or the cells
+    written by the crossbar choice, and the special-function unit) into the chip totals of
+    `result` (Chip.ChipEstimate): their area into `area["area"]` and its breakdown
+    (`digital_units` for logic, `dynamic_cells` for written cells), their leakage power into
+    the chip's, and its energy over one image, the operations one after another
+    (`oc.totals["latency_s"]`). The performance figures are left as the weight layers'."""
+    logic = sum(u["area_m2"] for u in oc.chip_units.values() if u["what"] == "logic")
+    cells = sum(u["area_m2"] for u in oc.chip_units.values() if u["what"] == "cells")
+    leak = sum(u["leakage_w"] for u in oc.chip_units.values())
+    if not oc.chip_units:
+        return
+    result.area["digital_units"] = logic
+    if cells:
+        result.area["dynamic_cells"] = cells
+    result.area["area"] += logic + cells
+    result.chip["leakage_power"] += leak
+    result.chip["leakage_energy"] += leak * oc.totals["latency_s"]
 
 
 def operations_dict(oc: OperationsCost) -> dict[str, Any]:
@@ -232,6 +274,9 @@ def operations_dict(oc: OperationsCost) -> dict[str, Any]:
                       "latency_ns": oc.totals["latency_s"] * 1e9,
                       "write_energy_pJ": oc.totals["write_energy_j"] * 1e12},
             "units": dict(oc.units),
+            "chip_units": {k: {"area_um2": v["area_m2"] * 1e12,
+                               "leakage_uW": v["leakage_w"] * 1e6, "what": v["what"]}
+                           for k, v in oc.chip_units.items()},
             "operations": [{"index": r.index, "kind": r.kind, "name": r.name, "count": r.count,
                             "energy_pJ": r.energy_j * 1e12, "latency_ns": r.latency_s * 1e9,
                             "write_energy_pJ": r.write_energy_j * 1e12} for r in oc.rows]}

@@ -38,6 +38,10 @@ WRITE_LAYER_COLUMNS = [
 ]
 
 AREA_COLUMNS = [(f.chip_key, f.name) for f in figures.AREA_FIGURES]
+# Parts of the chip area present when the network has operations other than weight layers
+# (operations.add_units_to_chip): the digital units and the cells written by dynamic products
+EXTRA_AREA_COLUMNS = [("digital_units_area_um2", "digital_units"),
+                      ("dynamic_cells_area_um2", "dynamic_cells")]
 
 
 def _num(x: float) -> Any:
@@ -73,6 +77,9 @@ def results_dict(result) -> dict[str, Any]:
     chip: dict[str, Any] = {}
     for key, attr in AREA_COLUMNS:
         chip[key] = _num(result.area[attr] * figures.QUANTITIES["area"][2])
+    for key, attr in EXTRA_AREA_COLUMNS:           # only with the units of operations.py
+        if attr in result.area:
+            chip[key] = _num(result.area[attr] * figures.QUANTITIES["area"][2])
     if result.clk_period is not None:
         chip["clock_period_ns"] = _num(result.clk_period * 1e9)
     for key, attr, scale in CHIP_COLUMNS:
@@ -203,6 +210,12 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
     w(f"    ADC                {_fmt(a['adc'] * 1e12, 'um^2')}\n")
     w(f"    accumulation       {_fmt(a['accum'] * 1e12, 'um^2')}\n")
     w(f"    other periphery    {_fmt(a['other'] * 1e12, 'um^2')}\n")
+    if "digital_units" in a:
+        w(f"    digital units      {_fmt(a['digital_units'] * 1e12, 'um^2')} (MAC unit / "
+          f"special-function unit; see Operations)\n")
+    if "dynamic_cells" in a:
+        w(f"    dynamic operands   {_fmt(a['dynamic_cells'] * 1e12, 'um^2')} (cells written "
+          f"by dynamic products)\n")
     if result.clk_period is not None:
         w(f"  clock period         {_fmt(result.clk_period * 1e9, 'ns')}\n")
     what = "pipeline cycle" if fp.pipeline else "layer-by-layer latency"
@@ -230,6 +243,9 @@ def text_report(result, param=None, cfg=None, traces=None) -> str:
       f"{_fmt(c['energy_accum'] * 1e12)} / {_fmt(c['energy_other'] * 1e12)} pJ\n")
     perf = result.performance
     w("\n--- Performance (" + perf["mode"] + ") " + "-" * 50 + "\n")
+    if "digital_units" in a:
+        w("  (weight layers only: their operations, latency, energy and area without the "
+          "digital units)\n")
     w(f"  TOPS/W     {_fmt(perf['tops_per_w'])}\n")
     w(f"  TOPS       {_fmt(perf['tops'])}\n")
     w(f"  FPS        {_fmt(perf['fps'])}\n")
@@ -266,6 +282,11 @@ def operations_text(oc) -> str:
           f"{int(u['crossbar_written_cells'])} cells for the largest written operand\n")
     w(f"  special-function unit: {int(u['sfu_lanes'])} lanes of {int(u['sfu_bits'])} bits, "
       f"{u['sfu_area_m2'] * 1e12:.6g} um^2\n")
+    cu = getattr(oc, "chip_units", None) or {}
+    if cu:
+        w("  in the chip area and leakage: " + ", ".join(
+            f"{name} {v['area_m2'] * 1e12:.6g} um^2, {v['leakage_w'] * 1e6:.4g} uW"
+            for name, v in cu.items()) + "\n")
     return out.getvalue()
 
 
@@ -350,7 +371,11 @@ def _plots(result, folder: Path) -> list[str]:
     fig, ax = plt.subplots(figsize=(6, 4))
     parts = [(figures.CATEGORIES[f.category], a[f.name]) for f in figures.AREA_FIGURES
              if f.category != "all"]
+    parts += [(label, a[key]) for key, label in (("digital_units", "digital units"),
+                                                 ("dynamic_cells", "dynamic cells")) if key in a]
     ax.bar([p[0] for p in parts], [p[1] * 1e6 for p in parts], color="tab:blue")
+    if len(parts) > 5:
+        ax.tick_params(axis="x", labelrotation=20)
     ax.axhline(a["area"] * 1e6, color="k", ls="--", lw=1, label="chip area")
     ax.set_ylabel("area (mm$^2$)")
     ax.set_title("Chip area breakdown")

@@ -28,7 +28,7 @@ from inferenceConfig import PRESETS, Config, ConfigError, _read_config_file
 
 __all__ = ["VERSION", "HARDWARE_SECTIONS", "recorded_config", "resolve_config",
            "config_differences", "trace_content_hash", "provenance", "git_commit",
-           "config_key"]
+           "config_key", "names_trace_folder", "latest_trace_folder", "choose_trace_folder"]
 
 VERSION = "0.1.0"          # keep equal to setup.py's version (tests check it)
 ROOT = Path(__file__).resolve().parent
@@ -125,6 +125,83 @@ def resolve_config(preset: str | None = None, config_file: str | None = None,
         elif preset is None:
             notes.append(f"using the hardware configuration recorded with the traces ({where})")
     return cfg, notes
+
+
+# ------------------------------------------------------------------------------------------
+# Which trace folder stage 2 reads when none is named
+# ------------------------------------------------------------------------------------------
+
+_UNSET = "\0unset"
+
+
+def names_trace_folder(preset: str | None = None, config_file: str | None = None,
+                       overrides: dict[str, Any] | list[str] | None = None) -> bool:
+    """True when `config_file` or `overrides` set `run.model` or `run.output_dir` (under any
+    name the configuration accepts), i.e. the user chose which stage-1 folder to read.
+    Raises ConfigError on a bad setting, like `resolve_config`."""
+    name = preset or "default"
+    if name not in PRESETS:
+        raise ConfigError(f"--preset: unknown preset '{name}'. Valid: {', '.join(PRESETS)}.")
+    cfg = PRESETS[name]()
+    cfg.run.model, cfg.run.output_dir = _UNSET, _UNSET
+    _apply(cfg, config_file, overrides)
+    return cfg.run.model != _UNSET or cfg.run.output_dir != _UNSET
+
+
+def latest_trace_folder(where: str | os.PathLike = ".") -> tuple[Path, float] | None:
+    """The stage-1 trace folder directly under `where` whose manifest.json was written last
+    (a folder with a manifest of stage 1's format), with that time (seconds since the
+    epoch); None when there is none. Unreadable or foreign manifests are skipped."""
+    from traces import FORMAT, MAX_MANIFEST_BYTES
+    from validation import InputError, load_json_text, read_text
+    best: tuple[float, str, Path] | None = None
+    try:
+        entries = sorted(Path(where).iterdir())
+    except OSError:
+        return None
+    for folder in entries:
+        mpath = folder / "manifest.json"
+        try:
+            if not mpath.is_file():
+                continue
+            written = mpath.stat().st_mtime
+            manifest = load_json_text(read_text(mpath, "manifest", MAX_MANIFEST_BYTES), str(mpath))
+        except (InputError, OSError, ValueError):
+            continue
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            continue
+        key = (written, folder.name, folder)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return None if best is None else (best[2], best[0])
+
+
+def choose_trace_folder(traces: str | None, cfg: Config, preset: str | None = None,
+                        config_file: str | None = None,
+                        overrides: dict[str, Any] | list[str] | None = None,
+                        where: str | os.PathLike = ".") -> tuple[str, str | None]:
+    """The trace folder stage 2 reads, and a one-line note when it was picked automatically.
+
+    `traces` (--traces) wins; then a model or output folder set in the configuration
+    (`layer_record_<model>/` or `run.output_dir`); otherwise the stage-1 folder in `where`
+    written last (what the last `inference_sim.py` run there wrote, as NeuroSim's Chip reads
+    what its last inference run wrote); with none there, the default model's folder (whose
+    absence the trace reader reports)."""
+    from chip_traces import default_trace_folder
+    if traces:
+        return str(traces), None
+    if names_trace_folder(preset, config_file, overrides):
+        return str(default_trace_folder(cfg)), None
+    found = latest_trace_folder(where)
+    if found is None:
+        return str(default_trace_folder(cfg)), None
+    folder, written = found
+    when = datetime.datetime.fromtimestamp(written, datetime.timezone.utc)
+    rel = folder.name if Path(where).resolve() == Path.cwd().resolve() else str(folder)
+    note = (f"reading {rel}/, the stage-1 traces written last here "
+            f"({when.strftime('%Y-%m-%d %H:%M:%S')} UTC); choose others with --traces DIR "
+            f"or --set model=NAME")
+    return rel, note
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """A small Vision Transformer for 28x28 grey images (Fashion-MNIST).
 
-    patch embedding: Conv2d 1 -> 64, kernel 4, stride 4       28x28 -> 7x7 = 49 tokens
+    patch embedding: Conv2d 1 -> 64, kernel 7, stride 7       28x28 -> 4x4 = 16 tokens
     + learned position embedding
     3 x pre-norm encoder block (dim 64, 4 heads of 16, MLP 128, GELU):
         x = x + proj(attention(LN(x)))     attention = softmax(Q Kᵀ / 4) V
@@ -58,7 +58,7 @@ class Block(nn.Module):
 
 class ViTFMNIST(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, image: int = 28,
-                 patch: int = 4, dim: int = 64, depth: int = 3, heads: int = 4, mlp: int = 128):
+                 patch: int = 7, dim: int = 64, depth: int = 3, heads: int = 4, mlp: int = 128):
         super().__init__()
         if image % patch:
             raise ValueError(f"image size {image} is not a multiple of the patch size {patch}")
@@ -78,5 +78,5 @@ class ViTFMNIST(nn.Module):
 from models import register_model  # noqa: E402
 
 register_model("vit_fmnist", ViTFMNIST, "fashion_mnist", "checkpoints/vit_fmnist.pt",
-               "small Vision Transformer (patch 4, dim 64, 3 blocks, 4 heads)",
-               {"epochs": 8, "lr": 2e-3, "batch_size": 128})
+               "small Vision Transformer (patch 7, dim 64, 3 blocks, 4 heads)",
+               {"epochs": 20, "lr": 2e-3, "batch_size": 128})

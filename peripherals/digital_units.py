@@ -9,6 +9,11 @@
   memory cells: programming.py's write cost of every written operand plus the read cost
   per multiply-accumulate of the chip's own weight layers.
 
+The units are registry circuits (`DIGITAL_UNITS`, like `cells.CELLS` and
+`Array.READOUTS`): `get_digital_unit(name)` gives the `DigitalUnitKind` of that name (an
+unknown name lists the valid ones), `unit_for(operation kind, dynamic_matmul setting)` the
+one that executes an operation kind, and `kind.build(...)` sizes it.
+
 Each unit follows the shape of docs (design.md, "one interface for every circuit"): it is
 sized once in its constructor from a frozen view of the settings it reads, exposes `area`
 (m^2) and `leakage_w` (W), and its action methods return an immutable `OpCost`; nothing is
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -48,7 +54,8 @@ from .adder import Adder
 from .dff import DFF, INV, MIN_W, NAND
 
 __all__ = ["OpCost", "DigitalSettings", "DigitalMACUnit", "SpecialFunctionUnit",
-           "CrossbarDynamicUnit", "SFU_OPS"]
+           "CrossbarDynamicUnit", "SFU_OPS", "DigitalUnitKind", "DIGITAL_UNITS",
+           "register_digital_unit", "get_digital_unit", "unit_for"]
 
 # (multiplies, additions) per element and per vector, from the algorithms in the docstring
 SFU_OPS = {
@@ -264,3 +271,83 @@ class CrossbarDynamicUnit:
         read_t = m * self.read_latency_per_vector        # the groups' arrays read in parallel
         return OpCost(w.latency + read_t, w.energy + read_e, "dynamic_matmul", float(macs),
                       write_energy_j=w.energy)
+
+
+# ------------------------------------------------------------------------------------------
+# Registry
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DigitalUnitKind:
+    """A unit that executes operations other than weight layers.
+
+    `serves`: the operation kinds (operations.KINDS) it executes; `dynamic_matmul`: the value
+    of `architecture.dynamic_matmul` that selects it for dynamic products (None: not a choice
+    of that setting); `in_chip_area`: its area is logic added next to the tiles (the written
+    cells of the crossbar choice are counted separately, as memory); `build(ctx, settings,
+    **extra)` sizes one (extra: what the unit needs beyond the settings)."""
+    name: str
+    description: str
+    serves: tuple[str, ...]
+    build: Callable[..., object]
+    dynamic_matmul: str | None = None
+    in_chip_area: bool = True
+
+
+DIGITAL_UNITS: dict[str, DigitalUnitKind] = {}
+
+
+def register_digital_unit(kind: DigitalUnitKind) -> DigitalUnitKind:
+    """Add a unit to the registry (names, and the dynamic_matmul values they answer to,
+    must be unique)."""
+    if kind.name in DIGITAL_UNITS:
+        raise ValueError(f"digital unit {kind.name!r} is registered twice")
+    if kind.dynamic_matmul is not None and any(
+            k.dynamic_matmul == kind.dynamic_matmul for k in DIGITAL_UNITS.values()):
+        raise ValueError(f"digital unit {kind.name!r}: dynamic_matmul={kind.dynamic_matmul!r} "
+                         "is taken")
+    DIGITAL_UNITS[kind.name] = kind
+    return kind
+
+
+def get_digital_unit(name: str) -> DigitalUnitKind:
+    """The unit of that name; an unknown name raises ValueError listing the valid ones."""
+    try:
+        return DIGITAL_UNITS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown digital unit {name!r}; valid: "
+                         f"{', '.join(DIGITAL_UNITS)}") from None
+
+
+def unit_for(op_kind: str, dynamic_matmul: str = "digital") -> DigitalUnitKind:
+    """The unit executing operations of `op_kind`; for dynamic products the one chosen by
+    `architecture.dynamic_matmul`. ValueError (listing the valid values) otherwise."""
+    if op_kind == "dynamic_matmul":
+        for k in DIGITAL_UNITS.values():
+            if k.dynamic_matmul == dynamic_matmul:
+                return k
+        valid = [k.dynamic_matmul for k in DIGITAL_UNITS.values() if k.dynamic_matmul]
+        raise ValueError(f"dynamic_matmul {dynamic_matmul!r} has no unit; valid: "
+                         f"{', '.join(valid)}")
+    for k in DIGITAL_UNITS.values():
+        if op_kind in k.serves:
+            return k
+    served = [s for k in DIGITAL_UNITS.values() for s in k.serves]
+    raise ValueError(f"no digital unit executes {op_kind!r}; units serve: {', '.join(served)}")
+
+
+register_digital_unit(DigitalUnitKind(
+    "digital_mac", "lanes of array multipliers, pipelined adder tree and accumulator "
+    "(architecture.mac_lanes; dynamic products, both operands at run time)",
+    ("dynamic_matmul",), DigitalMACUnit, dynamic_matmul="digital"))
+register_digital_unit(DigitalUnitKind(
+    "crossbar_write_read", "the right operand written into cells for every input, then "
+    "read like a weight layer (programming.py write cost + the chip's read cost per MAC)",
+    ("dynamic_matmul",),
+    lambda ctx, s, param, read_energy_per_mac, read_latency_per_vector:
+        CrossbarDynamicUnit(ctx, param, read_energy_per_mac, read_latency_per_vector),
+    dynamic_matmul="crossbar", in_chip_area=False))
+register_digital_unit(DigitalUnitKind(
+    "special_function", "lanes of one multiplier and one adder of precision.sfu_bits "
+    "(architecture.sfu_lanes): softmax, LayerNorm, GELU, residual additions as op counts",
+    tuple(SFU_OPS), SpecialFunctionUnit))

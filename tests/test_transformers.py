@@ -259,6 +259,10 @@ def test_vit_checkpoint_accuracy_on_a_subset(tmp_path):
     assert abs(res["hardware"] - res["quantized"]) <= 0.005
     m = json.loads((tmp_path / "vit" / "manifest.json").read_text())
     assert sum(o["kind"] == "dynamic_matmul" for o in m["operations"]) == 6
+    # patch 7: 4 x 4 = 16 tokens; Q.K^T per head [16 x 16] . [16 x 16]
+    assert m["layers"][1]["ifm"] == [16, 1]
+    qk = next(o for o in m["operations"] if o["kind"] == "dynamic_matmul")
+    assert (qk["m"], qk["k"], qk["n"], qk["groups"]) == (16, 16, 16, 4)
 
 
 def _vit_cfg(tmp_path):
@@ -279,3 +283,125 @@ def test_neurosim_csv_holds_token_layers_and_says_dynamic_products_are_missing(t
     assert "NeuroSim cannot express the dynamic matrix products" in text
     rows = (out / "neurosim" / "network.csv").read_text().split()
     assert rows[0].split(",")[:3] == ["8", "1", "64"]      # T x 1 feature map of 64 channels
+
+
+# ---- the digital units in the chip totals, and their registry -------------------------------
+
+def _chip_json(folder, tmp_path, *extra):
+    js = tmp_path / f"{folder.name}_{len(list(tmp_path.iterdir()))}.json"
+    assert Chip.main(["--traces", str(folder), "--quiet", "--json", str(js), *extra]) == 0
+    return json.loads(js.read_text())
+
+
+def test_chip_area_and_leakage_include_the_units_the_network_uses(toy, tmp_path):
+    import shutil
+    _, folder = toy
+    plain = tmp_path / "plain"                 # the same traces without the operation list
+    shutil.copytree(folder, plain)
+    m = json.loads((plain / "manifest.json").read_text())
+    del m["operations"]
+    (plain / "manifest.json").write_text(json.dumps(m))
+    base = _chip_json(plain, tmp_path)["chip"]
+    assert "digital_units_area_um2" not in base
+    for mode in ("digital", "crossbar"):
+        r = _chip_json(folder, tmp_path, "--set", f"dynamic_matmul={mode}")
+        chip, units = r["chip"], r["operations"]["chip_units"]
+        mac = "digital_mac" if mode == "digital" else "crossbar_write_read"
+        assert set(units) == {mac, "special_function"}
+        assert units["special_function"]["area_um2"] > 0 and units[mac]["area_um2"] > 0
+        assert all(u["leakage_uW"] > 0 for u in units.values())
+        added = sum(u["area_um2"] for u in units.values())
+        assert chip["area_um2"] == pytest.approx(base["area_um2"] + added, rel=1e-12)
+        assert chip["area_um2"] > base["area_um2"]
+        logic = chip["digital_units_area_um2"]
+        if mode == "digital":
+            assert logic == pytest.approx(added, rel=1e-12)
+            assert r["operations"]["units"]["mac_area_m2"] * 1e12 == pytest.approx(
+                units[mac]["area_um2"])
+        else:      # written cells are memory, apart from the logic
+            assert chip["dynamic_cells_area_um2"] == pytest.approx(units[mac]["area_um2"])
+            assert logic == pytest.approx(units["special_function"]["area_um2"])
+        leak = sum(u["leakage_uW"] for u in units.values())
+        assert chip["leakage_power_uW"] == pytest.approx(base["leakage_power_uW"] + leak,
+                                                         rel=1e-9)
+        t = r["operations"]["total"]["latency_ns"] * 1e-9
+        assert chip["leakage_energy_pJ"] == pytest.approx(
+            base["leakage_energy_pJ"] + leak * 1e-6 * t * 1e12, rel=1e-9)
+        # the read energy and the performance figures stay those of the weight layers
+        assert chip["read_dynamic_energy_pJ"] == pytest.approx(base["read_dynamic_energy_pJ"])
+
+
+def test_digital_units_are_registry_circuits():
+    from peripherals.digital_units import (DIGITAL_UNITS, DigitalUnitKind, get_digital_unit,
+                                           register_digital_unit, unit_for)
+    assert list(DIGITAL_UNITS) == ["digital_mac", "crossbar_write_read", "special_function"]
+    assert unit_for("dynamic_matmul", "digital").name == "digital_mac"
+    assert unit_for("dynamic_matmul", "crossbar").name == "crossbar_write_read"
+    for kind in ("softmax", "layernorm", "gelu", "add"):
+        assert unit_for(kind).name == "special_function"
+    with pytest.raises(ValueError, match="valid: digital_mac, crossbar_write_read, special_function"):
+        get_digital_unit("tensor_core")
+    with pytest.raises(ValueError, match="valid: digital, crossbar"):
+        unit_for("dynamic_matmul", "analog")
+    with pytest.raises(ValueError, match="no digital unit executes 'relu'"):
+        unit_for("relu")
+    with pytest.raises(ValueError, match="registered twice"):
+        register_digital_unit(DIGITAL_UNITS["digital_mac"])
+    with pytest.raises(ValueError, match="is taken"):
+        register_digital_unit(DigitalUnitKind("other", "", ("dynamic_matmul",), object,
+                                              dynamic_matmul="digital"))
+    assert "other" not in DIGITAL_UNITS
+
+
+# ---- which traces a plain `python Chip.py` reads -------------------------------------------
+
+def test_plain_chip_reads_the_stage1_folder_written_last(toy, tmp_path, monkeypatch, capsys):
+    import os
+    import shutil
+    _, folder = toy
+    for name in ("layer_record_a", "layer_record_b"):
+        shutil.copytree(folder, tmp_path / name)
+    (tmp_path / "notes").mkdir()                               # not a trace folder
+    (tmp_path / "notes" / "manifest.json").write_text('{"format": "something else"}')
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text("{not json")
+    monkeypatch.chdir(tmp_path)
+
+    def stamp(name, t):
+        os.utime(tmp_path / name / "manifest.json", (t, t))
+
+    def plain(*extra):
+        capsys.readouterr()
+        rc = Chip.main(["--quiet", *extra])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    stamp("layer_record_a", 2_000_000_000)
+    stamp("layer_record_b", 1_900_000_000)
+    stamp("notes", 2_100_000_000)
+    stamp("broken", 2_100_000_000)
+    rc, out, err = plain()
+    assert rc == 0 and err == ""
+    note = [l for l in out.splitlines() if "written last" in l]
+    assert len(note) == 1 and "layer_record_a/" in note[0] and "2033-05-18" in note[0]
+    assert "traces: layer_record_a " in out and "Operations" in out
+    stamp("layer_record_b", 2_050_000_000)
+    rc, out, err = plain()
+    assert rc == 0 and "reading layer_record_b/" in out and "traces: layer_record_b " in out
+    # an explicit folder or model setting wins over the newest folder
+    rc, out, err = plain("--traces", "layer_record_a")
+    assert rc == 0 and "written last" not in out and "traces: layer_record_a " in out
+    rc, out, err = plain("--set", "output_dir=layer_record_a")
+    assert rc == 0 and "written last" not in out and "traces: layer_record_a " in out
+    rc, out, err = plain("--set", "model=gpt2_tiny")       # its folder is not here
+    assert rc == 2 and "layer_record_gpt2_tiny" in err and out == ""
+    assert err.count("\n") == 1
+    # the folder written last is broken: one error line naming it
+    (tmp_path / "layer_record_b" / "layer1.npz").write_bytes(b"not a zip")
+    rc, out, err = plain()
+    assert rc == 2 and "layer_record_b" in err and err.count("\n") == 1 and out == ""
+    # nothing from stage 1 here: the default model's folder, as before
+    for name in ("layer_record_a", "layer_record_b"):
+        shutil.rmtree(tmp_path / name)
+    rc, out, err = plain()
+    assert rc == 2 and "layer_record_fmnist_cnn" in err and err.count("\n") == 1
