@@ -62,7 +62,11 @@ def reference(layer, codes, p):
         bit = [[[(abs(A[b][r][pp]) >> z & 1) * (1 if A[b][r][pp] >= 0 else -1) for pp in range(P)]
                 for r in range(K)] for b in range(B)]
         for rows in groups:
-            dq = quant({(b, pp): dummy * sum(bit[b][r][pp] for r in rows) for b in range(B) for pp in range(P)})
+            # the dummy column adds its (float32) cell one active row after the other
+            d32 = float(np.float32(dummy))
+            dq = quant({(b, pp): float(np.cumsum([np.float32(0)] + [np.float32(d32)] * sum(bit[b][r][pp] for r in rows),
+                                                 dtype=np.float32)[-1])
+                        for b in range(B) for pp in range(P)})
             for j in range(cells):
                 part = quant({(b, n, pp): sum(bit[b][r][pp] * G[r][n][j] for r in rows)
                               for b in range(B) for n in range(N) for pp in range(P)})
