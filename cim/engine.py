@@ -445,12 +445,11 @@ class CrossbarEngine:
                 part.add_(z[..., :self.ncol])
                 ref.add_(z[..., self.ncol:])
             if self.adc is not None:
-                off = self._offset_column(x, ref) if self.step != 1.0 else None
                 part, clipped = self.adc.convert(part, 0)
                 self.stats_clipped += clipped
                 self._subtract_reference(part, self.adc.convert(ref, self.ncol)[0])
                 d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
-                out = self._shift_add(d, unf, planes, b, npos, off)
+                out = self._shift_add(d, unf, planes, b, npos)
                 return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
             off = None
             if self.step != 1.0:
@@ -473,15 +472,10 @@ class CrossbarEngine:
         the data columns, instead of being subtracted as an exact digital number. The data
         columns hold q + 2^(b-1), so the ADC's rounding of the stored offset (with a coarse
         step, a reading of n cell steps becomes a multiple of the step) cancels instead of
-        being amplified by the shift-and-add. With ADC non-idealities the offset column is
-        converted by tile 0's reference ADC. Returns the conversion D_off [GA, V] (cell steps,
-        reference subtracted) per row group and input vector."""
+        being amplified by the shift-and-add. Returns the conversion D_off [GA, V] (cell
+        steps, reference subtracted) per row group and input vector."""
         p = self.p
         n_act = x.sum(-1)                                               # active rows
         reading = n_act * (p.g_min + self.offset_level)
-        if self.adc is not None:     # converted by tile 0's reference ADC (with its errors)
-            ref0 = ref[..., :1]
-            code = self.adc.convert(reading.unsqueeze(-1), self.ncol)[0]
-            return (code - self.adc.convert(ref0, self.ncol)[0])[..., 0]
         code = adc_convert(reading, self.max_code, self.step)
         return code - adc_convert(ref[..., 0], self.max_code, self.step)

@@ -319,7 +319,6 @@ def reference_parallel(layer, codes, p):
                 bits = [[(int(a) & ((1 << nb) - 1)) >> (nb - 1 - j) & 1 for j in range(nb)] for a in a_codes]
                 d = [0.0] * ncol
                 totals = [0.0] * n
-                offset_sum = 0.0
                 for j in range(nb):
                     wj = -(2 ** (nb - 1)) if j == 0 else 2 ** (nb - 1 - j)
                     colsum = [0.0] * ncol
@@ -369,28 +368,11 @@ def reference_parallel(layer, codes, p):
                                 dc = (min(max(math.floor(read[c] / step + 0.5), 0), maxc)
                                       - min(max(math.floor(read[ncol + t] / step + 0.5), 0), maxc))
                             colsum[c] += dc * step
-                        if step != 1.0:
-                            # offset column: every row stores 2^(b-1) (ideal cells, MSB cell at
-                            # level 2^(b-1) / 2^(cb*(cps-1))), converted like tile 0's reference
-                            r_o = sum(bits[i][j] for i in rows_a) * (
-                                p.g_min + 2 ** (p.weight_bits - 1) / 2 ** (cb * (cps - 1)))
-                            if adc is not None:
-                                a_r = tiles * per_tile
-                                u_o = r_o * (1 + float(adc.gain[a_r])) / step + float(adc.offset[a_r])
-                                u_r = read[ncol] * (1 + float(adc.gain[a_r])) / step + float(adc.offset[a_r])
-                                do = adc_code(u_o, adc, a_r, maxc) - adc_code(u_r, adc, a_r, maxc)
-                            else:
-                                do = (min(max(math.floor(r_o / step + 0.5), 0), maxc)
-                                      - min(max(math.floor(read[ncol] / step + 0.5), 0), maxc))
-                            offset_sum += wj * 2 ** (cb * (cps - 1)) * do * step
                     for nn_ in range(n):
                         totals[nn_] += wj * sum(2 ** (cb * (cps - 1 - s)) * colsum[nn_ * cps + s]
                                                 for s in range(cps))
                 for nn_ in range(n):
-                    if step != 1.0:
-                        out[b, g * n + nn_, pos] = totals[nn_] - offset_sum
-                    else:
-                        out[b, g * n + nn_, pos] = totals[nn_] - 2 ** (p.weight_bits - 1) * sum(a_codes)
+                    out[b, g * n + nn_, pos] = totals[nn_] - 2 ** (p.weight_bits - 1) * sum(a_codes)
     return out
 
 
