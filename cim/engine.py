@@ -89,9 +89,6 @@ class CrossbarEngine:
         self.wj = bit_plane_weights(self.nb, torch.float64, self.device)
         self.ws = slice_weights(p, dtype, self.device)
         self.offset = float(2 ** (p.weight_bits - 1))
-        # the offset 2^(b-1) stored in the most significant cell (weight 2^(cellBit*(cps-1)))
-        self.offset_msb_weight = float(2 ** (p.cell_bit * (self.cps - 1)))
-        self.offset_level = self.offset / self.offset_msb_weight
         self.stats_clipped = torch.zeros((), dtype=torch.float64, device=self.device)
         self.stats_conversions = torch.zeros((), dtype=torch.float64, device=self.device)
         # Exact devices (no variation, drift, faults or read noise): every cell is exactly
@@ -386,19 +383,13 @@ class CrossbarEngine:
         out -= corr.view(gr, q, n)
         return out
 
-    def _shift_add(self, d, unf, planes, b, npos, off=None) -> torch.Tensor:
+    def _shift_add(self, d, unf, planes, b, npos) -> torch.Tensor:
         """Digital column sums d [Gr, na, b*P, Ncol] -> [Gr, b*P, N]: shift-and-add over the
-        cells of a weight and the input bit planes, minus the offset-binary offset (exact, or
-        `off` [GA, na*b*P]: the converted offset column, `_offset_column`)."""
+        cells of a weight and the input bit planes, minus the offset-binary offset."""
         gr, k, n, q = self.gr, self.k, self.n, b * npos
         y = torch.matmul(d.view(gr, d.shape[1], q, n, self.cps), self.ws)  # [Gr, na, b*P, N]
         wj = self.wj[planes.to(self.wj.device)]
         out = torch.tensordot(wj, y.to(torch.float64), dims=([0], [1]))    # [Gr, b*P, N]
-        if off is not None:
-            o = off.view(gr, self.rg, d.shape[1], q).sum(1).to(torch.float64)   # [Gr, na, b*P]
-            o = torch.tensordot(wj, o, dims=([0], [1])) * self.offset_msb_weight  # [Gr, b*P]
-            out -= o.unsqueeze(-1)
-            return out
         s = unf.reshape(b, gr, k, npos).sum(2, dtype=torch.float64)         # [b, Gr, P]
         out -= self.offset * s.permute(1, 0, 2).reshape(gr, q, 1)
         return out
@@ -451,9 +442,7 @@ class CrossbarEngine:
                 d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
                 out = self._shift_add(d, unf, planes, b, npos)
                 return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
-            off = None
             if self.step != 1.0:
-                off = self._offset_column(x, ref)            # [GA, V]
                 part.div_(self.step)
             part.add_(0.5).floor_()
             self.stats_clipped += torch.count_nonzero(part > self.max_code)
@@ -462,20 +451,5 @@ class CrossbarEngine:
             d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
             if self.step != 1.0:
                 d.mul_(self.step)
-            out = self._shift_add(d, unf, planes, b, npos, off)
+            out = self._shift_add(d, unf, planes, b, npos)
         return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
-
-    def _offset_column(self, x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        """ADC step > 1 cell step: the offset-binary offset 2^(b-1) is read from an offset
-        column (every row stores it: its most significant cell at level 2^(b-1) / (that cell's
-        weight), the others at 0; exact cells), converted by the same ADC and referenced like
-        the data columns, instead of being subtracted as an exact digital number. The data
-        columns hold q + 2^(b-1), so the ADC's rounding of the stored offset (with a coarse
-        step, a reading of n cell steps becomes a multiple of the step) cancels instead of
-        being amplified by the shift-and-add. Returns the conversion D_off [GA, V] (cell
-        steps, reference subtracted) per row group and input vector."""
-        p = self.p
-        n_act = x.sum(-1)                                               # active rows
-        reading = n_act * (p.g_min + self.offset_level)
-        code = adc_convert(reading, self.max_code, self.step)
-        return code - adc_convert(ref[..., 0], self.max_code, self.step)

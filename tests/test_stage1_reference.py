@@ -109,8 +109,6 @@ def reference_layer(layer, codes, p, image_offset=0):
     maxc = p.adc_max_code
     grp = row_groups(k, p, layer.kernel_positions)
     n_rg = max(grp) + 1
-    # an ADC coarser than one cell step reads the offset-binary offset from an offset column
-    offset_column = not p.sequential and p.adc_step != 1.0
     vectors = input_vectors(layer, codes)
     npos = len(vectors[0])
     out = torch.zeros(codes.shape[0], n_groups * n, npos, dtype=torch.float64)
@@ -167,21 +165,8 @@ def reference_layer(layer, codes, p, image_offset=0):
                                             * z_at(pos, j, g * n_rg + a, ncol + tile)
                                     colsum += adc(r_d, maxc, p.adc_step) - adc(r_r, maxc, p.adc_step)
                             acc += 2 ** (cb * (cps - 1 - s)) * colsum
-                        if offset_column:
-                            # the offset column: every row stores 2^(b-1) (its most significant
-                            # cell at level 2^(b-1) / 2^(cb*(cps-1))), read and converted like a
-                            # data column of tile 0
-                            for a in range(n_rg):
-                                rows = [i for i in range(k) if grp[i] == a and x[i]]
-                                r_o = len(rows) * (p.g_min + 2 ** (p.weight_bits - 1) / 2 ** (cb * (cps - 1)))
-                                r_r = sum(gr_ref[g][i][0] for i in rows)
-                                if p.c2c_sigma > 0:
-                                    r_r += p.c2c_sigma * math.sqrt(sum(gr_ref[g][i][0] ** 2 for i in rows)) \
-                                        * z_at(pos, j, g * n_rg + a, ncol)
-                                acc -= 2 ** (cb * (cps - 1)) * (adc(r_o, maxc, p.adc_step) - adc(r_r, maxc, p.adc_step))
                         total += wj * acc
-                    if not offset_column:
-                        total -= 2 ** (p.weight_bits - 1) * sum(a_codes)
+                    total -= 2 ** (p.weight_bits - 1) * sum(a_codes)
                     out[b, g * n + nn_, pos] = total
     return out
 
