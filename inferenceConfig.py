@@ -208,6 +208,10 @@ class RunConfig:
         "cim", "stage-1 accuracy model: 'cim' (this project's crossbar model) or 'neurosim-1.4' "
                "(DNN+NeuroSim V1.4's wrapper: batch-wide ADC ranges, mid-conductance dummy "
                "column; see docs/stage1.md)")
+    neurosim_output_range: float | None = _f(
+        32.0, "accuracy_model = neurosim-1.4: range of the last layer's output (logits) that "
+              "NeuroSim's wrapper quantizes it on (input_bits grid, clipped) before the bias; "
+              "None: left unquantized")
     seed: int = _f(0, "random seed of data sampling")
     data_dir: str | None = _f(None, "dataset folder (None: the model's default)")
     checkpoint: str | None = _f(None, "checkpoint file (None: the model's shipped checkpoint)")
@@ -550,6 +554,10 @@ def _check_rules(c: Config) -> None:
         _fail("run.num_images", r.num_images, "an integer >= 1, or None for the whole test set")
     if not 1 <= r.num_trace_images <= 100_000:
         _fail("run.num_trace_images", r.num_trace_images, "an integer from 1 to 100000")
+    if r.neurosim_output_range is not None and not (
+            isinstance(r.neurosim_output_range, (int, float)) and r.neurosim_output_range > 0
+            and math.isfinite(r.neurosim_output_range)):
+        _fail("run.neurosim_output_range", r.neurosim_output_range, "a positive number, or None")
     if not 1 <= r.seq_len <= 65536:
         _fail("run.seq_len", r.seq_len, "an integer from 1 to 65536")
     if not 0 <= r.seed < 2 ** 63 or not 0 <= n.seed < 2 ** 63:

@@ -113,6 +113,7 @@ class HardwareParams:
     cols_per_adc: int = 8
     novel_mapping: bool = False        # conv layers NeuroSim novel-maps get one PE per kernel position
     accuracy_model: str = "cim"        # "cim" (this module) or "neurosim-1.4" (cim/neurosim_mode.py)
+    neurosim_output_range: float | None = 32.0   # neurosim-1.4: last layer's output grid range
 
     @classmethod
     def from_config(cls, cfg) -> "HardwareParams":
@@ -140,7 +141,8 @@ class HardwareParams:
             stuck_off_rate=n.stuck_off_rate, seed=n.seed,
             adc_full_scale=p.adc_full_scale,
             novel_mapping=cfg.architecture.novel_mapping,
-            accuracy_model=cfg.run.accuracy_model)
+            accuracy_model=cfg.run.accuracy_model,
+            neurosim_output_range=cfg.run.neurosim_output_range)
 
     # ---- derived ----------------------------------------------------------------------
     @property

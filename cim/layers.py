@@ -226,12 +226,11 @@ class CIMLayer(nn.Module):
             if self.engine is None:
                 self.prepare_hardware()
             self._collect(codes)             # statistics and traces: our codes
-            if (ctx.params.accuracy_model == "neurosim-1.4" and ctx.order
-                    and ctx.order[0] is self and self.act_range):
-                # NeuroSim feeds the network input itself (not our codes) to its first layer
-                # and re-quantizes it on its own grid (cim/neurosim_mode.py): pass it unrounded.
-                half = 2 ** (ctx.params.input_bits - 1)
-                codes, s_a = x / self.act_range * half, self.act_range / half
+            if ctx.params.accuracy_model == "neurosim-1.4" and self.act_range:
+                # NeuroSim re-quantizes each layer's input itself (cim/neurosim_mode.py): pass
+                # it unrounded (the network input on its own 1/2^(nb-1) grid).
+                from .neurosim_mode import unrounded_input
+                codes, s_a = unrounded_input(self, x)
         offset = ctx.image_offset
         if self.kind == "linear" and x.dim() != 2:
             # tokens: a [B, T, D] input is T input vectors per image (a T x 1 feature map)
@@ -240,6 +239,9 @@ class CIMLayer(nn.Module):
             codes = codes.reshape(-1, codes.shape[-1])
         out_int = self.integer_forward(codes, hardware, offset)
         y = out_int.to(x.dtype) * (s_a * s_w)
+        if hardware and ctx.params.accuracy_model == "neurosim-1.4":
+            from .neurosim_mode import round_to_next_grid
+            y = round_to_next_grid(self, y)
         if self.inner.bias is not None:
             y = y + (self.inner.bias.view(1, -1, 1, 1) if self.kind == "conv" else self.inner.bias)
         if lead is not None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -69,6 +70,41 @@ def batch_range_quantize(x: torch.Tensor, bits: int, dims) -> torch.Tensor:
     step = torch.where(span > 0, span, torch.ones_like(span)) / 2 ** bits
     q = torch.floor((x - lo) / step).clamp_(0, 2 ** bits - 1).mul_(step).add_(lo)
     return torch.where(span > 0, q, x)
+
+
+# The float32 sums below follow the order in which NeuroSim's own calls (F.conv2d / F.linear
+# on masked weights, torch CPU) accumulate them: a partial sum can sit exactly on an ADC code
+# boundary (the dummy column's sums n * dummy do whenever the batch's largest count is a
+# divisor of 2^bits times a count), and then its last float32 bit decides the code.
+
+
+def _sequential_dummy_sums(x: torch.Tensor, d32: float) -> torch.Tensor:
+    """[B, 1, P] dummy-column sums of a conv row group x [B, R, P] (0/1 input bits): the
+    float32 sum of `n` copies of the dummy cell added one channel after the other, as
+    F.conv2d accumulates channels for NeuroSim's (channels-last) activations; it depends on
+    the count n of active rows only (a table)."""
+    r = x.shape[1]
+    # numpy's float32 cumsum adds sequentially (torch's does not)
+    seq = np.cumsum(np.full(r, d32, dtype=np.float32), dtype=np.float32)
+    table = torch.from_numpy(np.concatenate([np.zeros(1, np.float32), seq])).to(x.device)
+    n = x.sum(1, keepdim=True).to(torch.int64)
+    return table[n]
+
+
+def _linear_sums(xb: torch.Tensor, g32: torch.Tensor, rows: torch.Tensor, d32: float, n: int,
+                 cells: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A linear layer's row group as NeuroSim computes it: F.linear of the whole input bit
+    vector [B, K] with the weight of each cell digit masked to the group's rows (same shapes,
+    so the same float32 sums). Returns partial sums [B, N, cells, 1] and dummy [B, 1, 1]."""
+    k_rows = xb.shape[1]
+    mask = torch.zeros(k_rows, 1, dtype=torch.float32, device=xb.device)
+    mask[rows] = 1
+    gm = (g32.view(k_rows, n, cells) * mask.unsqueeze(-1))          # [K, N, cells]
+    parts = [F.linear(xb, gm[:, :, c].t().contiguous()) for c in range(cells)]
+    part = torch.stack(parts, -1).unsqueeze(-1)                      # [B, N, cells, 1]
+    dw = (mask * d32).t().expand(n, k_rows).contiguous()             # [N, K]
+    dsum = F.linear(xb, dw)[:, :1].unsqueeze(-1)                     # [B, 1, 1]
+    return part, dsum
 
 
 def row_groups(layer, sub_array: int) -> list[torch.Tensor]:
@@ -127,18 +163,53 @@ def neurosim_integer_forward(layer, codes: torch.Tensor, params) -> torch.Tensor
         bits = input_digits(unf, nb).to(torch.float32)            # [nb, B, K, P]
         g32 = g_flat.to(torch.float32)
         cw = cell_w.to(torch.float32).view(1, 1, -1, 1)
+        d32 = torch.tensor(dummy, dtype=torch.float32).item()     # the dummy cell, float32
         for z in range(nb):                                       # bits, groups: per ADC range
             for rows in groups:
                 x = bits[z][:, rows]
                 if not bool(x.any()):
                     # NeuroSim's quantizer would see a constant zero tensor
                     continue
-                part = torch.einsum("brp,rm->bmp", x, g32[rows]).view(b, n, cells, npos)
+                if layer.kind == "linear":
+                    part, dsum = _linear_sums(bits[z][:, :, 0], g32, rows, d32, n, cells)
+                else:
+                    part = torch.einsum("brp,rm->bmp", x, g32[rows]).view(b, n, cells, npos)
+                    dsum = _sequential_dummy_sums(x, d32)
                 qp = batch_range_quantize(part, adc_bits, (0, 1, 3))
-                d = batch_range_quantize(x.sum(1, keepdim=True) * dummy, adc_bits, (0, 1, 2))
+                d = batch_range_quantize(dsum, adc_bits, (0, 1, 2))
                 acc = ((qp - d.unsqueeze(2)) * cw).sum(2)
                 out += (2.0 ** z * gain) * acc.to(torch.float64)
         res = out / 4
     if layer.kind == "linear":
         return res.reshape(b, n)
     return res.reshape(b, n, *layer._out_hw(codes))
+
+
+def unrounded_input(layer, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """(input in code units, not rounded; its scale). NeuroSim takes each layer's input as it
+    comes (after the previous layer's bias, ReLU, pooling) and re-quantizes it on its own grid:
+    the network input on a 1/2^(nb-1) grid of its range, later layers on our code grid."""
+    ctx = layer.ctx
+    half = 2 ** (ctx.params.input_bits - 1)
+    s = layer.act_range / (half if ctx.order and ctx.order[0] is layer else half - 1)
+    return x / s, s
+
+
+def round_to_next_grid(layer, y: torch.Tensor) -> torch.Tensor:
+    """NeuroSim quantizes a layer's output onto the next layer's input grid (clipped to
+    +-(2^(nb-1) - 1) codes) BEFORE the bias is added. The next layer is the following one in
+    module order; the last layer's output (the logits) goes on the grid of
+    `run.neurosim_output_range` / 2^(nb-1) (None: left as is)."""
+    layers = layer.ctx.layers
+    p = layer.ctx.params
+    i = next((k for k, l in enumerate(layers) if l is layer), None)
+    qmax = 2 ** (p.input_bits - 1) - 1
+    if i is not None and i + 1 < len(layers):
+        if not layers[i + 1].act_range:
+            return y
+        s = layers[i + 1].act_range / qmax
+    elif p.neurosim_output_range is not None:
+        s = p.neurosim_output_range / (qmax + 1)
+    else:
+        return y
+    return torch.clamp(torch.round(y / s), -qmax, qmax) * s

@@ -94,6 +94,7 @@ def test_to_dict_round_trip():
     (None, "pipeline=maybe", ["architecture.pipeline", "true or false"]),
     (None, "clkFreq=nan", ["architecture.clock_freq_hz", "NaN"]),
     (None, "adc_full_scale=-3", ["precision.adc_full_scale", "positive"]),
+    (None, "neurosim_output_range=0", ["run.neurosim_output_range", "positive"]),
 ])
 def test_bad_values_name_field_value_and_choices(preset, setting, words):
     with pytest.raises(ic.ConfigError) as err:

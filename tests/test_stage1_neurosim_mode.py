@@ -62,7 +62,11 @@ def reference(layer, codes, p):
         bit = [[[(abs(A[b][r][pp]) >> z & 1) * (1 if A[b][r][pp] >= 0 else -1) for pp in range(P)]
                 for r in range(K)] for b in range(B)]
         for rows in groups:
-            dq = quant({(b, pp): dummy * sum(bit[b][r][pp] for r in rows) for b in range(B) for pp in range(P)})
+            # the dummy column adds its (float32) cell one active row after the other
+            d32 = float(np.float32(dummy))
+            dq = quant({(b, pp): float(np.cumsum([np.float32(0)] + [np.float32(d32)] * sum(bit[b][r][pp] for r in rows),
+                                                 dtype=np.float32)[-1])
+                        for b in range(B) for pp in range(P)})
             for j in range(cells):
                 part = quant({(b, n, pp): sum(bit[b][r][pp] * G[r][n][j] for r in rows)
                               for b in range(B) for n in range(N) for pp in range(P)})
@@ -103,11 +107,12 @@ def test_neurosim_mode_depends_on_the_batch():
 
 
 @pytest.mark.skipif(not __import__("os").environ.get("STAGE1_SLOW"),
-                    reason="about 2-4 min per case on 2 cores; run with STAGE1_SLOW=1")
-@pytest.mark.parametrize("case", ["m_cb2_oo10", "m_cb1_oo10"])
+                    reason="about 4-7 min per case on a loaded 2-core machine; run with STAGE1_SLOW=1")
+@pytest.mark.parametrize("case", ["m_cb1_oo10", "m_cb2_oo10", "m_cb1_oo17", "m_cb2_oo17"])
 def test_reproduces_neurosim_wrapper_accuracy(case):
-    """First 200 images (one NeuroSim batch) of the wrapper's own predictions: accuracy
-    within 5 points (the 2000-image figures are in docs/stage1.md)."""
+    """First 200 images (one NeuroSim batch) of every case of the wrapper's own predictions:
+    accuracy within 2 points and at least 90 % of the predictions the same (measured: 100 /
+    91 / 100 / 93.5 %; the figures are in docs/stage1.md)."""
     import copy
     import json
     from conftest import ROOT
@@ -122,7 +127,8 @@ def test_reproduces_neurosim_wrapper_accuracy(case):
     x, y = load_split("fashion_mnist", "test", download=False).tensors(idx)
     assert np.array_equal(y.numpy(), labels)
     p = HardwareParams(rows_parallel=128, adc_levels=32, cell_bit=res["cellBit"],
-                       on_off_ratio=res["onoff"], accuracy_model="neurosim-1.4")
+                       on_off_ratio=res["onoff"], accuracy_model="neurosim-1.4",
+                       neurosim_output_range=res["logit_range"])
     m = copy.deepcopy(model).eval()
     ctx = convert_model(m, p)
     ctx.set_act_ranges(extra["act_ranges"])
@@ -130,7 +136,29 @@ def test_reproduces_neurosim_wrapper_accuracy(case):
     with torch.no_grad(), ctx.use("hardware"):
         pred = m(x).argmax(1).numpy()
     ours, theirs = (pred == labels).mean(), (ref_preds == labels).mean()
-    assert abs(ours - theirs) < 0.05, (ours, theirs)
+    assert abs(ours - theirs) <= 0.02, (ours, theirs)
+    assert (pred == ref_preds).mean() >= 0.9
+
+
+def test_output_grid_rounds_before_the_bias():
+    """NeuroSim puts a layer's output on the next layer's input grid before the bias is added,
+    and the logits on the grid of run.neurosim_output_range (None: not rounded)."""
+    from cim.neurosim_mode import round_to_next_grid
+    torch.manual_seed(0)
+    for rng, step in ((32.0, 0.25), (None, None)):
+        p = HardwareParams(rows=8, rows_parallel=8, adc_levels=32, accuracy_model="neurosim-1.4",
+                           neurosim_output_range=rng)
+        ctx = convert_model(nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3)), p)
+        ctx.set_act_ranges({ctx.layers[0].name: 1.0, ctx.layers[1].name: 12.7})
+        y = torch.randn(4, 6) * 5
+        torch.testing.assert_close(round_to_next_grid(ctx.layers[0], y),
+                                   torch.clamp(torch.round(y / 0.1), -127, 127) * 0.1)
+        z = torch.randn(4, 3) * 50
+        last = round_to_next_grid(ctx.layers[1], z)
+        if step is None:
+            assert torch.equal(last, z)
+        else:
+            torch.testing.assert_close(last, torch.clamp(torch.round(z / step), -127, 127) * step)
 
 
 def test_preset_selects_the_neurosim_model(tmp_path, capsys):
