@@ -141,6 +141,13 @@ class CrossbarEngine:
             self.clip_per_row = clip.reshape(gr * k, -1).sum(-1, dtype=torch.float64).to(self.device)
         else:
             idx, rg, r = row_group_index(k, p.rows, p.effective_rows_parallel, kernel_positions)
+            self.r_slots = r                 # the memory blocks (and noise blocks) follow it
+            used_slots = int((idx.view(rg, r) < k).sum(1).max()) if rg else 0
+            if p.ir_drop == "off" and 0 < used_slots < r:
+                # slots are filled from the first, so slots no group uses are dropped (e.g.
+                # a novel-mapped kernel position of 32 rows in a 128-row conversion): their
+                # inputs are always 0. IR drop keeps them (a row's place on the wire matters).
+                idx, r = idx.view(rg, r)[:, :used_slots].reshape(-1), used_slots
             self.rg, self.r = rg, r
             if self.ir_exact:
                 from .ir_drop import group_offsets
@@ -158,7 +165,10 @@ class CrossbarEngine:
                 # Largest n whose conversion cannot clip whatever the weights:
                 # n*(L-1) <= max_code - round(g_min*n). Only vectors above it ("risky") need
                 # their partial sums evaluated.
-                self.qmat = q.to(dtype=torch.float64, device=self.device)      # [Gr, K, N]
+                # a.q in float32 when every partial sum is an integer below 2^24 (exact)
+                bound = 2 ** (p.input_bits - 1) * (2 ** (p.weight_bits - 1) - 1) * k
+                self.exact_dtype = torch.float32 if bound < 2 ** 24 else torch.float64
+                self.qmat_exact = q.to(dtype=self.exact_dtype, device=self.device)   # [Gr, K, N]
                 nn_ = torch.arange(r + 1, dtype=torch.float64)
                 ok = nn_ * (p.cell_levels - 1) <= self.max_code - torch.floor(nn_ * p.g_min + 0.5)
                 self.n_safe = int(nn_[ok].max())
@@ -218,13 +228,8 @@ class CrossbarEngine:
         b_total, _, npos = unf.shape
         if self.p.sequential:
             return self._sequential_reads(unf, image_offset)
-        if self.exact_devices and self.n_safe >= self.max_group_rows:
-            # no conversion can clip: the exact product
-            self.stats_conversions += float(self.nb * b_total * npos * self.gr * self.rg * self.ncol)
-            a = unf.to(torch.float64).view(b_total, self.gr, self.k, npos).permute(1, 0, 3, 2)
-            out = torch.bmm(a.reshape(self.gr, b_total * npos, self.k), self.qmat)
-            return out.view(self.gr, b_total, npos, self.n).permute(1, 0, 3, 2).reshape(
-                b_total, self.gr * self.n, npos)
+        if self.exact_devices:
+            return self._exact_devices(unf)
         pb = self.pos_block
         if npos <= pb:
             chunk = max(1, pb // npos)
@@ -268,9 +273,9 @@ class CrossbarEngine:
     def pos_block(self) -> int:
         """Output positions per chunk of one image (parallel read; fixed per layer)."""
         if self.exact_devices:
-            per_pos = self.nb * self.gr * self.rg * (self.r + self.ncol // 2)
+            per_pos = self.nb * self.gr * self.rg * (self.r_slots + self.ncol // 2)
         else:
-            per_pos = self.nb * self.gr * self.rg * (self.r + self.ncol + self.tiles)
+            per_pos = self.nb * self.gr * self.rg * (self.r_slots + self.ncol + self.tiles)
             if self.ir_exact:                      # the solver holds every cell current
                 per_pos *= 3 * self.r
         return max(1, CHUNK_ELEMENTS // max(per_pos, 1))
@@ -345,43 +350,96 @@ class CrossbarEngine:
         if full < t:
             part[..., full * cols:].sub_(ref[..., full:full + 1])
 
-    def _exact_devices_chunk(self, cu, unf, planes, b, npos) -> torch.Tensor:
-        """Exact devices: out = a.q (exact) minus what the ADC clips away. Only conversions
-        with more than `n_safe` active rows can clip; their partial sums are evaluated (packed
-        per row group into one batched product) and their excess over the ADC's top code
-        (max_code - round(g_min*n), the reference subtracted) is removed after the
-        shift-and-add. cu: masked codes [GA, b*P, R] (compact integer dtype)."""
-        gr, k, n, rg = self.gr, self.k, self.n, self.rg
-        ga, q, na = gr * rg, b * npos, planes.numel()
-        a = unf.to(torch.float64).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, q, k)
-        out = torch.bmm(a, self.qmat)                                       # [Gr, b*P, N]
-        shifts = (self.nb - 1 - planes).to(cu.dtype).view(1, na, 1, 1)
-        bits = (cu.unsqueeze(1) >> shifts) & 1                              # [GA, na, b*P, R]
-        n_act = bits.sum(-1, dtype=torch.int32)                             # active rows
-        idx = torch.nonzero(n_act > self.n_safe)                            # sorted by ga
-        m = idx.shape[0]
-        if m == 0:
-            return out
-        g_i, j_i, q_i = idx[:, 0], idx[:, 1], idx[:, 2]
-        counts = torch.bincount(g_i, minlength=ga)
+    def _exact_devices(self, unf: torch.Tensor, count: bool = True) -> torch.Tensor:
+        """Exact devices, step 1: out = a.q (exact) minus what the ADC clips away.
+
+        The exact product is one matrix product for the whole batch (float32 where every
+        partial sum is an integer below 2^24, else float64: exact either way). Only
+        conversions with more than `n_safe` active rows can clip (`_clip_correction`); the
+        conversions are screened in chunks of input vectors (images and positions together:
+        nothing here is random), each chunk's intermediates about 8 * CHUNK_ELEMENTS bytes."""
+        b, _, npos = unf.shape
+        gr, k, n, rg, r = self.gr, self.k, self.n, self.rg, self.r
+        q = b * npos
+        if count:
+            self.stats_conversions += float(self.nb * q * gr * rg * self.ncol)
+        a = unf.to(self.exact_dtype).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, q, k)
+        out = torch.bmm(a, self.qmat_exact).to(torch.float64)           # [Gr, b*P, N]
+        del a
+        if self.n_safe < self.max_group_rows and q:
+            cdt = torch.uint8 if self.nb <= 8 else torch.int32
+            mask = (1 << self.nb) - 1
+            cu = (unf.to(torch.int32) & mask).to(cdt).view(b, gr, k, npos)
+            cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
+            cu = cu.view(b, gr, rg, r, npos).permute(3, 1, 2, 0, 4).reshape(r, gr * rg, q)
+            # a conversion can clip only if its row group has more than n_safe non-zero
+            # inputs (active rows of any bit plane <= non-zero rows): screen those first
+            nz = (cu != 0).sum(0, dtype=torch.int32)                        # [GA, q]
+            cand = torch.nonzero(nz > self.n_safe)                          # [M, 2], by group
+            step = max(1, (2 * CHUNK_ELEMENTS) // r)                        # codes per chunk
+            for s0 in range(0, cand.shape[0], step):
+                c = cand[s0:s0 + step]
+                self._clip_correction(cu[:, c[:, 0], c[:, 1]], c[:, 0], c[:, 1], q, out)
+        return out.view(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
+
+    def _active_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Active rows per bit plane [M, nb] of conversions whose masked codes are `rows`
+        [R, M]. Up to 8-bit inputs and 255 rows: each code's bits are spread into the bytes
+        of an int64 (a 256-entry table), so one sum over the rows counts every plane at once
+        (no carry: a byte counts at most 255 rows)."""
+        nb = self.nb
+        if nb <= 8 and rows.shape[0] <= 255:
+            if getattr(self, "_spread", None) is None:
+                v = torch.arange(256, device=rows.device)
+                j = torch.arange(nb, device=rows.device)
+                self._spread = (((v.view(-1, 1) >> (nb - 1 - j)) & 1) << (8 * j)).sum(1)
+                self._spread_shift = (8 * j).view(1, nb)
+            packed = self._spread[rows.long()].sum(0)                       # [M]
+            return (packed.view(-1, 1) >> self._spread_shift) & 255
+        shifts = torch.arange(nb - 1, -1, -1, dtype=rows.dtype, device=rows.device).view(nb, 1, 1)
+        return ((rows.unsqueeze(0) >> shifts) & 1).sum(1, dtype=torch.int64).T
+
+    def _clip_correction(self, rows: torch.Tensor, g_i: torch.Tensor, q_i: torch.Tensor,
+                         q: int, out: torch.Tensor) -> None:
+        """Subtract from `out` [Gr, q, N] what the ADC clips away in the conversions of the
+        candidate (row group g_i, input vector q_i) pairs, `rows` [R, M] their masked codes.
+        A conversion of bit plane j clips when its active rows n exceed n_safe and a
+        column's level sum p exceeds the ADC's top code after the reference,
+        max_code - round(g_min*n); the excess, shift-and-added, is what is lost. The
+        risky conversions are packed per row group into one batched product."""
+        n_act = self._active_rows(rows)                                     # [M, nb]
+        risky = torch.nonzero(n_act > self.n_safe)                          # [m, 2] (sorted by M)
+        piece = max(1, (4 * CHUNK_ELEMENTS) // self.ncol)                  # partial sums per piece
+        for s0 in range(0, risky.shape[0], piece):
+            self._excess(rows, n_act, risky[s0:s0 + piece], g_i, q_i, q, out)
+
+    def _excess(self, rows, n_act, risky, g_i, q_i, q: int, out: torch.Tensor) -> None:
+        """`_clip_correction` for one piece of risky (candidate, plane) pairs."""
+        gr, n, rg = self.gr, self.n, self.rg
+        m = risky.shape[0]
+        c_i, j_i = risky[:, 0], risky[:, 1]
+        # candidates come sorted by row group, so a chunk spans a few consecutive groups
+        g0 = int(g_i[c_i].min())
+        g_r = g_i[c_i] - g0
+        gn = int(g_r.max()) + 1
+        counts = torch.bincount(g_r, minlength=gn)
         start = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(m, device=cu.device) - start[g_i]
+        rank = torch.arange(m, device=rows.device) - start[g_r]
         mmax = int(counts.max())
-        xr = torch.zeros(ga, mmax, self.r, dtype=self.dtype, device=cu.device)
-        xr[g_i, rank] = bits[g_i, j_i, q_i].to(self.dtype)
-        part = torch.bmm(xr, self.wl)                                       # [GA, Mmax, Ncol]
-        thr = torch.full((ga, mmax, 1), float(self.max_code), dtype=part.dtype, device=cu.device)
-        thr[g_i, rank, 0] = (self.max_code - torch.floor(n_act[g_i, j_i, q_i].to(torch.float64)
+        xr = torch.zeros(gn, mmax, self.r, dtype=self.dtype, device=rows.device)
+        sh = (self.nb - 1 - j_i).to(rows.dtype).view(1, m)
+        xr[g_r, rank] = ((rows[:, c_i] >> sh) & 1).T.to(self.dtype)      # the plane's bits
+        part = torch.bmm(xr, self.wl[g0:g0 + gn])                           # [gn, Mmax, Ncol]
+        thr = torch.full((gn, mmax, 1), float(self.max_code), dtype=part.dtype, device=rows.device)
+        thr[g_r, rank, 0] = (self.max_code - torch.floor(n_act[c_i, j_i].to(torch.float64)
                                                          * self.p.g_min + 0.5)).clamp_(min=0).to(part.dtype)
         excess = part.sub_(thr).clamp_(min=0)                               # integers >= 0
-        e = torch.matmul(excess.view(ga, mmax, n, self.cps), self.ws)      # [GA, Mmax, N]
+        e = torch.matmul(excess.view(gn, mmax, n, self.cps), self.ws)      # [gn, Mmax, N]
         self.stats_clipped += excess.clamp_(max=1).sum()                    # clipped conversions
-        e = e[g_i, rank].to(torch.float64)                                  # [M, N]
-        e *= self.wj[planes.to(self.wj.device)][j_i].unsqueeze(1)
-        corr = torch.zeros(gr * q, n, dtype=torch.float64, device=cu.device)
-        corr.index_add_(0, (g_i // rg) * q + q_i, e)
-        out -= corr.view(gr, q, n)
-        return out
+        e = e[g_r, rank].to(torch.float64)                                  # [m, N]
+        g_r = g_r + g0
+        e *= -self.wj[j_i.to(self.wj.device)].unsqueeze(1)
+        out.view(gr * q, n).index_add_(0, (g_r // rg) * q + q_i[c_i], e)
 
     def _shift_add(self, d, unf, planes, b, npos) -> torch.Tensor:
         """Digital column sums d [Gr, na, b*P, Ncol] -> [Gr, b*P, N]: shift-and-add over the
@@ -412,8 +470,8 @@ class CrossbarEngine:
         cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
         cu = cu.view(b, gr, rg, r, npos).permute(1, 2, 0, 4, 3).reshape(ga, q, r)
         self.stats_conversions += float(self.nb * q * ga * self.ncol)
-        if self.exact_devices:
-            out = self._exact_devices_chunk(cu, unf, planes, b, npos)
+        if self.exact_devices:               # (forward_unfolded calls _exact_devices directly)
+            out = self._exact_devices(unf, count=False).view(b, gr, n, npos).permute(1, 0, 3, 2).reshape(gr, q, n)
         else:
             x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
             if self.ir_exact:
