@@ -189,6 +189,8 @@ class CrossbarEngine:
                 if p.c2c_sigma > 0:
                     self.wd2 = (wd * wd).to(dtype=dtype, device=self.device)
                     self.wr2 = (wr * wr).to(dtype=dtype, device=self.device)
+                    self.wd_wd2 = torch.cat([self.wd, self.wd2], -1)
+                    self.wr_wr2 = torch.cat([self.wr, self.wr2], -1)
 
     # ---- statistics ----------------------------------------------------------------------
     def reset_stats(self) -> None:
@@ -233,14 +235,20 @@ class CrossbarEngine:
         pb = self.pos_block
         if npos <= pb:
             chunk = max(1, pb // npos)
-            outs = [self._chunk(unf[s:s + chunk], image_offset + s, 0)
+            work = [(slice(s, s + chunk), slice(None), image_offset + s, 0)
                     for s in range(0, b_total, chunk)]
+        else:                                    # one image, blocks of positions
+            work = [(slice(i, i + 1), slice(s, s + pb), image_offset + i, s // pb)
+                    for i in range(b_total) for s in range(0, npos, pb)]
+        outs = []
+        with _NoisePrefetch(self, unf, work) as noise:
+            for c, (bs, ps, off, blk) in enumerate(work):
+                outs.append(self._chunk(unf[bs, :, ps], off, blk, noise.get(c)))
+        if npos <= pb:
             return torch.cat(outs, 0)
-        rows_out = []
-        for i in range(b_total):                 # one image, blocks of positions
-            rows_out.append(torch.cat([self._chunk(unf[i:i + 1, :, s:s + pb], image_offset + i, s // pb)
-                                       for s in range(0, npos, pb)], 2))
-        return torch.cat(rows_out, 0)
+        per_image = -(-npos // pb)
+        return torch.cat([torch.cat(outs[i * per_image:(i + 1) * per_image], 2)
+                          for i in range(b_total)], 0)
 
     def readings(self, unf: torch.Tensor):
         """Parallel read: yield the data-column readings [GA, planes*vectors, Ncol] (cell
@@ -280,15 +288,24 @@ class CrossbarEngine:
                 per_pos *= 3 * self.r
         return max(1, CHUNK_ELEMENTS // max(per_pos, 1))
 
-    def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes,
-               block: int = 0, draw=c2c_noise):
-        """Canonical noise [groups, planes, b*P, width] for the planes kept (one draw per
-        image and position block; `draw`: read noise, or output noise from its own stream)."""
-        per = [draw(self.p, self.layer_key, image_offset + i,
-                         (self.nb, npos, groups, width), self.dtype, self.device, block)
+    def _draw(self, image_offset: int, b: int, npos: int, block: int = 0, draw=c2c_noise):
+        """Canonical noise of b images [b, nb, P, GA, Ncol + T]: one draw per image and
+        position block (`draw`: read noise, or output noise from its own stream)."""
+        shape = (self.nb, npos, self.gr * self.rg, self.ncol + self.tiles)
+        per = [draw(self.p, self.layer_key, image_offset + i, shape, self.dtype, self.device, block)
                for i in range(b)]
-        z = torch.stack(per, 0)[:, planes]                   # [b, na, P, groups, width]
-        return z.permute(3, 1, 0, 2, 4).reshape(groups, planes.numel(), b * npos, width)
+        return per[0].unsqueeze(0) if b == 1 else torch.stack(per, 0)
+
+    def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes,
+               block: int = 0, draw=c2c_noise, drawn=None):
+        """Canonical noise, a view [groups, planes, b, P, width] for the planes kept (one draw
+        per image and position block; `draw`: read noise, or output noise from its own
+        stream; `drawn`: the same, already drawn by `_draw`). The planes kept are a range
+        (`_planes`), so no copy is made."""
+        z = self._draw(image_offset, b, npos, block, draw) if drawn is None else drawn
+        first = int(planes[0])
+        z = z[:, first:first + planes.numel()]
+        return z.permute(3, 1, 0, 2, 4)
 
     def _sequential_reads(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
         """Sequential read with read noise: every read is drawn. For each image and block of
@@ -452,7 +469,11 @@ class CrossbarEngine:
         out -= self.offset * s.permute(1, 0, 2).reshape(gr, q, 1)
         return out
 
-    def _chunk(self, unf: torch.Tensor, image_offset: int, block: int = 0) -> torch.Tensor:
+    def _chunk(self, unf: torch.Tensor, image_offset: int, block: int = 0,
+               drawn: tuple | None = None) -> torch.Tensor:
+        """One memory chunk of the parallel read. `drawn`: its (read noise, output noise)
+        from `_draw` when drawn ahead (`_NoisePrefetch`); None: drawn here."""
+        drawn = drawn or (None, None)
         p = self.p
         b, _, npos = unf.shape
         gr, k, n = self.gr, self.k, self.n
@@ -479,20 +500,28 @@ class CrossbarEngine:
                 part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
             elif self.ir_fast is not None:
                 part, ref = self.ir_fast.readings(x)
+            elif p.c2c_sigma > 0:                # readings and their variances: one product each
+                pv = torch.bmm(x, self.wd_wd2)                          # [GA, V, 2 Ncol]
+                rv = torch.bmm(x, self.wr_wr2)                          # [GA, V, 2 T]
+                part, var = pv[..., :self.ncol], pv[..., self.ncol:]
+                ref, rvar = rv[..., :self.tiles], rv[..., self.tiles:]
             else:
                 part = torch.bmm(x, self.wd)                            # [GA, V, Ncol]
                 ref = torch.bmm(x, self.wr)                             # [GA, V, T]
+            five = (ga, na, b, npos, -1)         # the noise's view: no copy of it is made
             if p.c2c_sigma > 0:
-                z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block)
-                z = z.reshape(ga, v, -1)
-                part.addcmul_(torch.bmm(x, self.wd2).sqrt_().mul_(p.c2c_sigma), z[..., :self.ncol])
-                ref.addcmul_(torch.bmm(x, self.wr2).sqrt_().mul_(p.c2c_sigma), z[..., self.ncol:])
+                if self.ir_exact or self.ir_fast is not None:
+                    var, rvar = torch.bmm(x, self.wd2), torch.bmm(x, self.wr2)
+                z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block,
+                                drawn=drawn[0])
+                part.view(five).addcmul_(var.sqrt_().mul_(p.c2c_sigma).view(five), z[..., :self.ncol])
+                ref.view(five).addcmul_(rvar.sqrt_().mul_(p.c2c_sigma).view(five), z[..., self.ncol:])
             if self.out_sigma is not None:
                 from .conductance import output_noise
                 z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block,
-                                output_noise).reshape(ga, v, -1) * self.out_sigma
-                part.add_(z[..., :self.ncol])
-                ref.add_(z[..., self.ncol:])
+                                output_noise, drawn[1]) * self.out_sigma
+                part.view(five).add_(z[..., :self.ncol])
+                ref.view(five).add_(z[..., self.ncol:])
             if self.adc is not None:
                 part, clipped = self.adc.convert(part, 0)
                 self.stats_clipped += clipped
@@ -503,7 +532,11 @@ class CrossbarEngine:
             if self.step != 1.0:
                 part.div_(self.step)
             part.add_(0.5).floor_()
-            self.stats_clipped += torch.count_nonzero(part > self.max_code)
+            # clipped conversions: counted in the rows (conversions of all columns) whose
+            # largest code is above the top one (few), not over every conversion
+            top = part.amax(-1) > self.max_code
+            if bool(top.any()):
+                self.stats_clipped += torch.count_nonzero(part[top] > self.max_code)
             part.clamp_(0, self.max_code)
             self._subtract_reference(part, adc_convert(ref, self.max_code, self.step) / self.step)
             d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
@@ -511,3 +544,51 @@ class CrossbarEngine:
                 d.mul_(self.step)
             out = self._shift_add(d, unf, planes, b, npos)
         return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
+
+
+class _NoisePrefetch:
+    """Draws the noise of the next memory chunk in a second thread while the current one is
+    computed (torch's CPU generator fills one tensor on one core; its draws are the same
+    numbers whichever thread makes them). Keeps at most two chunks' noise alive."""
+
+    def __init__(self, eng: CrossbarEngine, unf: torch.Tensor, work: list):
+        self.eng, self.work = eng, work
+        self.npos = unf.shape[-1]
+        self.b_total = unf.shape[0]
+        self.on = eng.p.c2c_sigma > 0 or eng.out_sigma is not None
+        self.pool = None
+        self.pending = {}
+
+    def __enter__(self):
+        if self.on and len(self.work) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(max_workers=1)
+            self._submit(0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return False
+
+    def _job(self, c: int):
+        bs, ps, off, blk = self.work[c]
+        b = len(range(*bs.indices(self.b_total)))
+        npos = len(range(*ps.indices(self.npos)))
+        eng = self.eng
+        z = eng._draw(off, b, npos, blk) if eng.p.c2c_sigma > 0 else None
+        zo = None
+        if eng.out_sigma is not None:
+            from .conductance import output_noise
+            zo = eng._draw(off, b, npos, blk, output_noise)
+        return z, zo
+
+    def _submit(self, c: int) -> None:
+        if c < len(self.work):
+            self.pending[c] = self.pool.submit(self._job, c)
+
+    def get(self, c: int):
+        if self.pool is None:
+            return None
+        self._submit(c + 1)
+        return self.pending.pop(c).result()
