@@ -226,7 +226,13 @@ class CrossbarEngine:
         Memory: the work is cut into chunks whose largest intermediate holds about
         CHUNK_ELEMENTS elements: several images at once when one image is small, else one
         image and a block of `pos_block` output positions (fixed per layer, so the read
-        noise, drawn per (image, position block), does not depend on the batch size)."""
+        noise, drawn per (image, position block), does not depend on the batch size).
+        Runs with torch-function overrides off (a model's interception mode, cim/dynamic.py,
+        would otherwise see every tensor operation of the engine)."""
+        with torch._C.DisableTorchFunction():
+            return self._forward_unfolded(unf, image_offset)
+
+    def _forward_unfolded(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
         b_total, _, npos = unf.shape
         if self.p.sequential:
             return self._sequential_reads(unf, image_offset)
