@@ -24,6 +24,8 @@ each against a loop implementation):
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .hardware import (HardwareParams, adc_convert, bit_plane_weights,
@@ -175,6 +177,7 @@ class CrossbarEngine:
                 if self.n_safe < self.max_group_rows:
                     lv = levels.reshape(gr, k, self.ncol).to(torch.int16)
                     self.wl = arrange(lv).to(dtype=dtype, device=self.device)  # integer levels
+                    self._restrict_columns(p)
             else:
                 prog = program_cells(q, p, layer_key)
                 wd = arrange(prog.g_data.reshape(gr, k, self.ncol))
@@ -191,6 +194,30 @@ class CrossbarEngine:
                     self.wr2 = (wr * wr).to(dtype=dtype, device=self.device)
                     self.wd_wd2 = torch.cat([self.wd, self.wd2], -1)
                     self.wr_wr2 = torch.cat([self.wr, self.wr2], -1)
+
+    def _restrict_columns(self, p: HardwareParams) -> None:
+        """Exact devices: a column of a row group can clip only if its levels summed over ALL
+        the group's rows exceed the lowest top code (max_code - round(g_min * rows)); the
+        partial sums of the risky conversions are computed for those columns only, packed
+        per group (`wl_cols` [GA, R, C], `col_weight` [GA, C, N]: each kept column's
+        shift-and-add weight into its output). Not used when it would keep most columns."""
+        self.wl_cols = None
+        top = self.max_code - math.floor(self.max_group_rows * p.g_min + 0.5)
+        danger = self.wl.sum(1) > max(top, 0)                              # [GA, Ncol]
+        c = int(danger.sum(1).max())
+        if c > 0.75 * self.ncol:
+            return
+        ga = self.wl.shape[0]
+        c = max(c, 1)
+        # each group's dangerous columns first (stable), then padding with a zero column
+        order = torch.argsort((~danger).to(torch.int8), dim=1, stable=True)[:, :c]   # [GA, C]
+        keep = torch.gather(danger, 1, order)
+        cols = self.wl.gather(2, order.unsqueeze(1).expand(-1, self.r, -1))  # [GA, R, C]
+        self.wl_cols = cols * keep.unsqueeze(1).to(cols.dtype)
+        w = torch.zeros(ga, c, self.n, dtype=self.dtype, device=self.wl.device)
+        out_of = (order // self.cps).unsqueeze(-1)
+        w.scatter_(2, out_of, (self.ws[order % self.cps] * keep.to(self.ws.dtype)).unsqueeze(-1))
+        self.col_weight = w
 
     # ---- statistics ----------------------------------------------------------------------
     def reset_stats(self) -> None:
@@ -237,7 +264,12 @@ class CrossbarEngine:
         if self.p.sequential:
             return self._sequential_reads(unf, image_offset)
         if self.exact_devices:
-            return self._exact_devices(unf)
+            # chunks of images whose codes hold about CHUNK_ELEMENTS elements (the batch's
+            # unfolded inputs and products at once would not stay in cache)
+            per = max(1, CHUNK_ELEMENTS // max(1, unf[0].numel()))
+            if b_total <= per:
+                return self._exact_devices(unf)
+            return torch.cat([self._exact_devices(unf[s:s + per]) for s in range(0, b_total, per)], 0)
         pb = self.pos_block
         if npos <= pb:
             chunk = max(1, pb // npos)
@@ -452,12 +484,16 @@ class CrossbarEngine:
         xr = torch.zeros(gn, mmax, self.r, dtype=self.dtype, device=rows.device)
         sh = (self.nb - 1 - j_i).to(rows.dtype).view(1, m)
         xr[g_r, rank] = ((rows[:, c_i] >> sh) & 1).T.to(self.dtype)      # the plane's bits
-        part = torch.bmm(xr, self.wl[g0:g0 + gn])                           # [gn, Mmax, Ncol]
+        cols = self.wl_cols is not None
+        part = torch.bmm(xr, (self.wl_cols if cols else self.wl)[g0:g0 + gn])  # [gn, Mmax, C]
         thr = torch.full((gn, mmax, 1), float(self.max_code), dtype=part.dtype, device=rows.device)
         thr[g_r, rank, 0] = (self.max_code - torch.floor(n_act[c_i, j_i].to(torch.float64)
                                                          * self.p.g_min + 0.5)).clamp_(min=0).to(part.dtype)
         excess = part.sub_(thr).clamp_(min=0)                               # integers >= 0
-        e = torch.matmul(excess.view(gn, mmax, n, self.cps), self.ws)      # [gn, Mmax, N]
+        if cols:
+            e = torch.bmm(excess, self.col_weight[g0:g0 + gn])              # [gn, Mmax, N]
+        else:
+            e = torch.matmul(excess.view(gn, mmax, n, self.cps), self.ws)  # [gn, Mmax, N]
         self.stats_clipped += excess.clamp_(max=1).sum()                    # clipped conversions
         e = e[g_r, rank].to(torch.float64)                                  # [m, N]
         g_r = g_r + g0

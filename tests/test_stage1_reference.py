@@ -339,3 +339,25 @@ def test_sequential_read_noise_spread_matches_per_read_monte_carlo():
     assert abs(fast.mean() - shared.mean()) < 5 * math.sqrt(shared.var() / images)
     assert abs(fast.var() / shared.var() - 1) < 0.07
     assert indep.var() < 0.92 * shared.var()          # the test tells the two models apart
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_parallel_read_paths_match_cpu():
+    """run.device = cuda: the exact-devices path with clipping (integer arithmetic) gives the
+    CPU result exactly; the noisy path (read noise drawn ahead by the CUDA generator, other
+    numbers than the CPU's) runs and stays close to it."""
+    exact = HardwareParams(**{**BASE, "adc_levels": 5, "on_off_ratio": 17.0, "rows_parallel": 16})
+    noisy = HardwareParams(**{**BASE, "adc_levels": 16, "on_off_ratio": 17.0, "rows_parallel": 16,
+                              "d2d_sigma": 0.05, "c2c_sigma": 0.02})
+    for p, same in ((exact, True), (noisy, False)):
+        layer, codes = make_layer("conv", p, seed=3)
+        cpu = layer.integer_forward(codes, hardware=True)
+        layer.inner.cuda()
+        layer.invalidate()
+        gpu = layer.integer_forward(codes.cuda(), hardware=True).cpu()
+        assert layer.engine.device.type == "cuda"
+        if same:
+            assert torch.equal(gpu, cpu)
+        else:
+            assert torch.isfinite(gpu).all()
+            assert torch.corrcoef(torch.stack([gpu.flatten(), cpu.flatten()]))[0, 1] > 0.9
