@@ -75,12 +75,18 @@ class ReadingHistogram:
 
     def add(self, readings: torch.Tensor) -> None:
         self.total += float(readings.numel())
-        r = readings[readings > 1e-9].to(torch.float64)
-        if r.numel() == 0:
+        r = readings.reshape(-1)
+        top = float(r.max()) if r.numel() else 0.0
+        if top <= 1e-9:
             return
-        self.max = max(self.max, float(r.max()))
-        b = torch.floor(r / BIN).long()
+        self.max = max(self.max, top)
+        # bins of BIN (a power of two: r / BIN is exact in any float precision), shifted by
+        # one so that every reading at or below 0 lands in bin 0 (no boolean selection)
+        zeros = int(torch.count_nonzero(r <= 1e-9))                   # not counted
+        b = torch.floor(r * (1.0 / BIN)).clamp_(min=-1).add_(1).long()
         c = torch.bincount(b.cpu()).to(torch.float64)
+        c[1] -= zeros - c[0]                                          # readings in [0, 1e-9]
+        c = c[1:]
         if c.numel() > self.counts.numel():
             c[:self.counts.numel()] += self.counts
             self.counts = c

@@ -5,17 +5,23 @@ groups of `K` rows, `P` output positions). Output: the integer matrix product th
 delivers, `[B, Gr*N, P]`, after the ADC and the shift-and-add (see cim/hardware.py for the
 model). Bits, cell slices, row groups (sub-arrays) and column tiles are tensor dimensions;
 the only Python loops are over memory chunks (images, or one image and a block of output
-positions), to bound memory.
+positions), to bound memory. Row slots that no row group uses (a novel-mapped kernel
+position of 32 rows read 128 rows at a time) are dropped from every product. With read or
+output noise, the next chunk's noise is drawn in a second thread (`_NoisePrefetch`) while
+the current one is computed (the same numbers: each draw has its own generator).
 
 Paths (all exact for the model in cim/hardware.py; tests/test_stage1_reference.py checks
 each against a loop implementation):
 * parallel, general (device variation, drift, faults, read noise, or an ADC step > 1): every
   conversion (bit plane x input vector x row group x column) with one batched matrix product
   over the row groups, read noise, ADC, reference subtraction, shift-and-add;
-* parallel, exact devices: a reading is (integer level sum) + g_min * (active rows), so the
-  result is a.q minus what the ADC clips away; only conversions with enough active rows to
-  clip are evaluated (`_exact_devices_chunk`), and a layer none of whose conversions can clip
-  is the plain integer product (`lossless`);
+* parallel, exact devices (step 1): a reading is (integer level sum) + g_min * (active
+  rows), so the result is a.q (one product for the batch) minus what the ADC clips away.
+  Conversions are screened: a row group with at most `n_safe` non-zero inputs cannot clip;
+  for the others the active rows of every bit plane are counted at once (byte-packed), and
+  only the conversions with more than `n_safe` active rows have their partial sums
+  evaluated, for the columns that can clip (`_exact_devices`, `_clip_correction`). A layer
+  none of whose conversions can clip is the plain integer product (`lossless`);
 * sequential, no read noise: each row is converted alone, so each cell's conversion is a
   fixed number. The per-cell codes fold into one effective integer weight matrix (exact,
   including variation, drift, faults and sense-amp clipping): `effective_weight`;
