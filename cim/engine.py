@@ -162,6 +162,9 @@ class CrossbarEngine:
                 self.group_offset = group_offsets(gr, rg, p, r).to(self.device)
             self.max_group_rows = int((idx.view(rg, r) < k).sum(1).max()) if rg else 0
             self.row_idx = idx.to(self.device)
+            self.rows_padded = bool((idx >= k).any())          # some slot holds no row
+            self.rows_in_order = (not self.rows_padded and idx.numel() == k
+                                  and bool((idx == torch.arange(k)).all()))
 
             def arrange(m):          # [Gr, K, X] -> [Gr*RG, R, X], empty slots zero
                 pad = torch.zeros(gr, 1, m.shape[-1], dtype=m.dtype)
@@ -184,6 +187,12 @@ class CrossbarEngine:
                     lv = levels.reshape(gr, k, self.ncol).to(torch.int16)
                     self.wl = arrange(lv).to(dtype=dtype, device=self.device)  # integer levels
                     self._restrict_columns(p)
+                    if self.r * (p.cell_levels - 1) <= 256:
+                        # every partial sum of 0/1 inputs and levels is an integer <= 256,
+                        # exact in bfloat16 whatever the accumulation (a faster product)
+                        self.wl = self.wl.to(torch.bfloat16)
+                        if self.wl_cols is not None:
+                            self.wl_cols = self.wl_cols.to(torch.bfloat16)
             else:
                 prog = program_cells(q, p, layer_key)
                 wd = arrange(prog.g_data.reshape(gr, k, self.ncol))
@@ -428,10 +437,18 @@ class CrossbarEngine:
         out = torch.bmm(a, self.qmat_exact).to(torch.float64)           # [Gr, b*P, N]
         del a
         if self.n_safe < self.max_group_rows and q:
-            cdt = torch.uint8 if self.nb <= 8 else torch.int32
             mask = (1 << self.nb) - 1
-            cu = (unf.to(torch.int32) & mask).to(cdt).view(b, gr, k, npos)
-            cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
+            if self.nb <= 8:               # two's complement codes, low byte (wraps modulo 256)
+                cu = unf.to(torch.int16).to(torch.uint8)
+                if self.nb < 8:
+                    cu &= mask
+            else:
+                cu = unf.to(torch.int32) & mask
+            cu = cu.view(b, gr, k, npos)
+            if self.rows_padded:
+                cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)
+            if not self.rows_in_order:
+                cu = cu[:, :, self.row_idx]
             cu = cu.view(b, gr, rg, r, npos).permute(3, 1, 2, 0, 4).reshape(r, gr * rg, q)
             # a conversion can clip only if its row group has more than n_safe non-zero
             # inputs (active rows of any bit plane <= non-zero rows): screen those first
@@ -479,32 +496,38 @@ class CrossbarEngine:
         gr, n, rg = self.gr, self.n, self.rg
         m = risky.shape[0]
         c_i, j_i = risky[:, 0], risky[:, 1]
-        # candidates come sorted by row group, so a chunk spans a few consecutive groups
-        g0 = int(g_i[c_i].min())
-        g_r = g_i[c_i] - g0
-        gn = int(g_r.max()) + 1
-        counts = torch.bincount(g_r, minlength=gn)
-        start = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(m, device=rows.device) - start[g_r]
-        mmax = int(counts.max())
-        xr = torch.zeros(gn, mmax, self.r, dtype=self.dtype, device=rows.device)
+        g_all = g_i[c_i]
+        # candidates come sorted by row group, so a piece spans a few consecutive groups:
+        # packed as [groups, rank within the group] (one group: no packing)
+        g0, g1 = int(g_all[0]), int(g_all[-1])
+        gn = g1 - g0 + 1
         sh = (self.nb - 1 - j_i).to(rows.dtype).view(1, m)
-        xr[g_r, rank] = ((rows[:, c_i] >> sh) & 1).T.to(self.dtype)      # the plane's bits
+        bits = ((rows[:, c_i] >> sh) & 1).T.to(self.wl.dtype)             # [m, R] the plane's bits
+        top = (self.max_code - torch.floor(n_act[c_i, j_i].to(torch.float64) * self.p.g_min + 0.5)
+               ).clamp_(min=0).to(self.dtype)                             # top code, reference off
+        if gn == 1:
+            xr, thr, mmax = bits.unsqueeze(0), top.view(1, m, 1), m
+        else:
+            g_r = g_all - g0
+            counts = torch.bincount(g_r, minlength=gn)
+            start = torch.cumsum(counts, 0) - counts
+            rank = torch.arange(m, device=rows.device) - start[g_r]
+            mmax = int(counts.max())
+            xr = torch.zeros(gn, mmax, self.r, dtype=self.wl.dtype, device=rows.device)
+            xr[g_r, rank] = bits
+            thr = torch.full((gn, mmax, 1), float(self.max_code), dtype=self.dtype, device=rows.device)
+            thr[g_r, rank, 0] = top
         cols = self.wl_cols is not None
-        part = torch.bmm(xr, (self.wl_cols if cols else self.wl)[g0:g0 + gn])  # [gn, Mmax, C]
-        thr = torch.full((gn, mmax, 1), float(self.max_code), dtype=part.dtype, device=rows.device)
-        thr[g_r, rank, 0] = (self.max_code - torch.floor(n_act[c_i, j_i].to(torch.float64)
-                                                         * self.p.g_min + 0.5)).clamp_(min=0).to(part.dtype)
+        part = torch.bmm(xr, (self.wl_cols if cols else self.wl)[g0:g0 + gn]).to(self.dtype)
         excess = part.sub_(thr).clamp_(min=0)                               # integers >= 0
         if cols:
             e = torch.bmm(excess, self.col_weight[g0:g0 + gn])              # [gn, Mmax, N]
         else:
             e = torch.matmul(excess.view(gn, mmax, n, self.cps), self.ws)  # [gn, Mmax, N]
         self.stats_clipped += excess.clamp_(max=1).sum()                    # clipped conversions
-        e = e[g_r, rank].to(torch.float64)                                  # [m, N]
-        g_r = g_r + g0
+        e = (e[0] if gn == 1 else e[g_r, rank]).to(torch.float64)           # [m, N]
         e *= -self.wj[j_i.to(self.wj.device)].unsqueeze(1)
-        out.view(gr * q, n).index_add_(0, (g_r // rg) * q + q_i[c_i], e)
+        out.view(gr * q, n).index_add_(0, (g_all // rg) * q + q_i[c_i], e)
 
     def _shift_add(self, d, unf, planes, b, npos) -> torch.Tensor:
         """Digital column sums d [Gr, na, b*P, Ncol] -> [Gr, b*P, N]: shift-and-add over the
