@@ -425,6 +425,9 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
             st = layer.statistics()
             act = " ".join(f"{a:.3f}" for a in st.get("input_bit_activity", []))
             fs = "" if layer.adc_full_scale is None else f"  ADC full scale {layer.adc_full_scale:.3g} cell steps"
+            seen = ((adc_cal or {}).get("layers") or {}).get(layer.name, {}).get("readings_max")
+            if fs and isinstance(seen, (int, float)):
+                fs += f" (calibration readings up to {seen:.3g})"
             print(f"  {k:>2} {layer.name:<22} {layer.kind:<6} bits [{act}]  "
                   f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}{fs}")
 
