@@ -22,7 +22,10 @@ starts from `--init` (default: the model's shipped checkpoint), keeps its activa
 and trains with the crossbar model of the given hardware settings (`--preset/--config/--set`,
 as for inference_sim.py) in the forward pass: straight-through gradients, new devices and
 noise drawn for every batch (cim/hat.py). Defaults: 1 epoch, lr 1e-4; the output defaults to
-checkpoints/<model>_hw.pt (never the shipped checkpoint).
+checkpoints/<model>_hw.pt (never the shipped checkpoint). With `--set precision.adc_range=
+max|percentile|histogram` (parallel read) the ADC ranges are calibrated (cim/calibration.py)
+before fine-tuning and again after it, and the final ones are stored in the checkpoint
+(`adc_ranges`); inference_sim.py uses them for the same method and hardware, and says so.
 """
 from __future__ import annotations
 
@@ -60,7 +63,8 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     hw = p.add_argument_group("hardware-aware fine-tuning")
     hw.add_argument("--hardware-aware", action="store_true",
-                    help="fine-tune a checkpoint with the crossbar model in the forward pass")
+                    help="fine-tune a checkpoint with the crossbar model in the forward pass "
+                         "(a calibrated precision.adc_range is calibrated and stored too)")
     hw.add_argument("--init", default=None, help="checkpoint to fine-tune: with --hardware-aware "
                     "(default: the model's shipped checkpoint), or in float without it (its meta "
                     "is kept under meta['init'])")
