@@ -199,6 +199,16 @@ class CrossbarEngine:
                 wr = arrange(prog.g_ref)
                 self.wd = wd.to(dtype=dtype, device=self.device)
                 self.wr = wr.to(dtype=dtype, device=self.device)
+                self.wl_sum = None
+                if (not p.has_device_randomness and p.c2c_sigma == 0 and p.ir_drop == "off"
+                        and _exact_in_float32(p.g_min, r * p.g_max)):
+                    # exact devices, ADC step != 1: every reading is (integer level sum) +
+                    # g_min * (active rows), each partial sum exact in float32 (g_min a
+                    # multiple of 2^-12); the level sums come from an integer product
+                    # (bfloat16 when every partial sum is an integer <= 256: exact)
+                    lv = arrange(weight_slices(q.to("cpu"), p).reshape(gr, k, self.ncol).to(torch.int16))
+                    ldt = torch.bfloat16 if r * (p.cell_levels - 1) <= 256 else dtype
+                    self.wl_sum = lv.to(dtype=ldt, device=self.device)
                 if p.ir_drop == "fast":           # cim/ir_drop.py
                     from .ir_drop import FastIR, group_offsets
                     rows_in = (idx.view(rg, r) < k).sum(1).repeat(gr)
@@ -332,14 +342,20 @@ class CrossbarEngine:
 
     @property
     def pos_block(self) -> int:
-        """Output positions per chunk of one image (parallel read; fixed per layer)."""
+        """Output positions per chunk of one image (parallel read; fixed per layer). With
+        read or output noise it is also the noise block (so it keeps the slots of unused
+        rows in its count: the same blocks, the same noise as before they were dropped);
+        without noise the chunks are only a memory bound, four times larger."""
+        noisy = self.p.c2c_sigma > 0 or self.out_sigma is not None
+        rows = self.r_slots if noisy else self.r
         if self.exact_devices:
-            per_pos = self.nb * self.gr * self.rg * (self.r_slots + self.ncol // 2)
+            per_pos = self.nb * self.gr * self.rg * (rows + self.ncol // 2)
         else:
-            per_pos = self.nb * self.gr * self.rg * (self.r_slots + self.ncol + self.tiles)
+            per_pos = self.nb * self.gr * self.rg * (rows + self.ncol + self.tiles)
             if self.ir_exact:                      # the solver holds every cell current
                 per_pos *= 3 * self.r
-        return max(1, CHUNK_ELEMENTS // max(per_pos, 1))
+        budget = CHUNK_ELEMENTS if noisy else 4 * CHUNK_ELEMENTS
+        return max(1, budget // max(per_pos, 1))
 
     def _draw(self, image_offset: int, b: int, npos: int, block: int = 0, draw=c2c_noise):
         """Canonical noise of b images [b, nb, P, GA, Ncol + T]: one draw per image and
@@ -571,6 +587,11 @@ class CrossbarEngine:
                 part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
             elif self.ir_fast is not None:
                 part, ref = self.ir_fast.readings(x)
+            elif self.wl_sum is not None:        # exact devices, step != 1 (see __init__)
+                part = torch.bmm(x.to(self.wl_sum.dtype), self.wl_sum).to(self.dtype)
+                g_n = x.sum(-1, keepdim=True).mul_(p.g_min)              # g_min * active rows
+                part.add_(g_n)                                          # = x . (levels + g_min)
+                ref = g_n.expand(-1, -1, self.tiles)                    # every reference cell g_min
             elif p.c2c_sigma > 0:                # readings and their variances: one product each
                 pv = torch.bmm(x, self.wd_wd2)                          # [GA, V, 2 Ncol]
                 rv = torch.bmm(x, self.wr_wr2)                          # [GA, V, 2 T]
@@ -615,6 +636,13 @@ class CrossbarEngine:
                 d.mul_(self.step)
             out = self._shift_add(d, unf, planes, b, npos)
         return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
+
+
+def _exact_in_float32(g_min: float, top: float) -> bool:
+    """g_min is a multiple of 2^-12 and readings up to `top` keep every partial sum of
+    (level + g_min) terms an exact float32 (below 2^24 units of 2^-12)."""
+    m = g_min * 4096
+    return m == math.floor(m) and top * 4096 < 2 ** 24
 
 
 class _NoisePrefetch:
