@@ -195,11 +195,17 @@ def _file_sha256(path) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def calibrate_adc(cfg, params, model, ctx, spec, device) -> dict | None:
+def calibrate_adc(cfg, params, model, ctx, spec, device, stored=None, ckpt=None) -> dict | None:
     """precision.adc_range other than 'fixed': measure each layer's ADC full scale on
-    training images (cim/calibration.py). Returns the record for the run files."""
+    training images (cim/calibration.py), or take the ranges stored in the checkpoint
+    (`stored`, made by train.py --hardware-aware) when they were calibrated the same way for
+    the same hardware. Returns the record for the run files."""
     method = cfg.precision.adc_range
     if method == "fixed":
+        if stored is not None:
+            print(f"note: checkpoint {ckpt} holds ADC ranges calibrated with adc_range = "
+                  f"{stored.get('method') if isinstance(stored, dict) else '?'}; not used "
+                  f"(precision.adc_range = fixed)")
         return None
     if params.sequential:
         raise Stage1Error(f"precision.adc_range = {method} calibrates the parallel-read ADC; set "
@@ -207,15 +213,25 @@ def calibrate_adc(cfg, params, model, ctx, spec, device) -> dict | None:
     if params.accuracy_model != "cim":
         raise Stage1Error(f"precision.adc_range = {method} needs run.accuracy_model = cim (the "
                           f"{params.accuracy_model} model takes its ADC ranges from each batch)")
-    from cim.calibration import CalibrationError, calibrate_adc_ranges, calibration_images
+    from cim.calibration import (CalibrationError, apply_stored, calibrate_adc_ranges,
+                                 calibration_images, check_stored, ranges_record, stored_mismatch)
+    pct = cfg.precision.adc_range_percentile
     try:
+        if stored is not None:
+            stored = check_stored(stored, f"checkpoint {ckpt}")
+            why = stored_mismatch(stored, method, pct, params)
+            if why is None and not apply_stored(ctx, stored, device):
+                print(f"ADC ranges ({method}): stored in checkpoint {ckpt} ({stored.get('source')}); "
+                      f"used as stored, not re-measured", flush=True)
+                return {**stored, "source": f"checkpoint {ckpt}: {stored.get('source')}"}
+            why = why or "they lack some layers"
+            print(f"note: the ADC ranges stored in checkpoint {ckpt} are not used: {why}; "
+                  f"calibrating anew", flush=True)
         xc, source = calibration_images(spec.dataset, cfg.precision.adc_calib_images, cfg.run.data_dir)
-        layers = calibrate_adc_ranges(model, ctx, xc, method, cfg.precision.adc_range_percentile,
-                                      cfg.run.batch_size, device)
+        layers = calibrate_adc_ranges(model, ctx, xc, method, pct, cfg.run.batch_size, device)
     except CalibrationError as exc:
         raise Stage1Error(str(exc)) from exc
-    return {"method": method, "percentile": cfg.precision.adc_range_percentile,
-            "source": source, "layers": layers}
+    return ranges_record(method, pct, source, layers, params)
 
 
 def layer_manifest_entry(k: int, layer, params) -> dict:
@@ -367,7 +383,7 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
         calib_source = f"first {nc} evaluated test images (checkpoint has no activation ranges)"
 
     bs = cfg.run.batch_size
-    adc_cal = calibrate_adc(cfg, params, model, ctx, spec, device)
+    adc_cal = calibrate_adc(cfg, params, model, ctx, spec, device, extra.get("adc_ranges"), ckpt)
     progress = not args.no_progress
     yn = y.numpy()
     results, preds, seconds = {}, {}, {}
@@ -409,6 +425,9 @@ def _run(cfg, args, tmp: Path, out_dir: Path) -> dict:
             st = layer.statistics()
             act = " ".join(f"{a:.3f}" for a in st.get("input_bit_activity", []))
             fs = "" if layer.adc_full_scale is None else f"  ADC full scale {layer.adc_full_scale:.3g} cell steps"
+            seen = ((adc_cal or {}).get("layers") or {}).get(layer.name, {}).get("readings_max")
+            if fs and isinstance(seen, (int, float)):
+                fs += f" (calibration readings up to {seen:.3g})"
             print(f"  {k:>2} {layer.name:<22} {layer.kind:<6} bits [{act}]  "
                   f"clipped {st.get('adc_clipped_fraction', 0.0):.4%}{fs}")
 

@@ -22,7 +22,10 @@ starts from `--init` (default: the model's shipped checkpoint), keeps its activa
 and trains with the crossbar model of the given hardware settings (`--preset/--config/--set`,
 as for inference_sim.py) in the forward pass: straight-through gradients, new devices and
 noise drawn for every batch (cim/hat.py). Defaults: 1 epoch, lr 1e-4; the output defaults to
-checkpoints/<model>_hw.pt (never the shipped checkpoint).
+checkpoints/<model>_hw.pt (never the shipped checkpoint). With `--set precision.adc_range=
+max|percentile|histogram` (parallel read) the ADC ranges are calibrated (cim/calibration.py)
+before fine-tuning and again after it, and the final ones are stored in the checkpoint
+(`adc_ranges`); inference_sim.py uses them for the same method and hardware, and says so.
 """
 from __future__ import annotations
 
@@ -60,7 +63,8 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     hw = p.add_argument_group("hardware-aware fine-tuning")
     hw.add_argument("--hardware-aware", action="store_true",
-                    help="fine-tune a checkpoint with the crossbar model in the forward pass")
+                    help="fine-tune a checkpoint with the crossbar model in the forward pass "
+                         "(a calibrated precision.adc_range is calibrated and stored too)")
     hw.add_argument("--init", default=None, help="checkpoint to fine-tune: with --hardware-aware "
                     "(default: the model's shipped checkpoint), or in float without it (its meta "
                     "is kept under meta['init'])")
@@ -254,6 +258,11 @@ def hardware_aware_main(args, spec, argv) -> int:
         print(f"error: --init {init} has no activation range for {', '.join(missing)}",
               file=sys.stderr)
         return 2
+    adc_cal = None
+    if cfg.precision.adc_range != "fixed":
+        adc_cal = _hat_adc_ranges(cfg, params, model, ctx, spec, args, "before fine-tuning")
+        if adc_cal is None:
+            return 2
     ctx.train_hardware = True
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=args.weight_decay)
     steps = epochs * ((len(ytr) + bs - 1) // bs)
@@ -287,6 +296,13 @@ def hardware_aware_main(args, spec, argv) -> int:
                         "train_hardware_acc": round(correct / seen, 4)})
         print(f"epoch {ep + 1}/{epochs}: loss {total / seen:.4f}, hardware accuracy on the "
               f"training batches {correct / seen:.4f} ({time.time() - t0:.0f} s)", flush=True)
+    if adc_cal is not None:
+        # the ranges the fine-tuned weights need, on the run's own devices (seed restored)
+        ctx.train_hardware = False
+        ctx.params = params
+        adc_cal = _hat_adc_ranges(cfg, params, model, ctx, spec, args, "after fine-tuning")
+        if adc_cal is None:
+            return 2
     state = {k.replace(".inner.", "."): v for k, v in model.state_dict().items()}
     plain = build_model(spec.name)
     from cim.attention import merge_multihead_state
@@ -300,10 +316,41 @@ def hardware_aware_main(args, spec, argv) -> int:
         "train_seconds": round(time.time() - t0, 1), "torch": str(torch.__version__),
         "date": datetime.date.today().isoformat(),
     }
-    save_checkpoint(out, plain, spec.name, ranges, meta)
-    print(f"saved {out} (activation ranges of {init}); evaluate with: python inference_sim.py "
-          f"--set run.checkpoint={out} ... (same hardware settings)")
+    save_checkpoint(out, plain, spec.name, ranges, meta, adc_ranges=adc_cal)
+    print(f"saved {out} (activation ranges of {init}"
+          + (f"; ADC ranges calibrated with adc_range = {adc_cal['method']}, used by "
+             f"inference_sim.py for the same hardware and method" if adc_cal else "")
+          + f"); evaluate with: python inference_sim.py --set run.checkpoint={out} ... "
+          f"(same hardware settings)")
     return 0
+
+
+def _hat_adc_ranges(cfg, params, model, ctx, spec, args, when: str):
+    """precision.adc_range other than fixed in hardware-aware training: calibrate every
+    layer's ADC full scale (cim/calibration.py) on the calibration images; the record is
+    stored in the checkpoint. None (after one error line) when it cannot be done."""
+    from cim.calibration import (CalibrationError, calibrate_adc_ranges, calibration_images,
+                                 ranges_record)
+    method = cfg.precision.adc_range
+    if params.sequential or params.accuracy_model != "cim":
+        print(f"error: precision.adc_range = {method} calibrates the parallel-read ADC of the "
+              f"cim accuracy model; set array.operation_mode = parallel and run.accuracy_model = "
+              f"cim, or precision.adc_range = fixed", file=sys.stderr)
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        xc, source = calibration_images(spec.dataset, cfg.precision.adc_calib_images, args.data_dir)
+        layers = calibrate_adc_ranges(model, ctx, xc, method, cfg.precision.adc_range_percentile,
+                                      args.batch_size or 128, "cpu")
+    except CalibrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    finally:
+        model.train(was_training)
+    print(f"ADC ranges ({method}, {when}; {source}): " + ", ".join(
+        f"{k} S={v['full_scale']:.3g}" for k, v in layers.items()), flush=True)
+    return ranges_record(method, cfg.precision.adc_range_percentile, source, layers, params)
 
 
 if __name__ == "__main__":

@@ -75,12 +75,18 @@ class ReadingHistogram:
 
     def add(self, readings: torch.Tensor) -> None:
         self.total += float(readings.numel())
-        r = readings[readings > 1e-9].to(torch.float64)
-        if r.numel() == 0:
+        r = readings.reshape(-1)
+        top = float(r.max()) if r.numel() else 0.0
+        if top <= 1e-9:
             return
-        self.max = max(self.max, float(r.max()))
-        b = torch.floor(r / BIN).long()
+        self.max = max(self.max, top)
+        # bins of BIN (a power of two: r / BIN is exact in any float precision), shifted by
+        # one so that every reading at or below 0 lands in bin 0 (no boolean selection)
+        zeros = int(torch.count_nonzero(r <= 1e-9))                   # not counted
+        b = torch.floor(r * (1.0 / BIN)).clamp_(min=-1).add_(1).long()
         c = torch.bincount(b.cpu()).to(torch.float64)
+        c[1] -= zeros - c[0]                                          # readings in [0, 1e-9]
+        c = c[1:]
         if c.numel() > self.counts.numel():
             c[:self.counts.numel()] += self.counts
             self.counts = c
@@ -161,3 +167,68 @@ def calibrate_adc_ranges(model, ctx, x: torch.Tensor, method: str, percentile: f
                             "readings_max": round(hist.max, 6), "conversions": hist.total}
     ctx.begin_pass()
     return out
+
+
+# ---- stored ranges (run files and checkpoints) --------------------------------------------
+
+def hardware_key(params) -> dict:
+    """The hardware a calibration is valid for: every HardwareParams field but the seed
+    (hardware-aware training redraws the devices every batch) and the fixed full scale
+    (which the calibrated one replaces)."""
+    d = params.to_dict()
+    for k in ("seed", "adc_full_scale"):
+        d.pop(k, None)
+    import json
+    return json.loads(json.dumps(d, default=str))
+
+
+def ranges_record(method: str, percentile: float, source: str, layers: dict, params) -> dict:
+    """What is stored with a run (accuracy.json / manifest.json `adc_range`) and in a
+    checkpoint (`adc_ranges`, by train.py --hardware-aware)."""
+    return {"method": method, "percentile": percentile, "source": source,
+            "hardware": hardware_key(params), "layers": layers}
+
+
+def check_stored(stored, where: str) -> dict:
+    """Validate a stored record (from a checkpoint: untrusted input); CalibrationError
+    naming the field otherwise."""
+    import math
+    if not isinstance(stored, dict) or not isinstance(stored.get("layers"), dict) \
+            or stored.get("method") not in METHODS[1:]:
+        raise CalibrationError(f"{where}: adc_ranges must be a dict with 'method' (one of "
+                               f"{', '.join(METHODS[1:])}) and 'layers'; re-create the checkpoint")
+    for name, v in stored["layers"].items():
+        fs = v.get("full_scale") if isinstance(v, dict) else None
+        if not isinstance(fs, (int, float)) or not math.isfinite(fs) or fs <= 0:
+            raise CalibrationError(f"{where}: adc_ranges.layers[{name!r}].full_scale must be a "
+                                   f"finite number > 0, got {fs!r}; re-create the checkpoint")
+    return stored
+
+
+def stored_mismatch(stored: dict, method: str, percentile: float, params) -> str | None:
+    """Why stored ranges do not apply to this run (None: they do)."""
+    if stored.get("method") != method:
+        return f"they were calibrated with adc_range = {stored.get('method')}, this run asks for {method}"
+    if method == "percentile" and stored.get("percentile") != percentile:
+        return (f"they were calibrated at adc_range_percentile = {stored.get('percentile')}, "
+                f"this run asks for {percentile}")
+    mine, theirs = hardware_key(params), stored.get("hardware") or {}
+    diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    if diff:
+        k = diff[0]
+        return (f"they were calibrated for other hardware ({k} = {theirs.get(k)!r} there, "
+                f"{mine.get(k)!r} here" + (f"; {len(diff) - 1} more field(s) differ" if len(diff) > 1 else "")
+                + ")")
+    return None
+
+
+def apply_stored(ctx, stored: dict, device) -> list[str]:
+    """Set every layer's ADC full scale from a stored record; returns the layers it lacks."""
+    layers = stored["layers"]
+    missing = [l.name for l in ctx.layers if l.name not in layers]
+    if missing:
+        return missing
+    for layer in ctx.layers:
+        layer.adc_full_scale = float(layers[layer.name]["full_scale"])
+        layer.prepare_hardware(device)
+    return []

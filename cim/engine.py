@@ -5,17 +5,23 @@ groups of `K` rows, `P` output positions). Output: the integer matrix product th
 delivers, `[B, Gr*N, P]`, after the ADC and the shift-and-add (see cim/hardware.py for the
 model). Bits, cell slices, row groups (sub-arrays) and column tiles are tensor dimensions;
 the only Python loops are over memory chunks (images, or one image and a block of output
-positions), to bound memory.
+positions), to bound memory. Row slots that no row group uses (a novel-mapped kernel
+position of 32 rows read 128 rows at a time) are dropped from every product. With read or
+output noise, the next chunk's noise is drawn in a second thread (`_NoisePrefetch`) while
+the current one is computed (the same numbers: each draw has its own generator).
 
 Paths (all exact for the model in cim/hardware.py; tests/test_stage1_reference.py checks
 each against a loop implementation):
 * parallel, general (device variation, drift, faults, read noise, or an ADC step > 1): every
   conversion (bit plane x input vector x row group x column) with one batched matrix product
   over the row groups, read noise, ADC, reference subtraction, shift-and-add;
-* parallel, exact devices: a reading is (integer level sum) + g_min * (active rows), so the
-  result is a.q minus what the ADC clips away; only conversions with enough active rows to
-  clip are evaluated (`_exact_devices_chunk`), and a layer none of whose conversions can clip
-  is the plain integer product (`lossless`);
+* parallel, exact devices (step 1): a reading is (integer level sum) + g_min * (active
+  rows), so the result is a.q (one product for the batch) minus what the ADC clips away.
+  Conversions are screened: a row group with at most `n_safe` non-zero inputs cannot clip;
+  for the others the active rows of every bit plane are counted at once (byte-packed), and
+  only the conversions with more than `n_safe` active rows have their partial sums
+  evaluated, for the columns that can clip (`_exact_devices`, `_clip_correction`). A layer
+  none of whose conversions can clip is the plain integer product (`lossless`);
 * sequential, no read noise: each row is converted alone, so each cell's conversion is a
   fixed number. The per-cell codes fold into one effective integer weight matrix (exact,
   including variation, drift, faults and sense-amp clipping): `effective_weight`;
@@ -23,6 +29,8 @@ each against a loop implementation):
   (row, bit plane, input vector) reads, each with its columns and its tile reference cell.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -141,12 +149,22 @@ class CrossbarEngine:
             self.clip_per_row = clip.reshape(gr * k, -1).sum(-1, dtype=torch.float64).to(self.device)
         else:
             idx, rg, r = row_group_index(k, p.rows, p.effective_rows_parallel, kernel_positions)
+            self.r_slots = r                 # the memory blocks (and noise blocks) follow it
+            used_slots = int((idx.view(rg, r) < k).sum(1).max()) if rg else 0
+            if p.ir_drop == "off" and 0 < used_slots < r:
+                # slots are filled from the first, so slots no group uses are dropped (e.g.
+                # a novel-mapped kernel position of 32 rows in a 128-row conversion): their
+                # inputs are always 0. IR drop keeps them (a row's place on the wire matters).
+                idx, r = idx.view(rg, r)[:, :used_slots].reshape(-1), used_slots
             self.rg, self.r = rg, r
             if self.ir_exact:
                 from .ir_drop import group_offsets
                 self.group_offset = group_offsets(gr, rg, p, r).to(self.device)
             self.max_group_rows = int((idx.view(rg, r) < k).sum(1).max()) if rg else 0
             self.row_idx = idx.to(self.device)
+            self.rows_padded = bool((idx >= k).any())          # some slot holds no row
+            self.rows_in_order = (not self.rows_padded and idx.numel() == k
+                                  and bool((idx == torch.arange(k)).all()))
 
             def arrange(m):          # [Gr, K, X] -> [Gr*RG, R, X], empty slots zero
                 pad = torch.zeros(gr, 1, m.shape[-1], dtype=m.dtype)
@@ -158,19 +176,39 @@ class CrossbarEngine:
                 # Largest n whose conversion cannot clip whatever the weights:
                 # n*(L-1) <= max_code - round(g_min*n). Only vectors above it ("risky") need
                 # their partial sums evaluated.
-                self.qmat = q.to(dtype=torch.float64, device=self.device)      # [Gr, K, N]
+                # a.q in float32 when every partial sum is an integer below 2^24 (exact)
+                bound = 2 ** (p.input_bits - 1) * (2 ** (p.weight_bits - 1) - 1) * k
+                self.exact_dtype = torch.float32 if bound < 2 ** 24 else torch.float64
+                self.qmat_exact = q.to(dtype=self.exact_dtype, device=self.device)   # [Gr, K, N]
                 nn_ = torch.arange(r + 1, dtype=torch.float64)
                 ok = nn_ * (p.cell_levels - 1) <= self.max_code - torch.floor(nn_ * p.g_min + 0.5)
                 self.n_safe = int(nn_[ok].max())
                 if self.n_safe < self.max_group_rows:
                     lv = levels.reshape(gr, k, self.ncol).to(torch.int16)
                     self.wl = arrange(lv).to(dtype=dtype, device=self.device)  # integer levels
+                    self._restrict_columns(p)
+                    if self.r * (p.cell_levels - 1) <= 256:
+                        # every partial sum of 0/1 inputs and levels is an integer <= 256,
+                        # exact in bfloat16 whatever the accumulation (a faster product)
+                        self.wl = self.wl.to(torch.bfloat16)
+                        if self.wl_cols is not None:
+                            self.wl_cols = self.wl_cols.to(torch.bfloat16)
             else:
                 prog = program_cells(q, p, layer_key)
                 wd = arrange(prog.g_data.reshape(gr, k, self.ncol))
                 wr = arrange(prog.g_ref)
                 self.wd = wd.to(dtype=dtype, device=self.device)
                 self.wr = wr.to(dtype=dtype, device=self.device)
+                self.wl_sum = None
+                if (not p.has_device_randomness and p.c2c_sigma == 0 and p.ir_drop == "off"
+                        and _exact_in_float32(p.g_min, r * p.g_max)):
+                    # exact devices, ADC step != 1: every reading is (integer level sum) +
+                    # g_min * (active rows), each partial sum exact in float32 (g_min a
+                    # multiple of 2^-12); the level sums come from an integer product
+                    # (bfloat16 when every partial sum is an integer <= 256: exact)
+                    lv = arrange(weight_slices(q.to("cpu"), p).reshape(gr, k, self.ncol).to(torch.int16))
+                    ldt = torch.bfloat16 if r * (p.cell_levels - 1) <= 256 else dtype
+                    self.wl_sum = lv.to(dtype=ldt, device=self.device)
                 if p.ir_drop == "fast":           # cim/ir_drop.py
                     from .ir_drop import FastIR, group_offsets
                     rows_in = (idx.view(rg, r) < k).sum(1).repeat(gr)
@@ -179,6 +217,32 @@ class CrossbarEngine:
                 if p.c2c_sigma > 0:
                     self.wd2 = (wd * wd).to(dtype=dtype, device=self.device)
                     self.wr2 = (wr * wr).to(dtype=dtype, device=self.device)
+                    self.wd_wd2 = torch.cat([self.wd, self.wd2], -1)
+                    self.wr_wr2 = torch.cat([self.wr, self.wr2], -1)
+
+    def _restrict_columns(self, p: HardwareParams) -> None:
+        """Exact devices: a column of a row group can clip only if its levels summed over ALL
+        the group's rows exceed the lowest top code (max_code - round(g_min * rows)); the
+        partial sums of the risky conversions are computed for those columns only, packed
+        per group (`wl_cols` [GA, R, C], `col_weight` [GA, C, N]: each kept column's
+        shift-and-add weight into its output). Not used when it would keep most columns."""
+        self.wl_cols = None
+        top = self.max_code - math.floor(self.max_group_rows * p.g_min + 0.5)
+        danger = self.wl.sum(1) > max(top, 0)                              # [GA, Ncol]
+        c = int(danger.sum(1).max())
+        if c > 0.75 * self.ncol:
+            return
+        ga = self.wl.shape[0]
+        c = max(c, 1)
+        # each group's dangerous columns first (stable), then padding with a zero column
+        order = torch.argsort((~danger).to(torch.int8), dim=1, stable=True)[:, :c]   # [GA, C]
+        keep = torch.gather(danger, 1, order)
+        cols = self.wl.gather(2, order.unsqueeze(1).expand(-1, self.r, -1))  # [GA, R, C]
+        self.wl_cols = cols * keep.unsqueeze(1).to(cols.dtype)
+        w = torch.zeros(ga, c, self.n, dtype=self.dtype, device=self.wl.device)
+        out_of = (order // self.cps).unsqueeze(-1)
+        w.scatter_(2, out_of, (self.ws[order % self.cps] * keep.to(self.ws.dtype)).unsqueeze(-1))
+        self.col_weight = w
 
     # ---- statistics ----------------------------------------------------------------------
     def reset_stats(self) -> None:
@@ -214,28 +278,40 @@ class CrossbarEngine:
         Memory: the work is cut into chunks whose largest intermediate holds about
         CHUNK_ELEMENTS elements: several images at once when one image is small, else one
         image and a block of `pos_block` output positions (fixed per layer, so the read
-        noise, drawn per (image, position block), does not depend on the batch size)."""
+        noise, drawn per (image, position block), does not depend on the batch size).
+        Runs with torch-function overrides off (a model's interception mode, cim/dynamic.py,
+        would otherwise see every tensor operation of the engine)."""
+        with torch._C.DisableTorchFunction():
+            return self._forward_unfolded(unf, image_offset)
+
+    def _forward_unfolded(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
         b_total, _, npos = unf.shape
         if self.p.sequential:
             return self._sequential_reads(unf, image_offset)
-        if self.exact_devices and self.n_safe >= self.max_group_rows:
-            # no conversion can clip: the exact product
-            self.stats_conversions += float(self.nb * b_total * npos * self.gr * self.rg * self.ncol)
-            a = unf.to(torch.float64).view(b_total, self.gr, self.k, npos).permute(1, 0, 3, 2)
-            out = torch.bmm(a.reshape(self.gr, b_total * npos, self.k), self.qmat)
-            return out.view(self.gr, b_total, npos, self.n).permute(1, 0, 3, 2).reshape(
-                b_total, self.gr * self.n, npos)
+        if self.exact_devices:
+            # chunks of images whose codes hold about CHUNK_ELEMENTS elements (the batch's
+            # unfolded inputs and products at once would not stay in cache)
+            per = max(1, CHUNK_ELEMENTS // max(1, unf[0].numel()))
+            if b_total <= per:
+                return self._exact_devices(unf)
+            return torch.cat([self._exact_devices(unf[s:s + per]) for s in range(0, b_total, per)], 0)
         pb = self.pos_block
         if npos <= pb:
             chunk = max(1, pb // npos)
-            outs = [self._chunk(unf[s:s + chunk], image_offset + s, 0)
+            work = [(slice(s, s + chunk), slice(None), image_offset + s, 0)
                     for s in range(0, b_total, chunk)]
+        else:                                    # one image, blocks of positions
+            work = [(slice(i, i + 1), slice(s, s + pb), image_offset + i, s // pb)
+                    for i in range(b_total) for s in range(0, npos, pb)]
+        outs = []
+        with _NoisePrefetch(self, unf, work) as noise:
+            for c, (bs, ps, off, blk) in enumerate(work):
+                outs.append(self._chunk(unf[bs, :, ps], off, blk, noise.get(c)))
+        if npos <= pb:
             return torch.cat(outs, 0)
-        rows_out = []
-        for i in range(b_total):                 # one image, blocks of positions
-            rows_out.append(torch.cat([self._chunk(unf[i:i + 1, :, s:s + pb], image_offset + i, s // pb)
-                                       for s in range(0, npos, pb)], 2))
-        return torch.cat(rows_out, 0)
+        per_image = -(-npos // pb)
+        return torch.cat([torch.cat(outs[i * per_image:(i + 1) * per_image], 2)
+                          for i in range(b_total)], 0)
 
     def readings(self, unf: torch.Tensor):
         """Parallel read: yield the data-column readings [GA, planes*vectors, Ncol] (cell
@@ -266,24 +342,39 @@ class CrossbarEngine:
 
     @property
     def pos_block(self) -> int:
-        """Output positions per chunk of one image (parallel read; fixed per layer)."""
+        """Output positions per chunk of one image (parallel read; fixed per layer). With
+        read or output noise it is also the noise block (so it keeps the slots of unused
+        rows in its count: the same blocks, the same noise as before they were dropped);
+        without noise the chunks are only a memory bound, four times larger."""
+        noisy = self.p.c2c_sigma > 0 or self.out_sigma is not None
+        rows = self.r_slots if noisy else self.r
         if self.exact_devices:
-            per_pos = self.nb * self.gr * self.rg * (self.r + self.ncol // 2)
+            per_pos = self.nb * self.gr * self.rg * (rows + self.ncol // 2)
         else:
-            per_pos = self.nb * self.gr * self.rg * (self.r + self.ncol + self.tiles)
+            per_pos = self.nb * self.gr * self.rg * (rows + self.ncol + self.tiles)
             if self.ir_exact:                      # the solver holds every cell current
                 per_pos *= 3 * self.r
-        return max(1, CHUNK_ELEMENTS // max(per_pos, 1))
+        budget = CHUNK_ELEMENTS if noisy else 4 * CHUNK_ELEMENTS
+        return max(1, budget // max(per_pos, 1))
+
+    def _draw(self, image_offset: int, b: int, npos: int, block: int = 0, draw=c2c_noise):
+        """Canonical noise of b images [b, nb, P, GA, Ncol + T]: one draw per image and
+        position block (`draw`: read noise, or output noise from its own stream)."""
+        shape = (self.nb, npos, self.gr * self.rg, self.ncol + self.tiles)
+        per = [draw(self.p, self.layer_key, image_offset + i, shape, self.dtype, self.device, block)
+               for i in range(b)]
+        return per[0].unsqueeze(0) if b == 1 else torch.stack(per, 0)
 
     def _noise(self, image_offset: int, b: int, npos: int, groups: int, width: int, planes,
-               block: int = 0, draw=c2c_noise):
-        """Canonical noise [groups, planes, b*P, width] for the planes kept (one draw per
-        image and position block; `draw`: read noise, or output noise from its own stream)."""
-        per = [draw(self.p, self.layer_key, image_offset + i,
-                         (self.nb, npos, groups, width), self.dtype, self.device, block)
-               for i in range(b)]
-        z = torch.stack(per, 0)[:, planes]                   # [b, na, P, groups, width]
-        return z.permute(3, 1, 0, 2, 4).reshape(groups, planes.numel(), b * npos, width)
+               block: int = 0, draw=c2c_noise, drawn=None):
+        """Canonical noise, a view [groups, planes, b, P, width] for the planes kept (one draw
+        per image and position block; `draw`: read noise, or output noise from its own
+        stream; `drawn`: the same, already drawn by `_draw`). The planes kept are a range
+        (`_planes`), so no copy is made."""
+        z = self._draw(image_offset, b, npos, block, draw) if drawn is None else drawn
+        first = int(planes[0])
+        z = z[:, first:first + planes.numel()]
+        return z.permute(3, 1, 0, 2, 4)
 
     def _sequential_reads(self, unf: torch.Tensor, image_offset: int) -> torch.Tensor:
         """Sequential read with read noise: every read is drawn. For each image and block of
@@ -345,43 +436,114 @@ class CrossbarEngine:
         if full < t:
             part[..., full * cols:].sub_(ref[..., full:full + 1])
 
-    def _exact_devices_chunk(self, cu, unf, planes, b, npos) -> torch.Tensor:
-        """Exact devices: out = a.q (exact) minus what the ADC clips away. Only conversions
-        with more than `n_safe` active rows can clip; their partial sums are evaluated (packed
-        per row group into one batched product) and their excess over the ADC's top code
-        (max_code - round(g_min*n), the reference subtracted) is removed after the
-        shift-and-add. cu: masked codes [GA, b*P, R] (compact integer dtype)."""
-        gr, k, n, rg = self.gr, self.k, self.n, self.rg
-        ga, q, na = gr * rg, b * npos, planes.numel()
-        a = unf.to(torch.float64).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, q, k)
-        out = torch.bmm(a, self.qmat)                                       # [Gr, b*P, N]
-        shifts = (self.nb - 1 - planes).to(cu.dtype).view(1, na, 1, 1)
-        bits = (cu.unsqueeze(1) >> shifts) & 1                              # [GA, na, b*P, R]
-        n_act = bits.sum(-1, dtype=torch.int32)                             # active rows
-        idx = torch.nonzero(n_act > self.n_safe)                            # sorted by ga
-        m = idx.shape[0]
-        if m == 0:
-            return out
-        g_i, j_i, q_i = idx[:, 0], idx[:, 1], idx[:, 2]
-        counts = torch.bincount(g_i, minlength=ga)
-        start = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(m, device=cu.device) - start[g_i]
-        mmax = int(counts.max())
-        xr = torch.zeros(ga, mmax, self.r, dtype=self.dtype, device=cu.device)
-        xr[g_i, rank] = bits[g_i, j_i, q_i].to(self.dtype)
-        part = torch.bmm(xr, self.wl)                                       # [GA, Mmax, Ncol]
-        thr = torch.full((ga, mmax, 1), float(self.max_code), dtype=part.dtype, device=cu.device)
-        thr[g_i, rank, 0] = (self.max_code - torch.floor(n_act[g_i, j_i, q_i].to(torch.float64)
-                                                         * self.p.g_min + 0.5)).clamp_(min=0).to(part.dtype)
+    def _exact_devices(self, unf: torch.Tensor, count: bool = True) -> torch.Tensor:
+        """Exact devices, step 1: out = a.q (exact) minus what the ADC clips away.
+
+        The exact product is one matrix product for the whole batch (float32 where every
+        partial sum is an integer below 2^24, else float64: exact either way). Only
+        conversions with more than `n_safe` active rows can clip (`_clip_correction`); the
+        conversions are screened in chunks of input vectors (images and positions together:
+        nothing here is random), each chunk's intermediates about 8 * CHUNK_ELEMENTS bytes."""
+        b, _, npos = unf.shape
+        gr, k, n, rg, r = self.gr, self.k, self.n, self.rg, self.r
+        q = b * npos
+        if count:
+            self.stats_conversions += float(self.nb * q * gr * rg * self.ncol)
+        a = unf.to(self.exact_dtype).view(b, gr, k, npos).permute(1, 0, 3, 2).reshape(gr, q, k)
+        out = torch.bmm(a, self.qmat_exact).to(torch.float64)           # [Gr, b*P, N]
+        del a
+        if self.n_safe < self.max_group_rows and q:
+            mask = (1 << self.nb) - 1
+            if self.nb <= 8:               # two's complement codes, low byte (wraps modulo 256)
+                cu = unf.to(torch.int16).to(torch.uint8)
+                if self.nb < 8:
+                    cu &= mask
+            else:
+                cu = unf.to(torch.int32) & mask
+            cu = cu.view(b, gr, k, npos)
+            if self.rows_padded:
+                cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)
+            if not self.rows_in_order:
+                cu = cu[:, :, self.row_idx]
+            cu = cu.view(b, gr, rg, r, npos).permute(3, 1, 2, 0, 4).reshape(r, gr * rg, q)
+            # a conversion can clip only if its row group has more than n_safe non-zero
+            # inputs (active rows of any bit plane <= non-zero rows): screen those first
+            nz = (cu != 0).sum(0, dtype=torch.int32)                        # [GA, q]
+            cand = torch.nonzero(nz > self.n_safe)                          # [M, 2], by group
+            step = max(1, (2 * CHUNK_ELEMENTS) // r)                        # codes per chunk
+            for s0 in range(0, cand.shape[0], step):
+                c = cand[s0:s0 + step]
+                self._clip_correction(cu[:, c[:, 0], c[:, 1]], c[:, 0], c[:, 1], q, out)
+        return out.view(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
+
+    def _active_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Active rows per bit plane [M, nb] of conversions whose masked codes are `rows`
+        [R, M]. Up to 8-bit inputs and 255 rows: each code's bits are spread into the bytes
+        of an int64 (a 256-entry table), so one sum over the rows counts every plane at once
+        (no carry: a byte counts at most 255 rows)."""
+        nb = self.nb
+        if nb <= 8 and rows.shape[0] <= 255:
+            if getattr(self, "_spread", None) is None:
+                v = torch.arange(256, device=rows.device)
+                j = torch.arange(nb, device=rows.device)
+                self._spread = (((v.view(-1, 1) >> (nb - 1 - j)) & 1) << (8 * j)).sum(1)
+                self._spread_shift = (8 * j).view(1, nb)
+            packed = self._spread[rows.long()].sum(0)                       # [M]
+            return (packed.view(-1, 1) >> self._spread_shift) & 255
+        shifts = torch.arange(nb - 1, -1, -1, dtype=rows.dtype, device=rows.device).view(nb, 1, 1)
+        return ((rows.unsqueeze(0) >> shifts) & 1).sum(1, dtype=torch.int64).T
+
+    def _clip_correction(self, rows: torch.Tensor, g_i: torch.Tensor, q_i: torch.Tensor,
+                         q: int, out: torch.Tensor) -> None:
+        """Subtract from `out` [Gr, q, N] what the ADC clips away in the conversions of the
+        candidate (row group g_i, input vector q_i) pairs, `rows` [R, M] their masked codes.
+        A conversion of bit plane j clips when its active rows n exceed n_safe and a
+        column's level sum p exceeds the ADC's top code after the reference,
+        max_code - round(g_min*n); the excess, shift-and-added, is what is lost. The
+        risky conversions are packed per row group into one batched product."""
+        n_act = self._active_rows(rows)                                     # [M, nb]
+        risky = torch.nonzero(n_act > self.n_safe)                          # [m, 2] (sorted by M)
+        piece = max(1, (4 * CHUNK_ELEMENTS) // self.ncol)                  # partial sums per piece
+        for s0 in range(0, risky.shape[0], piece):
+            self._excess(rows, n_act, risky[s0:s0 + piece], g_i, q_i, q, out)
+
+    def _excess(self, rows, n_act, risky, g_i, q_i, q: int, out: torch.Tensor) -> None:
+        """`_clip_correction` for one piece of risky (candidate, plane) pairs."""
+        gr, n, rg = self.gr, self.n, self.rg
+        m = risky.shape[0]
+        c_i, j_i = risky[:, 0], risky[:, 1]
+        g_all = g_i[c_i]
+        # candidates come sorted by row group, so a piece spans a few consecutive groups:
+        # packed as [groups, rank within the group] (one group: no packing)
+        g0, g1 = int(g_all[0]), int(g_all[-1])
+        gn = g1 - g0 + 1
+        sh = (self.nb - 1 - j_i).to(rows.dtype).view(1, m)
+        bits = ((rows[:, c_i] >> sh) & 1).T.to(self.wl.dtype)             # [m, R] the plane's bits
+        top = (self.max_code - torch.floor(n_act[c_i, j_i].to(torch.float64) * self.p.g_min + 0.5)
+               ).clamp_(min=0).to(self.dtype)                             # top code, reference off
+        if gn == 1:
+            xr, thr, mmax = bits.unsqueeze(0), top.view(1, m, 1), m
+        else:
+            g_r = g_all - g0
+            counts = torch.bincount(g_r, minlength=gn)
+            start = torch.cumsum(counts, 0) - counts
+            rank = torch.arange(m, device=rows.device) - start[g_r]
+            mmax = int(counts.max())
+            xr = torch.zeros(gn, mmax, self.r, dtype=self.wl.dtype, device=rows.device)
+            xr[g_r, rank] = bits
+            thr = torch.full((gn, mmax, 1), float(self.max_code), dtype=self.dtype, device=rows.device)
+            thr[g_r, rank, 0] = top
+        cols = self.wl_cols is not None
+        part = torch.bmm(xr, (self.wl_cols if cols else self.wl)[g0:g0 + gn]).to(self.dtype)
         excess = part.sub_(thr).clamp_(min=0)                               # integers >= 0
-        e = torch.matmul(excess.view(ga, mmax, n, self.cps), self.ws)      # [GA, Mmax, N]
+        if cols:
+            e = torch.bmm(excess, self.col_weight[g0:g0 + gn])              # [gn, Mmax, N]
+        else:
+            e = torch.matmul(excess.view(gn, mmax, n, self.cps), self.ws)  # [gn, Mmax, N]
         self.stats_clipped += excess.clamp_(max=1).sum()                    # clipped conversions
-        e = e[g_i, rank].to(torch.float64)                                  # [M, N]
-        e *= self.wj[planes.to(self.wj.device)][j_i].unsqueeze(1)
-        corr = torch.zeros(gr * q, n, dtype=torch.float64, device=cu.device)
-        corr.index_add_(0, (g_i // rg) * q + q_i, e)
-        out -= corr.view(gr, q, n)
-        return out
+        e = (e[0] if gn == 1 else e[g_r, rank]).to(torch.float64)           # [m, N]
+        e *= -self.wj[j_i.to(self.wj.device)].unsqueeze(1)
+        out.view(gr * q, n).index_add_(0, (g_all // rg) * q + q_i[c_i], e)
 
     def _shift_add(self, d, unf, planes, b, npos) -> torch.Tensor:
         """Digital column sums d [Gr, na, b*P, Ncol] -> [Gr, b*P, N]: shift-and-add over the
@@ -394,7 +556,11 @@ class CrossbarEngine:
         out -= self.offset * s.permute(1, 0, 2).reshape(gr, q, 1)
         return out
 
-    def _chunk(self, unf: torch.Tensor, image_offset: int, block: int = 0) -> torch.Tensor:
+    def _chunk(self, unf: torch.Tensor, image_offset: int, block: int = 0,
+               drawn: tuple | None = None) -> torch.Tensor:
+        """One memory chunk of the parallel read. `drawn`: its (read noise, output noise)
+        from `_draw` when drawn ahead (`_NoisePrefetch`); None: drawn here."""
+        drawn = drawn or (None, None)
         p = self.p
         b, _, npos = unf.shape
         gr, k, n = self.gr, self.k, self.n
@@ -412,8 +578,8 @@ class CrossbarEngine:
         cu = torch.cat([cu, cu.new_zeros(b, gr, 1, npos)], 2)[:, :, self.row_idx]
         cu = cu.view(b, gr, rg, r, npos).permute(1, 2, 0, 4, 3).reshape(ga, q, r)
         self.stats_conversions += float(self.nb * q * ga * self.ncol)
-        if self.exact_devices:
-            out = self._exact_devices_chunk(cu, unf, planes, b, npos)
+        if self.exact_devices:               # (forward_unfolded calls _exact_devices directly)
+            out = self._exact_devices(unf, count=False).view(b, gr, n, npos).permute(1, 0, 3, 2).reshape(gr, q, n)
         else:
             x = ((cu.unsqueeze(1) >> shifts.to(cdt)) & 1).to(self.dtype).reshape(ga, v, r)
             if self.ir_exact:
@@ -421,20 +587,33 @@ class CrossbarEngine:
                 part, ref = exact_readings(x, self.wd, self.wr, self.group_offset, p)
             elif self.ir_fast is not None:
                 part, ref = self.ir_fast.readings(x)
+            elif self.wl_sum is not None:        # exact devices, step != 1 (see __init__)
+                part = torch.bmm(x.to(self.wl_sum.dtype), self.wl_sum).to(self.dtype)
+                g_n = x.sum(-1, keepdim=True).mul_(p.g_min)              # g_min * active rows
+                part.add_(g_n)                                          # = x . (levels + g_min)
+                ref = g_n.expand(-1, -1, self.tiles)                    # every reference cell g_min
+            elif p.c2c_sigma > 0:                # readings and their variances: one product each
+                pv = torch.bmm(x, self.wd_wd2)                          # [GA, V, 2 Ncol]
+                rv = torch.bmm(x, self.wr_wr2)                          # [GA, V, 2 T]
+                part, var = pv[..., :self.ncol], pv[..., self.ncol:]
+                ref, rvar = rv[..., :self.tiles], rv[..., self.tiles:]
             else:
                 part = torch.bmm(x, self.wd)                            # [GA, V, Ncol]
                 ref = torch.bmm(x, self.wr)                             # [GA, V, T]
+            five = (ga, na, b, npos, -1)         # the noise's view: no copy of it is made
             if p.c2c_sigma > 0:
-                z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block)
-                z = z.reshape(ga, v, -1)
-                part.addcmul_(torch.bmm(x, self.wd2).sqrt_().mul_(p.c2c_sigma), z[..., :self.ncol])
-                ref.addcmul_(torch.bmm(x, self.wr2).sqrt_().mul_(p.c2c_sigma), z[..., self.ncol:])
+                if self.ir_exact or self.ir_fast is not None:
+                    var, rvar = torch.bmm(x, self.wd2), torch.bmm(x, self.wr2)
+                z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block,
+                                drawn=drawn[0])
+                part.view(five).addcmul_(var.sqrt_().mul_(p.c2c_sigma).view(five), z[..., :self.ncol])
+                ref.view(five).addcmul_(rvar.sqrt_().mul_(p.c2c_sigma).view(five), z[..., self.ncol:])
             if self.out_sigma is not None:
                 from .conductance import output_noise
                 z = self._noise(image_offset, b, npos, ga, self.ncol + self.tiles, planes, block,
-                                output_noise).reshape(ga, v, -1) * self.out_sigma
-                part.add_(z[..., :self.ncol])
-                ref.add_(z[..., self.ncol:])
+                                output_noise, drawn[1]) * self.out_sigma
+                part.view(five).add_(z[..., :self.ncol])
+                ref.view(five).add_(z[..., self.ncol:])
             if self.adc is not None:
                 part, clipped = self.adc.convert(part, 0)
                 self.stats_clipped += clipped
@@ -445,7 +624,11 @@ class CrossbarEngine:
             if self.step != 1.0:
                 part.div_(self.step)
             part.add_(0.5).floor_()
-            self.stats_clipped += torch.count_nonzero(part > self.max_code)
+            # clipped conversions: counted in the rows (conversions of all columns) whose
+            # largest code is above the top one (few), not over every conversion
+            top = part.amax(-1) > self.max_code
+            if bool(top.any()):
+                self.stats_clipped += torch.count_nonzero(part[top] > self.max_code)
             part.clamp_(0, self.max_code)
             self._subtract_reference(part, adc_convert(ref, self.max_code, self.step) / self.step)
             d = part.view(gr, rg, v, self.ncol).sum(1).view(gr, na, q, self.ncol)
@@ -453,3 +636,58 @@ class CrossbarEngine:
                 d.mul_(self.step)
             out = self._shift_add(d, unf, planes, b, npos)
         return out.reshape(gr, b, npos, n).permute(1, 0, 3, 2).reshape(b, gr * n, npos)
+
+
+def _exact_in_float32(g_min: float, top: float) -> bool:
+    """g_min is a multiple of 2^-12 and readings up to `top` keep every partial sum of
+    (level + g_min) terms an exact float32 (below 2^24 units of 2^-12)."""
+    m = g_min * 4096
+    return m == math.floor(m) and top * 4096 < 2 ** 24
+
+
+class _NoisePrefetch:
+    """Draws the noise of the next memory chunk in a second thread while the current one is
+    computed (torch's CPU generator fills one tensor on one core; its draws are the same
+    numbers whichever thread makes them). Keeps at most two chunks' noise alive."""
+
+    def __init__(self, eng: CrossbarEngine, unf: torch.Tensor, work: list):
+        self.eng, self.work = eng, work
+        self.npos = unf.shape[-1]
+        self.b_total = unf.shape[0]
+        self.on = eng.p.c2c_sigma > 0 or eng.out_sigma is not None
+        self.pool = None
+        self.pending = {}
+
+    def __enter__(self):
+        if self.on and len(self.work) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(max_workers=1)
+            self._submit(0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return False
+
+    def _job(self, c: int):
+        bs, ps, off, blk = self.work[c]
+        b = len(range(*bs.indices(self.b_total)))
+        npos = len(range(*ps.indices(self.npos)))
+        eng = self.eng
+        z = eng._draw(off, b, npos, blk) if eng.p.c2c_sigma > 0 else None
+        zo = None
+        if eng.out_sigma is not None:
+            from .conductance import output_noise
+            zo = eng._draw(off, b, npos, blk, output_noise)
+        return z, zo
+
+    def _submit(self, c: int) -> None:
+        if c < len(self.work):
+            self.pending[c] = self.pool.submit(self._job, c)
+
+    def get(self, c: int):
+        if self.pool is None:
+            return None
+        self._submit(c + 1)
+        return self.pending.pop(c).result()

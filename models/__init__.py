@@ -169,7 +169,10 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> dict[str, Any]:
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, name: str,
-                    act_ranges: dict[str, float] | None, meta: dict[str, Any]) -> None:
+                    act_ranges: dict[str, float] | None, meta: dict[str, Any],
+                    adc_ranges: dict[str, Any] | None = None) -> None:
+    """`adc_ranges`: calibrated ADC ranges (cim/calibration.py `ranges_record`), stored
+    when hardware-aware training calibrated them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     import json
@@ -177,6 +180,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, name: str,
     obj = {"format": "cimsim-checkpoint", "version": 1, "model": name,
            "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
            "act_ranges": {k: float(v) for k, v in (act_ranges or {}).items()}, "meta": meta}
+    if adc_ranges is not None:
+        obj["adc_ranges"] = json.loads(json.dumps(adc_ranges, default=str))
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     tmp.replace(path)

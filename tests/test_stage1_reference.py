@@ -270,6 +270,27 @@ def test_position_chunks_match_reference(monkeypatch, over):
     torch.testing.assert_close(fast.reshape(ref.shape), ref, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("over", [dict(input_bits=4, rows_parallel=16, novel_mapping=True),
+                                  dict(input_bits=4, rows_parallel=5),
+                                  dict(input_bits=10, rows_parallel=16)])
+@pytest.mark.parametrize("kind", ["conv", "conv_groups", "linear"])
+def test_exact_devices_clip_screening_in_small_chunks(monkeypatch, over, kind):
+    """Exact devices at a coarse ADC (the path that evaluates only the conversions that can
+    clip): tiny memory chunks (many candidate chunks and pieces of risky conversions), and
+    inputs above 8 bits (active rows counted without the byte-packed table), equal the
+    reference."""
+    import cim.engine
+    monkeypatch.setattr(cim.engine, "CHUNK_ELEMENTS", 64)
+    p = HardwareParams(**{**BASE, "adc_levels": 5, "on_off_ratio": 17.0, **over})
+    layer, codes = make_layer(kind, p, seed=3)
+    fast = layer.integer_forward(codes, hardware=True, image_offset=0)
+    eng = layer.engine
+    assert eng.exact_devices and not eng.lossless
+    ref = reference_layer(layer, codes, p, image_offset=0)
+    torch.testing.assert_close(fast.reshape(ref.shape), ref, rtol=0, atol=1e-9)
+    assert eng.stats_clipped > 0
+
+
 def test_ideal_hardware_is_the_exact_integer_product():
     """High ADC resolution, infinite on/off ratio, no noise: crossbar == a . q exactly.
     Sequential: also at a low on/off ratio (thresholds follow the off-state current)."""
@@ -318,3 +339,25 @@ def test_sequential_read_noise_spread_matches_per_read_monte_carlo():
     assert abs(fast.mean() - shared.mean()) < 5 * math.sqrt(shared.var() / images)
     assert abs(fast.var() / shared.var() - 1) < 0.07
     assert indep.var() < 0.92 * shared.var()          # the test tells the two models apart
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_parallel_read_paths_match_cpu():
+    """run.device = cuda: the exact-devices path with clipping (integer arithmetic) gives the
+    CPU result exactly; the noisy path (read noise drawn ahead by the CUDA generator, other
+    numbers than the CPU's) runs and stays close to it."""
+    exact = HardwareParams(**{**BASE, "adc_levels": 5, "on_off_ratio": 17.0, "rows_parallel": 16})
+    noisy = HardwareParams(**{**BASE, "adc_levels": 16, "on_off_ratio": 17.0, "rows_parallel": 16,
+                              "d2d_sigma": 0.05, "c2c_sigma": 0.02})
+    for p, same in ((exact, True), (noisy, False)):
+        layer, codes = make_layer("conv", p, seed=3)
+        cpu = layer.integer_forward(codes, hardware=True)
+        layer.inner.cuda()
+        layer.invalidate()
+        gpu = layer.integer_forward(codes.cuda(), hardware=True).cpu()
+        assert layer.engine.device.type == "cuda"
+        if same:
+            assert torch.equal(gpu, cpu)
+        else:
+            assert torch.isfinite(gpu).all()
+            assert torch.corrcoef(torch.stack([gpu.flatten(), cpu.flatten()]))[0, 1] > 0.9
