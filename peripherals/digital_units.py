@@ -138,7 +138,21 @@ class _Multiplier:
                                                           tech.pnSizeRatio * MIN_W * F, tech)) * tech.vdd
 
 
-class DigitalMACUnit:
+class _SizedUnit:
+    """A digital unit sized once at construction: its area (m^2) and leakage (W), read-only."""
+    _area: float
+    _leak: float
+
+    @property
+    def area(self) -> float:
+        return self._area
+
+    @property
+    def leakage_w(self) -> float:
+        return self._leak
+
+
+class DigitalMACUnit(_SizedUnit):
     """`lanes` multipliers + pipelined adder tree + accumulator, for dynamic products."""
 
     def __init__(self, ctx, s: DigitalSettings):
@@ -172,14 +186,6 @@ class DigitalMACUnit:
         self.pipeline_depth = stages + 2
 
     @property
-    def area(self) -> float:
-        return self._area
-
-    @property
-    def leakage_w(self) -> float:
-        return self._leak
-
-    @property
     def energy_per_mac_j(self) -> float:
         """Energy of one multiply-accumulate with long dot products (lanes all busy)."""
         return self._lane_energy + self._acc_energy / self.settings.mac_lanes
@@ -196,7 +202,7 @@ class DigitalMACUnit:
         return OpCost(latency, energy, "dynamic_matmul", float(macs))
 
 
-class SpecialFunctionUnit:
+class SpecialFunctionUnit(_SizedUnit):
     """`lanes` lanes of one `sfu_bits` multiplier and one adder; functions as op counts."""
 
     def __init__(self, ctx, s: DigitalSettings):
@@ -211,14 +217,6 @@ class SpecialFunctionUnit:
         self.add_energy = (e + re / 2) / lanes
         self.mul_cycles = max(1, math.ceil(mult.delay * s.clock_hz))
         self.add_cycles = max(1, math.ceil(d * s.clock_hz))
-
-    @property
-    def area(self) -> float:
-        return self._area
-
-    @property
-    def leakage_w(self) -> float:
-        return self._leak
 
     def apply(self, kind: str, elements: int, vectors: int) -> OpCost:
         """Cost of `kind` (softmax, layernorm, gelu, add) over `elements` values in
